@@ -12,6 +12,7 @@ packages=(
   # tests, fuzzing, benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real peers used by the integration tests
+  python3-pytest
   openssl curl python3 nginx-light haproxy apache2 gnutls-bin etcd-server etcd-client
 )
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Configures and builds stek. Usage: scripts/build.sh [release|debug|asan|tsan|fuzz] [ninja args]
+#   release (default): optimised, for running and benchmarks        -> build/
+#   asan:    ASan + UBSan, warnings as errors, for the test suite   -> build-asan/
+#   tsan:    ThreadSanitizer, for the concurrency tests             -> build-tsan/
+#   fuzz:    clang + libFuzzer targets                              -> build-fuzz/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+kind=${1:-release}
+shift || true
+case $kind in
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  debug) dir=build-debug; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON -DSTEK_SANITIZE=ON -DSTEK_BENCH=OFF) ;;
+  tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_TSAN=ON -DSTEK_BENCH=OFF) ;;
+  fuzz) dir=build-fuzz; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_FUZZ=ON -DSTEK_TESTS=OFF -DSTEK_BENCH=OFF
+                               -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
+  *) echo "usage: $0 [release|debug|asan|tsan|fuzz]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+ninja -C "$dir" "$@"
+echo "$dir"
