@@ -11,7 +11,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "$@"
 if [[ $# -eq 0 ]]; then
-  if [[ -x scripts/fuzz.sh ]]; then
+  if ls tests/fuzz/*.cmake >/dev/null 2>&1; then
     bash scripts/fuzz.sh smoke
   fi
 fi
