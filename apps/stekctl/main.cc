@@ -5,6 +5,8 @@
 #include <map>
 
 #include "commands.h"
+#include "online.h"
+#include "pki.h"
 
 namespace {
 
@@ -24,6 +26,15 @@ void add_schedule_flags(CLI::App* cmd, stek::ScheduleParams& p) {
   cmd->add_option("--lookahead", p.lookahead, "Epochs L of keys made before use")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+}
+
+void add_online_flags(CLI::App* cmd, stek::ctl::OnlineArgs& a) {
+  cmd->add_option("--server", a.server, "stekd URL")->envname("STEK_SERVER")->capture_default_str();
+  cmd->add_option("--cert", a.tls.cert, "Admin client certificate (PEM)")->envname("STEK_CERT")->required();
+  cmd->add_option("--key", a.tls.key, "Its private key (PEM)")->envname("STEK_KEY")->required();
+  cmd->add_option("--ca", a.tls.ca, "CA certificate that signed stekd's certificate")->envname("STEK_CA")->required();
+  cmd->add_option("--timeout", a.timeout, "Seconds to wait for stekd")->capture_default_str()->check(CLI::Range(1, 600));
+  cmd->add_flag("--json", a.json, "Print stekd's JSON answer");
 }
 
 }  // namespace
@@ -89,6 +100,43 @@ int main(int argc, char** argv) {
   add_schedule_flags(dm, demo.schedule);
   dm->add_option("--domain", demo.domains, "Domains to show")->capture_default_str();
 
+  stek::ctl::PkiInitArgs pki_init;
+  std::vector<std::string> pki_hosts;
+  stek::ctl::PkiIssueArgs pki_issue;
+  std::string issue_host;
+  auto* pki = app.add_subcommand("pki", "Development PKI: a CA and certificates for stekd, admins and hosts");
+  pki->require_subcommand(1);
+  auto* pi = pki->add_subcommand(
+      "init",
+      "Make a development CA, stekd's certificate, admin and host certificates, and a KEK.\n"
+      "For development and tests only: in production use your own CA (docs/operating.md).");
+  pi->add_option("--dir", pki_init.dir, "Output directory")->required();
+  pi->add_option("--server-name", pki_init.server_names, "DNS names or IPs in stekd's certificate")->capture_default_str();
+  pi->add_option("--host", pki_hosts, "Host certificate to make, as HOST=DOMAIN[,DOMAIN...] (repeatable)");
+  pi->add_option("--admin", pki_init.admins, "Admin certificate names")->capture_default_str();
+  pi->add_option("--days", pki_init.days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  pi->add_flag("--force", pki_init.force, "Replace an existing PKI in DIR");
+  auto* pis = pki->add_subcommand("issue", "Issue one more host or admin certificate from the CA in DIR");
+  pis->add_option("--dir", pki_issue.dir, "Directory with ca.crt and ca.key")->required();
+  pis->add_option("--host", issue_host, "HOST=DOMAIN[,DOMAIN...]");
+  pis->add_option("--admin", pki_issue.admin, "Admin name");
+  pis->add_option("--days", pki_issue.days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+
+  stek::ctl::OnlineArgs online;
+  auto* st = app.add_subcommand("status", "Show stekd's epoch, domains, ring versions and agent counts");
+  add_online_flags(st, online);
+  auto* ag = app.add_subcommand("agents", "List agents with last-seen time and the newest epoch each holds");
+  add_online_flags(ag, online);
+  std::string rotate_domain;
+  bool rotate_yes = false;
+  auto* rot = app.add_subcommand(
+      "rotate-domain-secret",
+      "Compromise response: replace DOMAIN's secret for every epoch now. The new ring goes out\n"
+      "at once and every ticket issued under the old secret stops resuming, by intent.");
+  rot->add_option("domain", rotate_domain, "Domain id")->required();
+  rot->add_flag("--yes", rotate_yes, "Confirm: all of the domain's sessions lose resumption")->required();
+  add_online_flags(rot, online);
+
   CLI11_PARSE(app, argc, argv);
 
   stek::SystemRandom random;
@@ -99,5 +147,32 @@ int main(int argc, char** argv) {
   if (*cv) return stek::ctl::convert(convert, env);
   if (*dv) return stek::ctl::derive(derive, env);
   if (*dm) return stek::ctl::demo(demo, env);
+  auto report = [&](const stek::Status& s, const std::string& done) {
+    if (!s.ok()) {
+      std::cerr << "stekctl: " << s.error().message << "\n";
+      return 1;
+    }
+    std::cerr << done << "\n";
+    return 0;
+  };
+  if (*pi) {
+    for (const auto& h : pki_hosts) {
+      auto spec = stek::ctl::parse_host_spec(h);
+      if (!spec.ok()) return report(spec.error(), "");
+      pki_init.hosts.push_back(*spec);
+    }
+    return report(stek::ctl::pki_init(pki_init), "wrote a development PKI and KEK to " + pki_init.dir.string());
+  }
+  if (*pis) {
+    if (!issue_host.empty()) {
+      auto spec = stek::ctl::parse_host_spec(issue_host);
+      if (!spec.ok()) return report(spec.error(), "");
+      pki_issue.host = *spec;
+    }
+    return report(stek::ctl::pki_issue(pki_issue), "issued a certificate in " + pki_issue.dir.string());
+  }
+  if (*st) return stek::ctl::status(online, env);
+  if (*ag) return stek::ctl::agents(online, env);
+  if (*rot) return stek::ctl::rotate_domain_secret(online, rotate_domain, env);
   return 2;
 }

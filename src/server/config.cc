@@ -1,0 +1,157 @@
+// TOML parsing and validation of stekd's configuration.
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "stek/derive.h"
+
+namespace stek::server {
+
+Result<Endpoint> parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return make_error(Errc::invalid_argument, "\"" + text + "\" is not HOST:PORT");
+  }
+  Endpoint e;
+  e.host = text.substr(0, colon);
+  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return make_error(Errc::invalid_argument, "\"" + text + "\" has no valid port");
+  }
+  e.port = static_cast<std::uint16_t>(std::stoi(port));
+  return e;
+}
+
+namespace {
+
+template <class T>
+Status read_int(const toml::table& t, std::string_view section, std::string_view key, T& out, std::int64_t min,
+                std::int64_t max) {
+  const toml::node* n = t.at_path(std::string(section) + "." + std::string(key)).node();
+  if (n == nullptr) return {};
+  auto v = n->value<std::int64_t>();
+  if (!v || *v < min || *v > max) {
+    return make_error(Errc::invalid_argument, std::string(section) + "." + std::string(key) + " must be an integer from " +
+                                                  std::to_string(min) + " to " + std::to_string(max));
+  }
+  out = static_cast<T>(*v);
+  return {};
+}
+
+Status read_string(const toml::table& t, std::string_view path, std::string& out) {
+  const toml::node* n = t.at_path(path).node();
+  if (n == nullptr) return {};
+  auto v = n->value<std::string>();
+  if (!v) return make_error(Errc::invalid_argument, std::string(path) + " must be a string");
+  out = *v;
+  return {};
+}
+
+Status read_path(const toml::table& t, std::string_view path, const std::filesystem::path& base,
+                 std::filesystem::path& out) {
+  std::string s;
+  STEK_TRY(read_string(t, path, s));
+  if (!s.empty()) out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
+  return {};
+}
+
+const std::set<std::string> kKnown = {
+    "server.listen", "server.metrics_listen", "server.long_poll_timeout", "server.stale_after",
+    "tls.cert", "tls.key", "tls.client_ca", "schedule.interval", "schedule.history", "schedule.lookahead",
+    "store.backend", "store.path", "store.kek_file", "domains.names", "limits.connections_per_identity",
+    "limits.max_connections", "limits.header_bytes", "limits.body_bytes", "audit.path"};
+
+}  // namespace
+
+Result<ServerConfig> parse_server_config(std::string_view text, const std::filesystem::path& base) {
+  toml::table t;
+  try {
+    t = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::bad_format, std::string("TOML syntax error at line ") +
+                                            std::to_string(e.source().begin.line) + ": " +
+                                            std::string(e.description()));
+  }
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  for (const auto& [section, node] : t) {
+    const auto* sub = node.as_table();
+    if (sub == nullptr) return make_error(Errc::invalid_argument, "unknown top-level key \"" + std::string(section.str()) + "\"");
+    for (const auto& [key, value] : *sub) {
+      const std::string full = std::string(section.str()) + "." + std::string(key.str());
+      if (kKnown.count(full) == 0) return make_error(Errc::invalid_argument, "unknown configuration key \"" + full + "\"");
+    }
+  }
+  ServerConfig c;
+  std::string s;
+  if (t.at_path("server.listen")) {
+    STEK_TRY(read_string(t, "server.listen", s));
+    STEK_ASSIGN_OR_RETURN(c.listen, parse_endpoint(s));
+  }
+  if (t.at_path("server.metrics_listen")) {
+    s.clear();
+    STEK_TRY(read_string(t, "server.metrics_listen", s));
+    if (s.empty()) {
+      c.metrics_listen.reset();
+    } else {
+      STEK_ASSIGN_OR_RETURN(c.metrics_listen, parse_endpoint(s));
+    }
+  }
+  STEK_TRY(read_int(t, "server", "long_poll_timeout", c.long_poll_timeout, 1, 3600));
+  STEK_TRY(read_int(t, "server", "stale_after", c.stale_after, 0, 86400 * 7));
+  STEK_TRY(read_path(t, "tls.cert", base, c.tls_cert));
+  STEK_TRY(read_path(t, "tls.key", base, c.tls_key));
+  STEK_TRY(read_path(t, "tls.client_ca", base, c.tls_client_ca));
+  STEK_TRY(read_int(t, "schedule", "interval", c.schedule.interval, 1, 86400 * 7));
+  STEK_TRY(read_int(t, "schedule", "history", c.schedule.history, 0, 100000));
+  STEK_TRY(read_int(t, "schedule", "lookahead", c.schedule.lookahead, 1, 10000));
+  if (auto sched = Schedule::make(c.schedule); !sched.ok()) return sched.error().with_context("schedule");
+  STEK_TRY(read_string(t, "store.backend", c.store_backend));
+  if (c.store_backend != "file") {
+    return make_error(Errc::unsupported, "store.backend \"" + c.store_backend + "\" is not supported (this build has: file)");
+  }
+  STEK_TRY(read_path(t, "store.path", base, c.store_path));
+  STEK_TRY(read_path(t, "store.kek_file", base, c.kek_file));
+  if (const toml::node* n = t.at_path("domains.names").node()) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
+    for (const auto& d : *arr) {
+      auto v = d.value<std::string>();
+      if (!v) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
+      if (auto ok = validate_domain_id(*v); !ok.ok()) return ok.error().with_context("domains.names");
+      if (std::find(c.domains.begin(), c.domains.end(), *v) != c.domains.end()) {
+        return make_error(Errc::invalid_argument, "domains.names lists \"" + *v + "\" twice");
+      }
+      c.domains.push_back(*v);
+    }
+  }
+  if (c.domains.empty()) return make_error(Errc::invalid_argument, "domains.names must list at least one domain");
+  STEK_TRY(read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
+  STEK_TRY(read_int(t, "limits", "max_connections", c.max_connections, 1, 1000000));
+  STEK_TRY(read_int(t, "limits", "header_bytes", c.header_bytes, 1024, 1 << 20));
+  STEK_TRY(read_int(t, "limits", "body_bytes", c.body_bytes, 0, 1 << 20));
+  STEK_TRY(read_path(t, "audit.path", base, c.audit_path));
+  if (c.tls_cert.empty() || c.tls_key.empty() || c.tls_client_ca.empty()) {
+    return make_error(Errc::invalid_argument, "tls.cert, tls.key and tls.client_ca are required (stekctl pki init makes them)");
+  }
+  if (c.stale_after == 0) c.stale_after = 2 * c.long_poll_timeout;
+  return c;
+}
+
+Result<ServerConfig> load_server_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(Errc::io, path.string() + ": cannot read configuration");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = parse_server_config(ss.str(), std::filesystem::absolute(path).parent_path());
+  if (!c.ok()) return c.error().with_context(path.string());
+  return c;
+}
+
+}  // namespace stek::server

@@ -1,0 +1,224 @@
+// The fleet's key schedule: creation, erasure, derivation, versions.
+#include "key_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "stek/derive.h"
+#include "stek/formats.h"
+
+namespace stek::server {
+
+using nlohmann::json;
+
+KeyService::KeyService(Schedule schedule, std::vector<std::string> domains, Store& store,
+                       Random& random, AuditSink& audit)
+    : schedule_(schedule), domains_(std::move(domains)), store_(store), random_(random), audit_(audit) {}
+
+Status KeyService::start(UnixSeconds now) {
+  auto state = store_.load();
+  if (!state.ok()) return state.error();
+  state_ = std::move(state).value();
+  loaded_ = true;
+  spdlog::info("store {}: generation {}, {} epoch secrets, {} domains", store_.describe(),
+               state_.generation, state_.epoch_secrets.size(), state_.domains.size());
+  auto changed = maintain(now);
+  if (!changed.ok()) return changed.error();
+  return {};
+}
+
+const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) const {
+  auto it = state_.domains.find(domain);
+  if (it == state_.domains.end()) return nullptr;
+  const DomainSecret* best = nullptr;
+  for (const DomainSecret& v : it->second) {
+    if (v.start_epoch <= e && (best == nullptr || v.version > best->version)) best = &v;
+  }
+  return best;
+}
+
+Result<bool> KeyService::maintain(UnixSeconds now) {
+  if (!loaded_) return make_error(Errc::invalid_argument, "store not loaded");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const Epoch e = schedule_.epoch_at(now);
+    const Epoch oldest = e - schedule_.history();
+    StoreState next = state_.clone();
+    std::vector<json> events;
+
+    for (Epoch k = e; k <= e + schedule_.lookahead(); ++k) {
+      if (next.epoch_secrets.count(k) != 0) continue;
+      STEK_ASSIGN_OR_RETURN(SecretBytes g, random_secret(random_, kEpochSecretSize));
+      next.epoch_secrets.emplace(k, std::move(g));
+      events.push_back({{"event", "epoch_secret_created"}, {"epoch", k}});
+    }
+    for (auto it = next.epoch_secrets.begin(); it != next.epoch_secrets.end() && it->first < oldest;) {
+      events.push_back({{"event", "epoch_secret_erased"}, {"epoch", it->first}});
+      it = next.epoch_secrets.erase(it);  // SecretBytes wipes itself
+    }
+    for (const std::string& d : domains_) {
+      auto& versions = next.domains[d];
+      if (versions.empty()) {
+        STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
+        versions.push_back({1, kAllEpochs, std::move(s)});
+        events.push_back({{"event", "domain_secret_created"}, {"domain", d}, {"secret_version", 1}});
+      }
+    }
+    for (auto it = next.domains.begin(); it != next.domains.end();) {
+      const bool configured = std::find(domains_.begin(), domains_.end(), it->first) != domains_.end();
+      if (!configured) {
+        for (const DomainSecret& v : it->second) {
+          events.push_back({{"event", "domain_secret_erased"}, {"domain", it->first},
+                            {"secret_version", v.version}, {"reason", "domain no longer configured"}});
+        }
+        it = next.domains.erase(it);
+        continue;
+      }
+      // Keep the versions live epochs use, and the newest.
+      std::set<std::uint32_t> needed{it->second.back().version};
+      for (const auto& [k, g] : next.epoch_secrets) {
+        const DomainSecret* best = nullptr;
+        for (const DomainSecret& v : it->second) {
+          if (v.start_epoch <= k && (best == nullptr || v.version > best->version)) best = &v;
+        }
+        if (best != nullptr) needed.insert(best->version);
+      }
+      auto& versions = it->second;
+      for (auto v = versions.begin(); v != versions.end();) {
+        if (needed.count(v->version) == 0) {
+          events.push_back({{"event", "domain_secret_erased"}, {"domain", it->first},
+                            {"secret_version", v->version}, {"reason", "no live epoch uses it"}});
+          v = versions.erase(v);
+        } else {
+          ++v;
+        }
+      }
+      ++it;
+    }
+
+    if (events.empty()) {
+      epoch_ = e;
+      maintained_at_ = now;
+      return false;
+    }
+    auto committed = commit(std::move(next), events);
+    if (!committed.ok()) return committed.error();
+    if (*committed) {
+      epoch_ = e;
+      maintained_at_ = now;
+      return true;
+    }
+    // Another writer came first: take its state and decide again.
+    STEK_ASSIGN_OR_RETURN(state_, store_.load());
+  }
+  return make_error(Errc::io, "store kept changing during maintenance; giving up this round");
+}
+
+Result<bool> KeyService::commit(StoreState next, const std::vector<json>& events) {
+  next.generation = state_.generation + 1;
+  STEK_ASSIGN_OR_RETURN(bool stored, store_.commit(next, state_.generation));
+  if (!stored) return false;
+  state_ = std::move(next);
+  documents_.clear();
+  for (const json& ev : events) {
+    json fields = ev;
+    const std::string name = fields["event"].get<std::string>();
+    fields.erase("event");
+    if (name.find("erased") != std::string::npos) ++erasures_;
+    spdlog::info("{} {}", name, fields.dump());
+    audit_.record(name, std::move(fields));
+  }
+  return true;
+}
+
+Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain, UnixSeconds now,
+                                                       const std::string& actor) {
+  if (!has_domain(domain)) return make_error(Errc::not_found, "domain " + domain + " is not configured");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    StoreState next = state_.clone();
+    auto& versions = next.domains[domain];
+    const std::uint32_t old = versions.empty() ? 0 : versions.back().version;
+    if (old >= kMaxSecretVersion) return make_error(Errc::unsupported, "domain secret version limit reached");
+    STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
+    std::vector<json> events;
+    for (const DomainSecret& v : versions) {
+      events.push_back({{"event", "domain_secret_erased"}, {"domain", domain}, {"secret_version", v.version},
+                        {"reason", "compromise rotation"}, {"actor", actor}});
+    }
+    versions.clear();
+    versions.push_back({old + 1, kAllEpochs, std::move(s)});
+    events.insert(events.begin(), json{{"event", "domain_secret_rotated"}, {"domain", domain},
+                                       {"secret_version", old + 1}, {"mode", "compromise"}, {"actor", actor}});
+    STEK_ASSIGN_OR_RETURN(bool stored, commit(std::move(next), events));
+    if (stored) {
+      maintained_at_ = now;
+      epoch_ = schedule_.epoch_at(now);
+      return old + 1;
+    }
+    STEK_ASSIGN_OR_RETURN(state_, store_.load());
+  }
+  return make_error(Errc::io, "store kept changing; rotation not done");
+}
+
+bool KeyService::has_domain(const std::string& domain) const {
+  return std::find(domains_.begin(), domains_.end(), domain) != domains_.end();
+}
+
+std::uint32_t KeyService::secret_version(const std::string& domain) const {
+  auto it = state_.domains.find(domain);
+  if (it == state_.domains.end() || it->second.empty()) return 0;
+  return it->second.back().version;
+}
+
+std::uint64_t KeyService::ring_version(const std::string& domain) const {
+  return (static_cast<std::uint64_t>(epoch_) << kVersionEpochShift) | secret_version(domain);
+}
+
+Result<KeyRing> KeyService::ring(const std::string& domain) const {
+  if (!has_domain(domain)) return make_error(Errc::not_found, "domain " + domain + " is not configured");
+  std::vector<RingKey> keys;
+  const EpochRange window = schedule_.held_window(maintained_at_);
+  for (auto it = state_.epoch_secrets.rbegin(); it != state_.epoch_secrets.rend(); ++it) {
+    const Epoch k = it->first;
+    if (!window.contains(k)) continue;
+    const DomainSecret* d = secret_for(domain, k);
+    if (d == nullptr) continue;
+    STEK_ASSIGN_OR_RETURN(TicketKey key, derive_ticket_key(d->secret.view(), it->second.view(), domain, k));
+    KeyMeta meta;
+    meta.role = schedule_.role(k, maintained_at_);
+    meta.domain = domain;
+    meta.epoch = k;
+    meta.not_before = schedule_.not_before(k);
+    meta.not_after = schedule_.not_after(k);
+    meta.secret_version = d->version;
+    keys.push_back({std::move(key), std::move(meta)});
+  }
+  RingInfo info;
+  info.schedule = schedule_.params();
+  info.generated_at = maintained_at_;
+  info.version = ring_version(domain);
+  return KeyRing::make(std::move(keys), info);
+}
+
+Result<std::shared_ptr<const SecretBytes>> KeyService::ring_document(const std::string& domain) {
+  const std::uint64_t version = ring_version(domain);
+  auto it = documents_.find(domain);
+  if (it != documents_.end() && it->second.first == version) return it->second.second;
+  STEK_ASSIGN_OR_RETURN(KeyRing r, ring(domain));
+  STEK_ASSIGN_OR_RETURN(SecretBytes doc, write_key_file(Format::json, r, {maintained_at_}));
+  auto shared = std::make_shared<const SecretBytes>(std::move(doc));
+  documents_[domain] = {version, shared};
+  return shared;
+}
+
+std::optional<EpochRange> KeyService::epochs_held() const {
+  if (state_.epoch_secrets.empty()) return std::nullopt;
+  return EpochRange{state_.epoch_secrets.begin()->first, state_.epoch_secrets.rbegin()->first};
+}
+
+bool KeyService::healthy(UnixSeconds now) const {
+  return loaded_ && state_.epoch_secrets.count(schedule_.epoch_at(now)) != 0;
+}
+
+}  // namespace stek::server

@@ -1,0 +1,49 @@
+// The key server's persistent state and the Store seam: the embedded sealed file store
+// implements it, a distributed store (etcd) can too. Commits are compare-and-swap on a
+// generation number, so two replicas can never both create a secret for one epoch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "stek/result.h"
+#include "stek/schedule.h"
+#include "stek/secret.h"
+
+namespace stek::server {
+
+struct DomainSecret {
+  std::uint32_t version = 1;
+  // First epoch this version applies to. A compromise replacement applies to every epoch
+  // (kAllEpochs); a scheduled one from a future epoch onward.
+  Epoch start_epoch = 0;
+  SecretBytes secret;
+  DomainSecret clone() const { return {version, start_epoch, secret.clone()}; }
+};
+
+inline constexpr Epoch kAllEpochs = INT64_MIN;
+
+struct StoreState {
+  std::uint64_t generation = 0;  // 0: nothing stored yet
+  std::map<Epoch, SecretBytes> epoch_secrets;
+  std::map<std::string, std::vector<DomainSecret>> domains;  // versions ascending
+
+  StoreState clone() const;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // The stored state; generation 0 and no secrets when nothing was stored yet. A damaged
+  // or foreign store is an error, never an empty state.
+  virtual Result<StoreState> load() = 0;
+  // Stores `next` (next.generation == expected + 1) only if the stored generation is still
+  // `expected`. Returns false, storing nothing, when another writer came first.
+  virtual Result<bool> commit(const StoreState& next, std::uint64_t expected) = 0;
+  // Where the state lives, for logs ("file /var/lib/stek/state.json").
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace stek::server
