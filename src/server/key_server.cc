@@ -341,6 +341,8 @@ Status KeyServer::Impl::start() {
   ssl_.set_verify_callback([](bool, ssl::verify_context&) { return true; });
   SSL_CTX_set_session_cache_mode(ssl_.native_handle(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ssl_.native_handle(), SSL_OP_NO_TICKET);
+  // Long-polls sit idle for minutes: give idle connections' record buffers back.
+  SSL_CTX_set_mode(ssl_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
 
   auto bind = [&](tcp::acceptor& a, const Endpoint& e, std::uint16_t& bound) -> Status {
     auto address = asio::ip::make_address(e.host, ec);
