@@ -23,7 +23,8 @@ Result<std::int64_t> parse_nginx_time(std::string_view text) {
   static constexpr Unit kUnits[] = {
       {'y', 365 * 86400}, {'M', 30 * 86400}, {'w', 7 * 86400}, {'d', 86400},
       {'h', 3600},        {'m', 60},         {'s', 1}};
-  constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
+  // nginx allows up to its maximum int; anything near that is nonsense for tickets anyway.
+  constexpr std::int64_t kMax = std::int64_t{1} << 50;
   std::int64_t total = 0;
   std::int64_t value = -1;    // digits seen since the last unit, -1 if none
   std::size_t next_unit = 0;  // units must come in decreasing order, each once
@@ -50,6 +51,7 @@ Result<std::int64_t> parse_nginx_time(std::string_view text) {
       return bad(std::string("unknown unit '") + c + "'");
     }
     if (value < 0) return bad("a unit without a number");
+    if (value > kMax / kUnits[u].seconds) return bad("too large");
     total += value * kUnits[u].seconds;
     if (total > kMax) return bad("too large");
     value = -1;
