@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include <ctime>
+#include <map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -118,10 +119,10 @@ struct Agent::Impl {
   std::optional<HeldRing> held;
   Metrics metrics;
   bool stopping = false;
-  bool sink_retry = false;                         // a sink failed: refresh again soon
-  std::optional<Epoch> logged_epoch;               // last epoch announced in the log
-  std::optional<Epoch> exhausted_logged;           // last epoch the "no key" error was logged
-  std::optional<ScheduleParams> checked_schedule;  // sinks' config checked for this schedule
+  bool sink_retry = false;                // a sink failed: refresh again soon
+  std::optional<Epoch> logged_epoch;      // last epoch announced in the log
+  std::optional<Epoch> exhausted_logged;  // last epoch the "no key" error was logged
+  std::map<std::string, std::vector<std::string>> sink_warnings;  // last logged, by sink
   std::string last_ring_file_error;
 
   Status setup();
@@ -225,19 +226,22 @@ void Agent::Impl::take(HeldRing ring, const std::string& from) {
   held = std::move(ring);
   ++metrics.rings_accepted;
   metrics.ring_version = held->version();
-  if (!checked_schedule || checked_schedule->interval != held->schedule().interval() ||
-      checked_schedule->history != held->schedule().history()) {
-    check_sinks(held->schedule());
-    checked_schedule = held->schedule().params();
-  }
   refresh("new ring");
   arm_boundary_timer();
 }
 
 void Agent::Impl::check_sinks(const Schedule& schedule) {
+  // Servers' configurations change under the agent: re-checked at every refresh, logged
+  // when the findings change.
   for (const auto& s : sinks) {
-    const auto warnings = s->check(schedule);
-    for (const auto& w : warnings) spdlog::warn("{}: {}", s->name(), w);
+    auto warnings = s->check(schedule);
+    auto& last = sink_warnings[s->name()];
+    if (warnings != last) {
+      for (const auto& w : warnings) spdlog::warn("{}: {}", s->name(), w);
+      if (warnings.empty() && !last.empty())
+        spdlog::info("{}: configuration warnings resolved", s->name());
+      last = warnings;
+    }
     metrics.sinks[s->name()].warnings = warnings.size();
   }
 }
@@ -268,6 +272,7 @@ void Agent::Impl::refresh(const char* why) {
   if (!held) return;  // nothing to serve yet: sinks keep what they have
   const Schedule& schedule = held->schedule();
   const Epoch epoch = schedule.epoch_at(now);
+  check_sinks(schedule);
   const auto erased = held->erase_expired(now);
   if (!erased.empty()) {
     metrics.keys_erased += erased.size();
