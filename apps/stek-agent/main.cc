@@ -1,0 +1,63 @@
+// stek-agent: keeps one TLS host's session ticket keys fresh and feeds its servers.
+// Flags and logging are set up here; the work is in src/agent.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "agent.h"
+#include "config.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "stek-agent: keeps this host's TLS session ticket keys fresh by long-polling stekd,\n"
+      "rotates them at every epoch boundary (also while stekd is unreachable), and feeds\n"
+      "each configured sink (nginx key files + reload, stek's json ring file).\n"
+      "See docs/stek-agent.md."};
+  app.set_version_flag("--version", "stek-agent 0.1.0");
+  std::string config_path;
+  bool check_only = false;
+  std::string ring_file;
+  std::string log_level;
+  app.add_option("--config,-c", config_path, "TOML configuration file")->required();
+  app.add_flag("--check-config", check_only,
+               "Check the configuration (certificates, domain, tmpfs directories, sinks), print "
+               "what the agent would do, and exit: 0 if usable, 1 if not");
+  app.add_option("--ring-file", ring_file,
+                 "Testing/offline source: read this stek ring file (re-read every second; a newer "
+                 "version replaces the held ring) instead of polling stekd; servers and tls are "
+                 "then not used");
+  app.add_option("--log-level", log_level, "Overrides log_level from the configuration");
+  app.footer(stek::agent::config_reference_text());
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_logger_st("stek-agent");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z stek-agent %l: %v");
+  spdlog::flush_on(spdlog::level::trace);
+
+  auto config = stek::agent::load_config(config_path);
+  if (!config.ok()) {
+    std::cerr << "stek-agent: " << config.error().message << "\n";
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+  ::signal(SIGPIPE, SIG_IGN);
+
+  stek::agent::AgentOptions options{std::move(config).value(), std::nullopt};
+  if (!ring_file.empty()) options.ring_file = ring_file;
+  stek::SystemClock clock;
+  stek::SystemRandom random;
+  auto agent = stek::agent::Agent::create(std::move(options), clock, random);
+  if (!agent.ok()) {
+    std::cerr << "stek-agent: " << agent.error().message << "\n";
+    return 1;
+  }
+  if (check_only) {
+    std::cout << (*agent)->describe() << "configuration OK\n";
+    return 0;
+  }
+  return (*agent)->run();
+}

@@ -1,0 +1,94 @@
+// tmpfs checks and the ring cache file.
+#include "cache.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <linux/magic.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "stek/bytes.h"
+#include "stek/file.h"
+#include "stek/formats.h"
+
+namespace stek::agent {
+
+namespace fs = std::filesystem;
+
+Result<bool> is_memory_filesystem(const fs::path& path) {
+  struct statfs st {};
+  if (::statfs(path.c_str(), &st) != 0) {
+    return make_error(Errc::io, path.string() + ": statfs: " + std::strerror(errno));
+  }
+  const auto type = static_cast<unsigned long>(st.f_type);
+  return type == static_cast<unsigned long>(TMPFS_MAGIC) ||
+         type == static_cast<unsigned long>(RAMFS_MAGIC);
+}
+
+Status prepare_key_dir(const fs::path& dir, bool allow_persistent, std::string_view what) {
+  const std::string label = std::string(what) + " " + dir.string();
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return make_error(Errc::io, label + ": cannot create: " + ec.message());
+    fs::permissions(dir, fs::perms::owner_all, ec);
+    if (ec) return make_error(Errc::io, label + ": cannot set mode 0700: " + ec.message());
+  }
+  if (!fs::is_directory(dir, ec)) return make_error(Errc::io, label + ": not a directory");
+  auto memory = is_memory_filesystem(dir);
+  if (!memory.ok()) return memory.error().with_context(std::string(what));
+  if (!*memory && !allow_persistent) {
+    return make_error(Errc::invalid_argument,
+                      label +
+                          " is not on tmpfs or ramfs: keys would reach persistent storage and "
+                          "outlive their erasure. Use a tmpfs directory (e.g. under /run or "
+                          "/dev/shm), or set allow_persistent_cache = true if you accept that");
+  }
+  return {};
+}
+
+std::string domain_file_stem(std::string_view domain) {
+  std::string out;
+  for (const char c : domain) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
+        c == '_' || (c == '.' && !out.empty())) {
+      out.push_back(c);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 15]);
+    }
+  }
+  if (out.size() <= 200) return out;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(domain.data(), domain.size(), digest, &len, EVP_sha256(), nullptr);
+  return "sha256-" + to_hex(ByteView(digest, len));
+}
+
+RingCache::RingCache(fs::path dir, std::string_view domain)
+    : path_(dir / (domain_file_stem(domain) + ".json")) {}
+
+Result<std::optional<KeyRing>> RingCache::load() const {
+  std::error_code ec;
+  if (!fs::exists(path_, ec)) return std::optional<KeyRing>{};
+  STEK_ASSIGN_OR_RETURN(SecretBytes bytes, read_file(path_));
+  auto ring = read_key_file(Format::json, bytes.view());
+  if (!ring.ok()) return ring.error().with_context(path_.string());
+  return std::optional<KeyRing>(std::move(ring).value());
+}
+
+Result<bool> RingCache::store(const KeyRing& ring) const {
+  STEK_ASSIGN_OR_RETURN(SecretBytes bytes, write_key_file(Format::json, ring));
+  return write_file_if_changed(path_, bytes.view(), 0600);
+}
+
+Status RingCache::erase() const {
+  return erase_file(path_);
+}
+
+}  // namespace stek::agent

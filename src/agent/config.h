@@ -1,0 +1,78 @@
+// stek-agent's configuration: a TOML file in which every key has a default and a doc line
+// (config_reference(), printed by --help and kept in examples/stek-agent.toml).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "stek/result.h"
+
+#include "client.h"
+
+namespace stek::agent {
+
+enum class ReloadMode { signal, command, none };
+
+struct NginxSinkConfig {
+  std::filesystem::path dir = "/run/stek/nginx";
+  std::filesystem::path include = "/run/stek/nginx/tickets.conf";
+  ReloadMode reload = ReloadMode::signal;
+  std::filesystem::path pid_file = "/run/nginx.pid";
+  std::vector<std::string> reload_command;
+  std::int64_t reload_timeout = 30;  // seconds
+  std::optional<std::filesystem::path> nginx_conf;
+};
+
+struct JsonSinkConfig {
+  std::filesystem::path path = "/run/stek/ring.json";
+};
+
+using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig>;
+
+struct AgentConfig {
+  std::vector<std::string> servers;
+  std::string domain;  // empty: the one domain the client certificate names
+  ClientTls tls{"/etc/stek/agent.crt", "/etc/stek/agent.key", "/etc/stek/ca.crt"};
+  std::filesystem::path cache_dir = "/run/stek";
+  bool allow_persistent_cache = false;
+  std::int64_t poll_timeout = 60;    // seconds
+  std::int64_t connect_timeout = 5;  // seconds
+  std::int64_t read_grace = 10;      // seconds
+  double backoff_initial = 1.0;      // seconds
+  double backoff_max = 60.0;         // seconds
+  double backoff_jitter = 0.5;
+  std::string metrics_listen;  // "HOST:PORT", empty: off
+  std::string log_level = "info";
+  std::vector<SinkConfig> sinks;
+};
+
+struct ConfigKey {
+  std::string_view key;
+  std::string_view default_value;
+  std::string_view doc;
+};
+
+// Every key the file may hold, with its default and meaning.
+std::span<const ConfigKey> config_reference();
+// config_reference() as text for --help.
+std::string config_reference_text();
+
+// Parses and checks the syntax and values of a configuration (not whether files exist:
+// see Agent::create). Unknown keys are errors, so a typo never silently means a default.
+Result<AgentConfig> parse_config(std::string_view text, std::string_view source);
+Result<AgentConfig> load_config(const std::filesystem::path& path);
+
+// "127.0.0.1:9465" -> host and port.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+}  // namespace stek::agent

@@ -1,0 +1,38 @@
+// The agent's health in numbers, rendered as Prometheus text for /metrics. Holds counts,
+// versions and times only: never key bytes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "stek/schedule.h"
+
+namespace stek::agent {
+
+struct SinkMetrics {
+  std::uint64_t writes = 0;    // files written (keys and include/ring files)
+  std::uint64_t reloads = 0;   // server reloads requested
+  std::uint64_t erasures = 0;  // key files erased
+  std::uint64_t failures = 0;  // applies that failed
+  std::uint64_t warnings = 0;  // configuration warnings (e.g. ssl_session_timeout too long)
+};
+
+struct Metrics {
+  std::string domain;
+  std::uint64_t ring_version = 0;
+  Epoch current_epoch = 0;
+  std::int64_t runway_seconds = 0;
+  std::uint64_t keys_held = 0;
+  std::uint64_t keys_served = 0;
+  bool serving = false;       // a held key covers the current epoch
+  UnixSeconds last_sync = 0;  // last good answer from stekd (or ring file), 0: never
+  std::uint64_t sync_failures = 0;
+  std::uint64_t rings_accepted = 0;
+  std::uint64_t keys_erased = 0;             // keys dropped from memory at expiry
+  std::map<std::string, SinkMetrics> sinks;  // by sink name
+};
+
+std::string render_prometheus(const Metrics& m);
+
+}  // namespace stek::agent

@@ -1,0 +1,31 @@
+// Just enough of nginx's configuration syntax to find `ssl_session_timeout`: nginx tells
+// clients that a ticket lives that long, so it must not exceed stek's lifetime hint.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stek/result.h"
+
+namespace stek::agent {
+
+// nginx's time syntax for second-valued directives: "300", "5m", "18h", "1d", "1h 30m",
+// units y M w d h m s in decreasing order, each at most once; a bare number is seconds.
+Result<std::int64_t> parse_nginx_time(std::string_view text);
+
+struct SessionTimeout {
+  std::int64_t seconds;
+  std::string where;  // "file:line"
+};
+
+// Every ssl_session_timeout directive in `conf` and the files it includes (globs resolved
+// against the main file's directory, as nginx does with the default prefix).
+Result<std::vector<SessionTimeout>> find_session_timeouts(const std::filesystem::path& conf);
+
+// nginx's default when no directive sets it.
+inline constexpr std::int64_t kNginxDefaultSessionTimeout = 300;
+
+}  // namespace stek::agent

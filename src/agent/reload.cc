@@ -1,0 +1,94 @@
+// Reloading servers by signal or command.
+#include "reload.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stek/file.h"
+
+extern char** environ;
+
+namespace stek::agent {
+
+SignalReloader::SignalReloader(std::filesystem::path pid_file, int signal)
+    : pid_file_(std::move(pid_file)), signal_(signal) {}
+
+Result<bool> SignalReloader::reload() {
+  std::error_code ec;
+  if (!std::filesystem::exists(pid_file_, ec)) return false;
+  auto bytes = read_file(pid_file_, 64);
+  if (!bytes.ok()) return bytes.error();
+  std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  long pid = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (err != std::errc() || end != text.data() + text.size() || pid <= 1 || pid > 4194304) {
+    return make_error(Errc::bad_format, pid_file_.string() + ": does not hold a process id");
+  }
+  if (::kill(static_cast<pid_t>(pid), signal_) != 0) {
+    if (errno == ESRCH) return false;  // a stale pid file: the server is not running
+    return make_error(Errc::io, "cannot signal process " + std::to_string(pid) + " from " +
+                                    pid_file_.string() + ": " + std::strerror(errno));
+  }
+  return true;
+}
+
+CommandReloader::CommandReloader(std::vector<std::string> argv, std::chrono::milliseconds timeout)
+    : argv_(std::move(argv)), timeout_(timeout) {}
+
+Result<bool> CommandReloader::reload() {
+  STEK_TRY(run_command(argv_, timeout_));
+  return true;
+}
+
+Status run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  if (argv.empty()) return make_error(Errc::invalid_argument, "empty command");
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // The agent's sockets (stekd connections, the metrics listener) stay with the agent.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return make_error(Errc::io, "cannot run " + argv[0] + ": " + std::strerror(rc));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      return make_error(Errc::io, "waiting for " + argv[0] + ": " + std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return make_error(Errc::io, argv[0] + " did not finish within " +
+                                      std::to_string(timeout.count()) + " ms and was killed");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (WIFEXITED(status)) {
+    return make_error(Errc::io,
+                      argv[0] + " exited with status " + std::to_string(WEXITSTATUS(status)));
+  }
+  return make_error(Errc::io,
+                    argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status)));
+}
+
+}  // namespace stek::agent

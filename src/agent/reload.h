@@ -1,0 +1,49 @@
+// Telling a TLS server to re-read its key files: a signal to the pid in a pid file, or a
+// command such as `nginx -s reload`.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stek/result.h"
+
+namespace stek::agent {
+
+class Reloader {
+ public:
+  virtual ~Reloader() = default;
+  // Asks the server to reload. True when it was asked; false when it is not running (it
+  // will read the current files when it starts).
+  virtual Result<bool> reload() = 0;
+};
+
+// Sends `signal` (SIGHUP for nginx) to the pid written in pid_file.
+class SignalReloader final : public Reloader {
+ public:
+  SignalReloader(std::filesystem::path pid_file, int signal);
+  Result<bool> reload() override;
+
+ private:
+  std::filesystem::path pid_file_;
+  int signal_;
+};
+
+// Runs argv (no shell; argv[0] looked up in PATH) and waits for it, at most `timeout`;
+// success is exit status 0.
+class CommandReloader final : public Reloader {
+ public:
+  CommandReloader(std::vector<std::string> argv, std::chrono::milliseconds timeout);
+  Result<bool> reload() override;
+
+ private:
+  std::vector<std::string> argv_;
+  std::chrono::milliseconds timeout_;
+};
+
+// Runs argv as CommandReloader does; exposed for tests.
+Status run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+}  // namespace stek::agent

@@ -1,0 +1,28 @@
+// The json ring file sink.
+#include "json.h"
+
+#include "stek/file.h"
+#include "stek/formats.h"
+
+namespace stek::agent {
+
+JsonSink::JsonSink(std::filesystem::path path)
+    : path_(std::move(path)), name_("json:" + path_.string()) {}
+
+Result<SinkReport> JsonSink::apply(const KeyRing* ring, Epoch) {
+  SinkReport report;
+  if (ring == nullptr) {
+    std::error_code ec;
+    if (std::filesystem::exists(path_, ec)) {
+      STEK_TRY(erase_file(path_));
+      report.files_erased = 1;
+    }
+    return report;
+  }
+  STEK_ASSIGN_OR_RETURN(SecretBytes bytes, write_key_file(Format::json, *ring));
+  STEK_ASSIGN_OR_RETURN(bool wrote, write_file_if_changed(path_, bytes.view(), 0600));
+  report.files_written = wrote ? 1 : 0;
+  return report;
+}
+
+}  // namespace stek::agent
