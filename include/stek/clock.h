@@ -1,6 +1,9 @@
 // Clock: the one source of "now". Injected so tests can pin time.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 #include "stek/schedule.h"
 
 namespace stek {
@@ -9,12 +12,15 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual UnixSeconds now() const = 0;
+  // Milliseconds since the Unix epoch; clocks without a finer grain give now() * 1000.
+  virtual std::int64_t now_ms() const { return now() * 1000; }
 };
 
 // Wall-clock time (CLOCK_REALTIME), because epochs are defined on Unix time.
 class SystemClock final : public Clock {
  public:
   UnixSeconds now() const override;
+  std::int64_t now_ms() const override;
 };
 
 // A clock tests set by hand.
@@ -28,5 +34,11 @@ class FixedClock final : public Clock {
  private:
   UnixSeconds t_;
 };
+
+// How long a timer should wait to wake just after the schedule's next epoch boundary (so a
+// now() read on waking is in the new epoch), at least 1 ms and at most `most`, so a stepped
+// wall clock is noticed.
+std::chrono::milliseconds until_next_boundary(const Schedule& schedule, const Clock& clock,
+                                              std::chrono::seconds most);
 
 }  // namespace stek

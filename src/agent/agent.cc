@@ -337,12 +337,8 @@ void Agent::Impl::refresh(const char* why) {
 
 void Agent::Impl::arm_boundary_timer() {
   if (!held || stopping) return;
-  const UnixSeconds now = clock.now();
-  // Whole seconds, rounded so the timer fires at or just after the boundary, never before.
-  const std::int64_t most = sink_retry ? kSinkRetry.count() : kMaxTimerSeconds;
-  const std::int64_t delay =
-      std::clamp<std::int64_t>(held->schedule().next_boundary(now) - now, 1, most);
-  boundary_timer.expires_after(seconds(delay));
+  const seconds most(sink_retry ? kSinkRetry.count() : kMaxTimerSeconds);
+  boundary_timer.expires_after(until_next_boundary(held->schedule(), clock, most));
   boundary_timer.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping) return;
     refresh(sink_retry ? "retry" : "epoch boundary");

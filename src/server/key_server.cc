@@ -1,8 +1,7 @@
 // stekd's HTTPS (mutual TLS) and metrics listeners on Boost.Beast.
 #include "key_server.h"
 
-#include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
+#include <optional>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -10,7 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
-#include <optional>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 
 #include "identity.h"
 
@@ -103,7 +103,8 @@ class Session;
 
 class KeyServer::Impl {
  public:
-  Impl(asio::io_context& io, ServerConfig config, KeyService& keys, const Clock& clock, AuditSink& audit)
+  Impl(asio::io_context& io, ServerConfig config, KeyService& keys, const Clock& clock,
+       AuditSink& audit)
       : io_(io),
         config_(std::move(config)),
         keys_(keys),
@@ -123,7 +124,9 @@ class KeyServer::Impl {
   Reply finish_wait(Session& s);
   void add_connection(Session& s);
   void remove_connection(Session& s);
-  void add_waiter(const std::string& domain, std::weak_ptr<Session> s) { waiters_[domain].push_back(std::move(s)); }
+  void add_waiter(const std::string& domain, std::weak_ptr<Session> s) {
+    waiters_[domain].push_back(std::move(s));
+  }
   void count(unsigned status) { ++counters_.requests_by_status[static_cast<int>(status)]; }
   const ServerConfig& config() const { return config_; }
   ssl::context& ssl_context() { return ssl_; }
@@ -169,7 +172,9 @@ class KeyServer::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, KeyServer::Impl& server)
-      : stream_(std::move(socket), server.ssl_context()), server_(server), timer_(stream_.get_executor()) {
+      : stream_(std::move(socket), server.ssl_context()),
+        server_(server),
+        timer_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) address_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -178,8 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
-    stream_.async_handshake(ssl::stream_base::server,
-                            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
   }
 
   // Long-poll support.
@@ -230,13 +236,16 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.config().header_bytes));
     parser_->body_limit(server_.config().body_bytes);
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::header_limit) return send(error_reply(431, "request headers too large"), true);
-    if (ec == http::error::body_limit) return send(error_reply(413, "request body too large"), true);
+    if (ec == http::error::header_limit)
+      return send(error_reply(431, "request headers too large"), true);
+    if (ec == http::error::body_limit)
+      return send(error_reply(413, "request body too large"), true);
     if (ec) return close();
     request_ = parser_->release();
     Reply reply = server_.handle(*this, request_);
@@ -266,15 +275,16 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(!reply_.close && request_.keep_alive());
     response_.content_length(reply_.secret ? reply_.secret->size() : reply_.text.size());
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      const bool keep = !ec && self->response_.keep_alive() && !self->server_.stopping();
-      self->reply_ = {};  // drop the shared ring document
-      if (keep) {
-        self->read();
-      } else {
-        self->stream_.async_shutdown([self](beast::error_code) { self->close(); });
-      }
-    });
+    http::async_write(
+        stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          const bool keep = !ec && self->response_.keep_alive() && !self->server_.stopping();
+          self->reply_ = {};  // drop the shared ring document
+          if (keep) {
+            self->read();
+          } else {
+            self->stream_.async_shutdown([self](beast::error_code) { self->close(); });
+          }
+        });
   }
 
   beast::ssl_stream<beast::tcp_stream> stream_;
@@ -295,26 +305,28 @@ class Session : public std::enable_shared_from_this<Session> {
 // The metrics port: plain HTTP, one request per connection, no keys anywhere.
 class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
  public:
-  MetricsSession(tcp::socket socket, std::function<std::pair<unsigned, std::string>(std::string_view)> route)
+  MetricsSession(tcp::socket socket,
+                 std::function<std::pair<unsigned, std::string>(std::string_view)> route)
       : stream_(std::move(socket)), route_(std::move(route)) {}
   void start() {
     stream_.expires_after(std::chrono::seconds(10));
-    http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return;
-      const auto t = self->request_.target();
-      auto [status, body] = self->route_(std::string_view(t.data(), t.size()));
-      self->response_.result(status);
-      self->response_.version(11);
-      self->response_.set(http::field::content_type,
-                          t == "/" ? "text/html; charset=utf-8" : "text/plain; version=0.0.4");
-      self->response_.body() = std::move(body);
-      self->response_.keep_alive(false);
-      self->response_.prepare_payload();
-      http::async_write(self->stream_, self->response_, [self](beast::error_code, std::size_t) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      });
-    });
+    http::async_read(
+        stream_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return;
+          const auto t = self->request_.target();
+          auto [status, body] = self->route_(std::string_view(t.data(), t.size()));
+          self->response_.result(status);
+          self->response_.version(11);
+          self->response_.set(http::field::content_type,
+                              t == "/" ? "text/html; charset=utf-8" : "text/plain; version=0.0.4");
+          self->response_.body() = std::move(body);
+          self->response_.keep_alive(false);
+          self->response_.prepare_payload();
+          http::async_write(self->stream_, self->response_, [self](beast::error_code, std::size_t) {
+            beast::error_code ignored;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          });
+        });
   }
 
  private:
@@ -327,14 +339,21 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
 
 Status KeyServer::Impl::start() {
   boost::system::error_code ec;
-  ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
   ssl_.use_certificate_chain_file(config_.tls_cert.string(), ec);
-  if (ec) return make_error(Errc::io, config_.tls_cert.string() + ": cannot load certificate: " + ec.message());
+  if (ec)
+    return make_error(Errc::io,
+                      config_.tls_cert.string() + ": cannot load certificate: " + ec.message());
   ssl_.use_private_key_file(config_.tls_key.string(), ssl::context::pem, ec);
-  if (ec) return make_error(Errc::io, config_.tls_key.string() + ": cannot load private key: " + ec.message());
+  if (ec)
+    return make_error(Errc::io,
+                      config_.tls_key.string() + ": cannot load private key: " + ec.message());
   ssl_.load_verify_file(config_.tls_client_ca.string(), ec);
-  if (ec) return make_error(Errc::io, config_.tls_client_ca.string() + ": cannot load client CA: " + ec.message());
+  if (ec)
+    return make_error(Errc::io,
+                      config_.tls_client_ca.string() + ": cannot load client CA: " + ec.message());
   // Every client must present a certificate; one that does not verify gets a 403 on its
   // request (not a bare handshake failure), so clients see a clear answer.
   ssl_.set_verify_mode(ssl::verify_peer);
@@ -357,9 +376,11 @@ Status KeyServer::Impl::start() {
     return {};
   };
   STEK_TRY(bind(acceptor_, config_.listen, port_));
-  if (config_.metrics_listen) STEK_TRY(bind(metrics_acceptor_, *config_.metrics_listen, metrics_port_));
+  if (config_.metrics_listen)
+    STEK_TRY(bind(metrics_acceptor_, *config_.metrics_listen, metrics_port_));
   spdlog::info("listening on {}:{} (agents and admins, mutual TLS)", config_.listen.host, port_);
-  if (config_.metrics_listen) spdlog::info("metrics on http://{}:{}/metrics", config_.metrics_listen->host, metrics_port_);
+  if (config_.metrics_listen)
+    spdlog::info("metrics on http://{}:{}/metrics", config_.metrics_listen->host, metrics_port_);
   accept();
   if (config_.metrics_listen) accept_metrics();
   schedule_maintenance();
@@ -396,36 +417,46 @@ void KeyServer::Impl::accept_metrics() {
   metrics_acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopping_) return;
     if (!ec) {
-      std::make_shared<MetricsSession>(std::move(socket), [this](std::string_view target) -> std::pair<unsigned, std::string> {
-        if (target == "/metrics") return {200, metrics_text()};
-        if (target == "/healthz") {
-          return keys_.healthy(clock_.now()) ? std::pair<unsigned, std::string>{200, "ok\n"}
-                                             : std::pair<unsigned, std::string>{503, "no key for the current epoch\n"};
-        }
-        if (target == "/") {
-          const UnixSeconds now = clock_.now();
-          std::string page = "<!doctype html><title>stekd</title><h1>stekd</h1><p>epoch " +
-                             std::to_string(keys_.current_epoch()) + ", interval " +
-                             std::to_string(keys_.schedule().interval()) + " s, history " +
-                             std::to_string(keys_.schedule().history()) + ", lookahead " +
-                             std::to_string(keys_.schedule().lookahead()) + "</p><table border=1><tr><th>domain<th>ring version<th>secret version</tr>";
-          for (const std::string& d : keys_.domains()) {
-            page += "<tr><td>" + d + "<td>" + std::to_string(keys_.ring_version(d)) + "<td>" +
-                    std::to_string(keys_.secret_version(d)) + "</tr>";
-          }
-          page += "</table><table border=1><tr><th>agent<th>domains<th>last seen (s ago)<th>holds through epoch<th>connected<th>stale</tr>";
-          for (const auto& [host, a] : agents_) {
-            std::string ds;
-            for (const auto& d : a.domains) ds += (ds.empty() ? "" : ", ") + d;
-            page += "<tr><td>" + host + "<td>" + ds + "<td>" + std::to_string(now - a.last_seen) + "<td>" +
-                    (a.holds_through_epoch ? std::to_string(*a.holds_through_epoch) : "-") + "<td>" +
-                    (a.connections > 0 ? "yes" : "no") + "<td>" + (is_stale(a, now) ? "STALE" : "no") + "</tr>";
-          }
-          page += "</table><p><a href=/metrics>metrics</a></p>\n";
-          return {200, page};
-        }
-        return {404, "not found\n"};
-      })->start();
+      std::make_shared<MetricsSession>(
+          std::move(socket),
+          [this](std::string_view target) -> std::pair<unsigned, std::string> {
+            if (target == "/metrics") return {200, metrics_text()};
+            if (target == "/healthz") {
+              return keys_.healthy(clock_.now())
+                         ? std::pair<unsigned, std::string>{200, "ok\n"}
+                         : std::pair<unsigned, std::string>{503, "no key for the current epoch\n"};
+            }
+            if (target == "/") {
+              const UnixSeconds now = clock_.now();
+              std::string page =
+                  "<!doctype html><title>stekd</title><h1>stekd</h1><p>epoch " +
+                  std::to_string(keys_.current_epoch()) + ", interval " +
+                  std::to_string(keys_.schedule().interval()) + " s, history " +
+                  std::to_string(keys_.schedule().history()) + ", lookahead " +
+                  std::to_string(keys_.schedule().lookahead()) +
+                  "</p><table border=1><tr><th>domain<th>ring version<th>secret version</tr>";
+              for (const std::string& d : keys_.domains()) {
+                page += "<tr><td>" + d + "<td>" + std::to_string(keys_.ring_version(d)) + "<td>" +
+                        std::to_string(keys_.secret_version(d)) + "</tr>";
+              }
+              page +=
+                  "</table><table border=1><tr><th>agent<th>domains<th>last seen (s ago)<th>holds "
+                  "through epoch<th>connected<th>stale</tr>";
+              for (const auto& [host, a] : agents_) {
+                std::string ds;
+                for (const auto& d : a.domains) ds += (ds.empty() ? "" : ", ") + d;
+                page += "<tr><td>" + host + "<td>" + ds + "<td>" +
+                        std::to_string(now - a.last_seen) + "<td>" +
+                        (a.holds_through_epoch ? std::to_string(*a.holds_through_epoch) : "-") +
+                        "<td>" + (a.connections > 0 ? "yes" : "no") + "<td>" +
+                        (is_stale(a, now) ? "STALE" : "no") + "</tr>";
+              }
+              page += "</table><p><a href=/metrics>metrics</a></p>\n";
+              return {200, page};
+            }
+            return {404, "not found\n"};
+          })
+          ->start();
     }
     accept_metrics();
   });
@@ -433,10 +464,9 @@ void KeyServer::Impl::accept_metrics() {
 
 void KeyServer::Impl::schedule_maintenance() {
   if (stopping_) return;
-  const UnixSeconds now = clock_.now();
   // Wake at the next boundary, and at least every 30 s so a stepped clock is noticed.
-  const auto until = std::clamp<std::int64_t>(keys_.schedule().next_boundary(now) - now, 1, 30);
-  maintenance_.expires_after(std::chrono::seconds(until));
+  maintenance_.expires_after(
+      until_next_boundary(keys_.schedule(), clock_, std::chrono::seconds(30)));
   maintenance_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     maintain_now();
@@ -453,8 +483,11 @@ void KeyServer::Impl::maintain_now() {
     return;
   }
   if (keys_.current_epoch() != before || *changed) {
-    spdlog::info("epoch {}: rings advanced, waking {} waiting agents", keys_.current_epoch(),
-                 [&] { std::size_t n = 0; for (auto& [d, w] : waiters_) n += w.size(); return n; }());
+    spdlog::info("epoch {}: rings advanced, waking {} waiting agents", keys_.current_epoch(), [&] {
+      std::size_t n = 0;
+      for (auto& [d, w] : waiters_) n += w.size();
+      return n;
+    }());
     wake_all();
   }
 }
@@ -481,7 +514,8 @@ void KeyServer::Impl::add_connection(Session& s) {
   if (++per_identity_[key] > config_.connections_per_identity) s.over_limit = true;
   // Only hosts of configured domains are agents; anything else just gets its 403s.
   const auto& domains = s.identity()->domains;
-  const bool serves = std::any_of(domains.begin(), domains.end(), [&](const std::string& d) { return keys_.has_domain(d); });
+  const bool serves = std::any_of(domains.begin(), domains.end(),
+                                  [&](const std::string& d) { return keys_.has_domain(d); });
   if (s.identity()->kind == Identity::Kind::agent && serves) {
     AgentRecord& a = agents_[s.identity()->name];
     a.domains = s.identity()->domains;
@@ -517,7 +551,8 @@ Reply KeyServer::Impl::handle(Session& s, const http::request<http::string_body>
   const std::string_view target(req.target().data(), req.target().size());
   const auto qpos = target.find('?');
   const std::string_view path = target.substr(0, qpos);
-  auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+  auto query =
+      parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
   if (!query.ok()) return error_reply(400, query.error().message);
   if (path == "/v1/keyring") {
     if (s.identity()->kind != Identity::Kind::agent) return error_reply(403, "forbidden");
@@ -552,11 +587,13 @@ Reply KeyServer::Impl::keyring(Session& s, const std::map<std::string, std::stri
     }
   }
   if (domain.empty()) {
-    if (id.domains.size() != 1) return error_reply(400, "this certificate names several domains: pass domain=");
+    if (id.domains.size() != 1)
+      return error_reply(400, "this certificate names several domains: pass domain=");
     domain = id.domains.front();
   }
   // Only the certificate's own domains, and only configured ones: 403 and nothing else.
-  if (std::find(id.domains.begin(), id.domains.end(), domain) == id.domains.end() || !keys_.has_domain(domain)) {
+  if (std::find(id.domains.begin(), id.domains.end(), domain) == id.domains.end() ||
+      !keys_.has_domain(domain)) {
     return error_reply(403, "forbidden");
   }
   if (!keys_.healthy(clock_.now())) return error_reply(503, "key store not ready");
@@ -564,7 +601,8 @@ Reply KeyServer::Impl::keyring(Session& s, const std::map<std::string, std::stri
   agent.domains = id.domains;
   agent.last_seen = clock_.now();
   if (wait) {
-    agent.holds_through_epoch = static_cast<Epoch>(*wait >> kVersionEpochShift) + keys_.schedule().lookahead();
+    agent.holds_through_epoch =
+        static_cast<Epoch>(*wait >> kVersionEpochShift) + keys_.schedule().lookahead();
   }
   const std::uint64_t version = keys_.ring_version(domain);
   if (!wait || version > *wait) {
@@ -598,7 +636,8 @@ Reply KeyServer::Impl::finish_wait(Session& s) {
     auto doc = keys_.ring_document(domain);
     if (!doc.ok()) return error_reply(500, "ring derivation failed");
     if (s.identity()) {
-      agents_[s.identity()->name].holds_through_epoch = keys_.current_epoch() + keys_.schedule().lookahead();
+      agents_[s.identity()->name].holds_through_epoch =
+          keys_.current_epoch() + keys_.schedule().lookahead();
     }
     Reply r;
     r.secret = *doc;
@@ -621,15 +660,20 @@ json KeyServer::Impl::agents_json() {
   const UnixSeconds now = clock_.now();
   json out = json::array();
   for (const auto& [host, a] : agents_) {
-    json e = {{"host", host},           {"domains", a.domains},          {"address", a.address},
-              {"last_seen", a.last_seen}, {"connected", a.connections > 0}, {"stale", is_stale(a, now)}};
+    json e = {{"host", host},
+              {"domains", a.domains},
+              {"address", a.address},
+              {"last_seen", a.last_seen},
+              {"connected", a.connections > 0},
+              {"stale", is_stale(a, now)}};
     e["holds_through_epoch"] = a.holds_through_epoch ? json(*a.holds_through_epoch) : json(nullptr);
     out.push_back(std::move(e));
   }
   return out;
 }
 
-Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>& req, std::string_view path) {
+Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>& req,
+                             std::string_view path) {
   const std::string actor = s.identity()->name;
   const UnixSeconds now = clock_.now();
   if (path == "/v1/admin/status") {
@@ -637,7 +681,9 @@ Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>&
     audit_.record("admin_status", {{"actor", actor}});
     json domains = json::array();
     for (const std::string& d : keys_.domains()) {
-      domains.push_back({{"name", d}, {"ring_version", keys_.ring_version(d)}, {"secret_version", keys_.secret_version(d)}});
+      domains.push_back({{"name", d},
+                         {"ring_version", keys_.ring_version(d)},
+                         {"secret_version", keys_.secret_version(d)}});
     }
     std::size_t connected = 0, stale = 0;
     for (const auto& [h, a] : agents_) {
@@ -646,13 +692,17 @@ Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>&
     }
     const auto held = keys_.epochs_held();
     const auto& p = keys_.schedule().params();
-    return json_reply(200, {{"epoch", keys_.current_epoch()},
-                            {"healthy", keys_.healthy(now)},
-                            {"schedule", {{"interval", p.interval}, {"history", p.history}, {"lookahead", p.lookahead},
-                                          {"lifetime_hint", keys_.schedule().lifetime_hint()}}},
-                            {"epochs_held", held ? json{held->first, held->last} : json::array()},
-                            {"domains", domains},
-                            {"agents", {{"known", agents_.size()}, {"connected", connected}, {"stale", stale}}}});
+    return json_reply(
+        200, {{"epoch", keys_.current_epoch()},
+              {"healthy", keys_.healthy(now)},
+              {"schedule",
+               {{"interval", p.interval},
+                {"history", p.history},
+                {"lookahead", p.lookahead},
+                {"lifetime_hint", keys_.schedule().lifetime_hint()}}},
+              {"epochs_held", held ? json{held->first, held->last} : json::array()},
+              {"domains", domains},
+              {"agents", {{"known", agents_.size()}, {"connected", connected}, {"stale", stale}}}});
   }
   if (path == "/v1/admin/agents") {
     if (req.method() != http::verb::get) return error_reply(405, "use GET");
@@ -664,7 +714,8 @@ Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>&
   if (path.rfind(kDomains, 0) == 0 && path.size() > kDomains.size() + kRotate.size() &&
       path.substr(path.size() - kRotate.size()) == kRotate) {
     if (req.method() != http::verb::post) return error_reply(405, "use POST");
-    auto domain = percent_decode(path.substr(kDomains.size(), path.size() - kDomains.size() - kRotate.size()));
+    auto domain = percent_decode(
+        path.substr(kDomains.size(), path.size() - kDomains.size() - kRotate.size()));
     if (!domain.ok()) return error_reply(400, domain.error().message);
     if (!keys_.has_domain(*domain)) return error_reply(404, "domain is not configured");
     auto version = keys_.rotate_domain_secret(*domain, now, actor);
@@ -672,10 +723,13 @@ Reply KeyServer::Impl::admin(Session& s, const http::request<http::string_body>&
       spdlog::error("rotation of {} failed: {}", *domain, version.error().message);
       return error_reply(500, "rotation failed: " + version.error().message);
     }
-    spdlog::warn("domain {} secret replaced (version {}) by {}: every ticket of the domain stops resuming",
-                 *domain, *version, actor);
+    spdlog::warn(
+        "domain {} secret replaced (version {}) by {}: every ticket of the domain stops resuming",
+        *domain, *version, actor);
     wake(*domain);
-    return json_reply(200, {{"domain", *domain}, {"secret_version", *version}, {"ring_version", keys_.ring_version(*domain)}});
+    return json_reply(200, {{"domain", *domain},
+                            {"secret_version", *version},
+                            {"ring_version", keys_.ring_version(*domain)}});
   }
   return error_reply(404, "no such admin path");
 }
@@ -689,7 +743,8 @@ std::string KeyServer::Impl::metrics_text() {
   }
   std::string m;
   auto gauge = [&](const char* name, const char* help, const std::string& value) {
-    m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + value + "\n";
+    m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+         value + "\n";
   };
   gauge("stek_up", "1 when the current epoch's secret exists", keys_.healthy(now) ? "1" : "0");
   gauge("stek_current_epoch", "Current epoch number", std::to_string(keys_.current_epoch()));
@@ -698,29 +753,45 @@ std::string KeyServer::Impl::metrics_text() {
   gauge("stek_domains", "Configured domains", std::to_string(keys_.domains().size()));
   gauge("stek_agents_known", "Agents seen since start", std::to_string(agents_.size()));
   gauge("stek_agents_connected", "Agents with an open connection", std::to_string(connected));
-  gauge("stek_agents_stale", "Agents not seen recently or without the current key", std::to_string(stale));
-  gauge("stek_connections_open", "Open client connections", std::to_string(counters_.connections_open));
-  m += "# HELP stek_erasures_total Secrets erased\n# TYPE stek_erasures_total counter\nstek_erasures_total " +
+  gauge("stek_agents_stale", "Agents not seen recently or without the current key",
+        std::to_string(stale));
+  gauge("stek_connections_open", "Open client connections",
+        std::to_string(counters_.connections_open));
+  m += "# HELP stek_erasures_total Secrets erased\n# TYPE stek_erasures_total "
+       "counter\nstek_erasures_total " +
        std::to_string(keys_.erasures_total()) + "\n";
-  m += "# HELP stek_requests_total Requests answered, by HTTP status\n# TYPE stek_requests_total counter\n";
+  m += "# HELP stek_requests_total Requests answered, by HTTP status\n# TYPE stek_requests_total "
+       "counter\n";
   for (const auto& [status, n] : counters_.requests_by_status) {
-    m += "stek_requests_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+    m += "stek_requests_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) +
+         "\n";
   }
   m += "# HELP stek_ring_version Current ring version per domain\n# TYPE stek_ring_version gauge\n";
   for (const std::string& d : keys_.domains()) {
-    m += "stek_ring_version{domain=" + json(d).dump() + "} " + std::to_string(keys_.ring_version(d)) + "\n";
+    m += "stek_ring_version{domain=" + json(d).dump() + "} " +
+         std::to_string(keys_.ring_version(d)) + "\n";
   }
   return m;
 }
 
-KeyServer::KeyServer(asio::io_context& io, ServerConfig config, KeyService& keys, const Clock& clock,
-                     AuditSink& audit)
+KeyServer::KeyServer(asio::io_context& io, ServerConfig config, KeyService& keys,
+                     const Clock& clock, AuditSink& audit)
     : impl_(std::make_unique<Impl>(io, std::move(config), keys, clock, audit)) {}
 KeyServer::~KeyServer() = default;
-Status KeyServer::start() { return impl_->start(); }
-void KeyServer::stop() { impl_->stop(); }
-std::uint16_t KeyServer::port() const { return impl_->port(); }
-std::uint16_t KeyServer::metrics_port() const { return impl_->metrics_port(); }
-void KeyServer::maintain_now() { impl_->maintain_now(); }
+Status KeyServer::start() {
+  return impl_->start();
+}
+void KeyServer::stop() {
+  impl_->stop();
+}
+std::uint16_t KeyServer::port() const {
+  return impl_->port();
+}
+std::uint16_t KeyServer::metrics_port() const {
+  return impl_->metrics_port();
+}
+void KeyServer::maintain_now() {
+  impl_->maintain_now();
+}
 
 }  // namespace stek::server

@@ -1,0 +1,271 @@
+# ctest-timeout: 420
+"""The local fleet end to end (scripts/fleet.py): a real stekd, two domains of two hosts, each
+host a real stek-agent feeding a real nginx, and `openssl s_client` as the client.
+
+One fleet serves the tests of this module in order: rotations within and across domains, a
+stekd restart, a stekd outage shorter than L x I, and finally a search of every file and
+endpoint the fleet produced for the bytes of every key stekd handed out. The last test runs
+scripts/fleet.py itself, as the README's main command does, and stops it with SIGTERM.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stektest import BUILD_DIR, LOOPBACK, SOURCE_DIR, tls_connect, wait_until
+from test_agent_support import assert_no_key_bytes
+
+sys.path.insert(0, str(SOURCE_DIR / "scripts"))
+from fleet import Fleet  # noqa: E402
+
+INTERVAL, HISTORY, LOOKAHEAD = 4, 3, 2
+RINGS: list[dict] = []  # every ring stekd served during this module, for the leak search
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("fleet")
+    f = Fleet(workdir / "stek-fleet", BUILD_DIR, interval=INTERVAL, history=HISTORY,
+              lookahead=LOOKAHEAD, long_poll_timeout=10)
+    cwd = os.getcwd()
+    os.chdir(workdir)  # fleet.json goes into the working directory
+    try:
+        f.start()
+    finally:
+        os.chdir(cwd)
+    try:
+        yield f
+    finally:
+        f.stop()
+    assert not f.shm.exists(), "the tmpfs key directory outlived the fleet"
+
+
+def epoch() -> int:
+    return int(time.time()) // INTERVAL
+
+
+def sleep_into_next_epoch(margin: float = 0.8) -> int:
+    e = epoch()
+    time.sleep(max(0.0, (e + 1) * INTERVAL - time.time()) + margin)
+    return epoch()
+
+
+def fetch_ring(fleet: Fleet, host) -> tuple[int, dict]:
+    """The ring stekd serves to `host`, fetched with the host's certificate by Python's ssl."""
+    ctx = ssl.create_default_context(cafile=str(fleet.pki / "ca.crt"))
+    ctx.load_cert_chain(str(fleet.pki / f"host-{host.name}.crt"),
+                        str(fleet.pki / f"host-{host.name}.key"))
+    conn = http.client.HTTPSConnection(LOOPBACK, fleet.stekd_port, timeout=15, context=ctx)
+    try:
+        conn.request("GET", "/v1/keyring")
+        res = conn.getresponse()
+        body = res.read()
+        assert res.status == 200, (res.status, body)
+        ring = json.loads(body)
+        RINGS.append(ring)
+        return int(res.getheader("X-Stek-Ring-Version")), ring
+    finally:
+        conn.close()
+
+
+def issued_under(port: int, tmp_path, version: str, name: str, within: float = 2.0):
+    """A fresh ticket from nginx on `port` under key `name`, which it must use within
+    `within` seconds (the agent rotates at the boundary, then nginx reloads)."""
+    return wait_until(lambda: (lambda r: r if r.key_name == name else None)(
+        tls_connect(port, tmp_path, version)), within, what=f"nginx encrypting under {name}")
+
+
+def names_by_epoch(ring: dict) -> dict[int, str]:
+    return {k["epoch"]: k["name"] for k in ring["keys"]}
+
+
+def hosts_of(fleet: Fleet, domain: str):
+    return [h for h in fleet.hosts if h.domain == domain]
+
+
+def test_fleet_json_describes_the_fleet(fleet):
+    doc = json.loads((fleet.dir.parent / "fleet.json").read_text())
+    assert doc["stekd"] == fleet.url
+    assert sorted(doc["domains"]) == sorted(fleet.domains)
+    for d in fleet.domains:
+        assert [x["host"] for x in doc["domains"][d]] == [h.name for h in hosts_of(fleet, d)]
+        assert [x["https"] for x in doc["domains"][d]] == [f"{LOOPBACK}:{h.https_port}"
+                                                           for h in hosts_of(fleet, d)]
+
+
+def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_path):
+    """Four epochs (three rotations): every epoch each domain's first host issues TLS 1.2 and
+    1.3 tickets under K(d, e) (the key stekd lists for e); every ticket still inside its
+    lifetime resumes on both hosts of its domain, and none resumes in the other domain."""
+    a, b = fleet.domains
+    held = []  # (domain, version, epoch issued, session file)
+    resumed = failed = crossed = cross_tries = 0
+    epochs = []
+    while len(epochs) < 4:
+        e = epoch()
+        epochs.append(e)
+        for d in (a, b):
+            first = hosts_of(fleet, d)[0]
+            _, ring = fetch_ring(fleet, first)
+            want = names_by_epoch(ring)[e]
+            for version in ("1.2", "1.3"):
+                r = issued_under(first.https_port, tmp_path, version, want)
+                held.append((d, version, e, r.session_file))
+        for d, version, issued, session in held:
+            if issued < epoch() - HISTORY + 1:
+                continue  # near the end of its lifetime: no verdict
+            for h in fleet.hosts:
+                before = epoch()
+                result = tls_connect(h.https_port, tmp_path, version, resume=session)
+                if h.domain == d:
+                    if epoch() != before and issued < epoch() - HISTORY + 1:
+                        continue
+                    resumed += result.reused
+                    failed += not result.reused
+                else:
+                    cross_tries += 1
+                    crossed += result.reused
+        sleep_into_next_epoch()
+    assert failed == 0, f"{failed} resumptions failed within a domain ({resumed} succeeded)"
+    assert resumed >= 40
+    assert crossed == 0, f"{crossed} of {cross_tries} tickets resumed in the other domain"
+    assert cross_tries >= 40
+    # Distinct key names per domain, shared by the hosts of a domain.
+    rings = {h.name: names_by_epoch(fetch_ring(fleet, h)[1]) for h in fleet.hosts}
+    a1, a2 = (rings[h.name] for h in hosts_of(fleet, a))
+    b1, b2 = (rings[h.name] for h in hosts_of(fleet, b))
+    assert a1 == a2 and b1 == b2
+    assert not set(a1.values()) & set(b1.values())
+
+
+def test_ticket_from_before_a_stekd_restart_resumes_after_it(fleet, tmp_path):
+    a = fleet.domains[0]
+    first, second = hosts_of(fleet, a)
+    _, ring_before = fetch_ring(fleet, first)
+    ticket = tls_connect(first.https_port, tmp_path, "1.3")
+    assert ticket.key_name in names_by_epoch(ring_before).values()
+    restarted_at = time.time()
+    fleet.stop_stekd()
+    fleet.start_stekd()
+    # The restarted stekd serves the same keys for the same epochs: its state came back.
+    version, ring_after = fetch_ring(fleet, first)
+    before, after = names_by_epoch(ring_before), names_by_epoch(ring_after)
+    common = set(before) & set(after)
+    assert len(common) >= HISTORY
+    assert all(before[e] == after[e] for e in common)
+
+    # Every agent has synced with the new stekd process (a ring at least as new as the one
+    # served now), then the old ticket resumes on both hosts.
+    def synced():
+        v, _ = fetch_ring(fleet, first)
+        return all(h.metrics()["stek_agent_last_sync_timestamp_seconds"] > restarted_at and
+                   h.metrics()["stek_agent_ring_version"] >= v for h in fleet.hosts)
+    wait_until(synced, 30, what="agents to sync with the restarted stekd")
+    for h in (first, second):
+        assert tls_connect(h.https_port, tmp_path, "1.3", resume=ticket.session_file).reused, h.name
+
+
+def test_hosts_keep_rotating_and_resuming_while_stekd_is_down(fleet, tmp_path):
+    """stekd down for 6 s < L x I = 8 s: the agents rotate from their look-ahead keys at the
+    boundary in between, nginx encrypts under the new key, and tickets resume."""
+    a = fleet.domains[0]
+    first, second = hosts_of(fleet, a)
+    sleep_into_next_epoch(margin=0.5)
+    _, ring = fetch_ring(fleet, first)
+    names = names_by_epoch(ring)
+    e0 = epoch()
+    before = issued_under(first.https_port, tmp_path, "1.2", names[e0])
+    fleet.stop_stekd()
+    try:
+        down_at = time.monotonic()
+        e1 = sleep_into_next_epoch(margin=1.0)
+        assert e1 == e0 + 1
+        for h in (first, second):
+            m = h.metrics()
+            assert m["stek_agent_current_epoch"] == e1, h.name
+            assert m["stek_agent_runway_seconds"] > 0, h.name
+        during = issued_under(first.https_port, tmp_path, "1.2", names[e1])
+        for h in (first, second):
+            assert tls_connect(h.https_port, tmp_path, "1.2", resume=before.session_file).reused
+            assert tls_connect(h.https_port, tmp_path, "1.2", resume=during.session_file).reused
+        assert time.monotonic() - down_at < LOOKAHEAD * INTERVAL
+    finally:
+        fleet.start_stekd()
+    v, _ = fetch_ring(fleet, first)
+    wait_until(lambda: all(h.metrics()["stek_agent_ring_version"] >= v for h in fleet.hosts),
+               30, what="agents to catch up after the outage")
+
+
+def test_no_key_bytes_in_any_file_or_endpoint(fleet):
+    """Every key stekd served during this module, as hex and base64, is absent from the state
+    file, the audit log, every log, every config, fleet.json and the metrics endpoints."""
+    for h in fleet.hosts:
+        fetch_ring(fleet, h)
+    assert RINGS
+    texts = []
+    for p in fleet.dir.parent.rglob("*"):
+        if p.is_file() and p.suffix != ".pem":  # client session files hold master secrets
+            texts.append((p, p.read_bytes().decode("latin-1")))
+    assert any(p.name == "state.json" for p, _ in texts)
+    assert any(p.name == "audit.jsonl" for p, _ in texts)
+    assert sum(p.name == "agent.log" for p, _ in texts) == len(fleet.hosts)
+    for h in fleet.hosts:
+        texts.append((f"metrics of {h.name}", h.metrics_text()))
+    conn = http.client.HTTPConnection(LOOPBACK, fleet.stekd_metrics_port, timeout=10)
+    conn.request("GET", "/metrics")
+    texts.append(("stekd /metrics", conn.getresponse().read().decode()))
+    conn.close()
+    for where, text in texts:
+        try:
+            assert_no_key_bytes(text, RINGS)
+        except AssertionError:
+            raise AssertionError(f"key bytes in {where}") from None
+    # The key files the nginx sinks wrote are on tmpfs, 80 bytes and 0600.
+    for h in fleet.hosts:
+        files = list((h.shm / "keys").glob("*.key"))
+        assert files
+        for p in files:
+            assert p.stat().st_size == 80 and p.stat().st_mode & 0o777 == 0o600
+
+
+def test_fleet_command_runs_checks_and_stops_on_sigterm(tmp_path):
+    """scripts/fleet.py as the README runs it: it prints rounds of resumption checks, writes
+    fleet.json, and on SIGTERM stops every process it started and erases its keys."""
+    log = tmp_path / "fleet.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, SOURCE_DIR / "scripts" / "fleet.py",
+                                 "--interval", "3", "--build-dir", BUILD_DIR],
+                                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_until(lambda: log.read_text().count("last rotation's ticket") >= 4, 60,
+                   what="two rounds of the fleet's checks")
+        doc = json.loads((tmp_path / "fleet.json").read_text())
+        shm = Path(next(line.split("live in ")[1].split(" ")[0]
+                        for line in log.read_text().splitlines() if "live in" in line))
+        assert shm.exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text()
+    assert "UNEXPECTED" not in text, text
+    assert "across domains (must be 0): 0/" in text
+    assert not shm.exists()
+    # Nothing the fleet started is still listening.
+    for hosts in doc["domains"].values():
+        for h in hosts:
+            port = int(h["https"].split(":")[1])
+            with pytest.raises(OSError):
+                socket.create_connection((LOOPBACK, port), timeout=1).close()
