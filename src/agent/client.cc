@@ -27,45 +27,13 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 Result<ServerUrl> parse_server_url(std::string_view url) {
-  auto bad = [&](const std::string& why) {
-    return make_error(Errc::invalid_argument, "server \"" + std::string(url) + "\": " + why +
-                                                  " (expected https://HOST:PORT)");
-  };
-  constexpr std::string_view kScheme = "https://";
-  if (url.substr(0, kScheme.size()) != kScheme) return bad("only https:// is supported");
-  std::string_view rest = url.substr(kScheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.find_first_of("/?#@") != std::string_view::npos)
-    return bad("no path, query or user part");
-  ServerUrl out;
-  out.text = std::string(url);
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return bad("unclosed [");
-    out.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return bad("junk after ]");
-      port = rest.substr(1);
-    }
-  } else {
-    const auto colon = rest.rfind(':');
-    out.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  auto parsed = net::parse_https_url(url);
+  if (!parsed.ok()) return parsed.error().with_context("server");
+  if (!parsed->base_path.empty()) {
+    return make_error(Errc::invalid_argument, "server \"" + std::string(url) +
+                                                  "\": no path (expected https://HOST[:PORT])");
   }
-  if (out.host.empty()) return bad("no host");
-  if (port.empty()) port = "443";
-  unsigned value = 0;
-  auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (err != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-    return bad("bad port");
-  }
-  out.port = std::string(port);
-  error_code ec;
-  asio::ip::make_address(out.host, ec);
-  out.host_is_ip = !ec;
-  return out;
+  return parsed;
 }
 
 std::string keyring_target(const PollRequest& request) {

@@ -13,6 +13,7 @@
 
 #include "stek/result.h"
 
+#include "https_client.h"
 #include "sync.h"
 
 namespace boost::asio {
@@ -21,14 +22,9 @@ class io_context;
 
 namespace stek::agent {
 
-struct ServerUrl {
-  std::string host;  // a DNS name or an IP address (without brackets)
-  std::string port;
-  bool host_is_ip = false;
-  std::string text;  // as configured, for logs
-};
+using ServerUrl = net::Url;
 
-// Parses "https://HOST[:PORT][/]" (HOST may be [IPv6]); the port defaults to 443.
+// A stekd base URL: "https://HOST[:PORT][/]" (net::parse_https_url without a path).
 Result<ServerUrl> parse_server_url(std::string_view url);
 
 struct ClientTls {

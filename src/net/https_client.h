@@ -1,11 +1,12 @@
-// A small blocking HTTPS client with client certificates, for stekctl's admin commands.
-// Bounded in time: every call has a deadline.
+// HTTPS helpers shared by stek's programs: the https:// URL parser (stekctl, stek-agent) and a small
+// blocking HTTPS client with client certificates for stekctl's admin commands, bounded in time.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "stek/result.h"
 
@@ -18,11 +19,15 @@ struct ClientTls {
 };
 
 struct Url {
-  std::string host;
+  std::string host;  // a DNS name or an IP address (without brackets)
   std::string port = "443";
-  std::string base_path;  // without a trailing slash
+  std::string base_path;  // "" or "/path" without a trailing slash
+  bool host_is_ip = false;
+  std::string text;  // as given, for messages and logs
 };
-Result<Url> parse_https_url(const std::string& url);
+// Parses "https://HOST[:PORT][/PATH]"; HOST may be an [IPv6] address; the port defaults to
+// 443. Refuses other schemes, user parts, queries and fragments, and ports outside 1..65535.
+Result<Url> parse_https_url(std::string_view url);
 
 struct HttpResponse {
   unsigned status = 0;
