@@ -249,6 +249,18 @@ TEST(ScheduleTest, MakeRejectsTicketLifetimeAboveSevenDays) {
   expect_rejected({std::numeric_limits<std::int64_t>::max() / 2, 4, 1}, "7 days");
 }
 
+TEST(ScheduleTest, MakeRejectsIntervalsWhoseWindowArithmeticWouldOverflow) {
+  // With H = 0 the 7-day bound says nothing about I; a huge I must still not make
+  // runway(), not_after() or epoch_start() overflow for ordinary times.
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 4;
+  expect_rejected({huge, 0, 10}, "interval");
+  expect_rejected({std::numeric_limits<std::int64_t>::max(), 0, 1}, "interval");
+  // The largest accepted interval leaves the arithmetic in range.
+  auto ok = Schedule::make({kMaxTicketLifetime * 10, 0, 10});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->runway(0), 11 * kMaxTicketLifetime * 10);
+}
+
 TEST(ScheduleTest, RoleNamesRoundTrip) {
   for (KeyRole r :
        {KeyRole::pending, KeyRole::next, KeyRole::encrypt, KeyRole::decrypt, KeyRole::expired}) {
