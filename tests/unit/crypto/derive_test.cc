@@ -263,6 +263,13 @@ TEST(DomainIdTest, RefusesNulAndAsciiControlCharacters) {
   expect_domain_refused("eu\x7f", "domain id has a control character at byte 2");
 }
 
+TEST(DomainIdTest, RefusesC1ControlCharacters) {
+  // U+0080..U+009F are control characters too, encoded in two bytes.
+  expect_domain_refused("a\xc2\x80", "domain id has a control character at byte 1");
+  expect_domain_refused("a\xc2\x85", "domain id has a control character at byte 1");
+  expect_domain_refused("\xc2\x9f", "domain id has a control character at byte 0");
+}
+
 TEST(DomainIdTest, RefusesMalformedUtf8) {
   expect_domain_refused("\xff", "domain id is not valid UTF-8 at byte 0");
   expect_domain_refused("a\x80", "domain id is not valid UTF-8 at byte 1");     // lone continuation
