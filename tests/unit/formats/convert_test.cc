@@ -274,5 +274,20 @@ TEST(DetectFormatTest, RefusesWhatItCannotTell) {
   expect_error_containing(detect(odd), Errc::bad_format, "cannot tell the format of 81 bytes");
 }
 
+TEST(DetectFormatTest, RawKeysWhoseFirstByteLooksLikeTextStayRaw) {
+  // A random key name starts with '{' or '-' one time in 128: such a file is still raw.
+  for (char first : {'{', '-', ' ', '\n'}) {
+    SecretBytes raw = testing::pattern_bytes(5, 80);
+    raw.data()[0] = static_cast<std::uint8_t>(first);
+    if (first == ' ' || first == '\n') raw.data()[1] = '{';
+    auto d = detect(raw);
+    ASSERT_TRUE(d.ok()) << "first byte " << int(first) << ": " << d.error().message;
+    EXPECT_EQ(*d, Format::nginx80) << "first byte " << int(first);
+    SecretBytes ats = testing::pattern_bytes(6, 96);
+    ats.data()[0] = static_cast<std::uint8_t>(first);
+    EXPECT_EQ(detect(ats).value(), Format::ats) << "first byte " << int(first);
+  }
+}
+
 }  // namespace
 }  // namespace stek
