@@ -22,14 +22,12 @@ inline void PrintTo(KeyRole role, std::ostream* os) {
 
 namespace stek::testing {
 
-// n bytes from a splitmix64 stream seeded by `seed`: never all equal, and streams of
-// different seeds do not share material.
+// n bytes, byte i the low byte of a bijective 64-bit mix of (seed, i): never all equal, and
+// different seeds share no runs of material (not even shifted ones).
 inline SecretBytes pattern_bytes(std::uint64_t seed, std::size_t n) {
   SecretBytes out(n);
-  std::uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
   for (std::size_t i = 0; i < n; ++i) {
-    x += 0x9e3779b97f4a7c15ULL;
-    std::uint64_t z = x;
+    std::uint64_t z = (seed << 20) + i + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
