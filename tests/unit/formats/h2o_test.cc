@@ -1,6 +1,7 @@
 // h2o's session ticket file (ssl-session-resumption, ticket-store: file): a YAML list of
 // {name, cipher, hash, key, not_before, not_after}; key = AES key | HMAC key padded to the
 // SHA-256 block (64 bytes). h2o encrypts with the newest key whose not_before has passed.
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -229,6 +230,32 @@ TEST(H2oFormatTest, YamlErrorsNeverQuoteTheKey) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message.find(e.key.substr(0, 16)), std::string::npos) << r.error().message;
   EXPECT_EQ(r.error().message.find(e.key.substr(e.key.size() / 2, 16)), std::string::npos);
+}
+
+TEST(H2oFormatTest, ReadsTheForeverNotAfterH2oUses) {
+  // h2o parses times as uint64; its own test file uses 2^64-1 for "never expires".
+  const std::string text = yaml({entry_for(1, 0, 0)});
+  std::string forever = text;
+  forever.replace(forever.find("not_after: 0"), 12, "not_after: 18446744073709551615");
+  auto ring = read_at(forever, 1795514400);
+  ASSERT_TRUE(ring.ok()) << ring.error().message;
+  EXPECT_EQ(ring->encrypting().meta.not_after, std::numeric_limits<UnixSeconds>::max());
+  std::string beyond = text;
+  beyond.replace(beyond.find("not_after: 0"), 12, "not_after: 18446744073709551616");
+  expect_error(read_at(beyond, 1795514400), Errc::bad_format,
+               "h2o: entry 1: field \"not_after\" is not a Unix time in seconds");
+}
+
+TEST(H2oFormatTest, BreaksNotBeforeTiesByKeyNameAsH2oDoes) {
+  // h2o sorts by not_before, newest first, then by name (memcmp): the smaller name encrypts.
+  const bool one_is_smaller = make_key(1).name() < make_key(2).name();
+  const KeyName want = one_is_smaller ? make_key(1).name() : make_key(2).name();
+  for (const std::string& text : {yaml({entry_for(1, 1000, 5000), entry_for(2, 1000, 5000)}),
+                                  yaml({entry_for(2, 1000, 5000), entry_for(1, 1000, 5000)})}) {
+    auto ring = read_at(text, 1500);
+    ASSERT_TRUE(ring.ok()) << ring.error().message;
+    EXPECT_EQ(ring->encrypting().key.name(), want);
+  }
 }
 
 TEST(H2oFormatTest, WritingRefusesKeysWithoutTimes) {
