@@ -5,7 +5,10 @@
 //    "keys": [{"name": hex, "role": "encrypt", "domain": "...", "epoch": e,
 //              "not_before": T, "not_after": T, "secret_version": v,
 //              "hmac_key": base64, "aes_key": base64}, ...]}
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 
 #include "codecs.h"
 #include "secure_json.h"
@@ -26,10 +29,24 @@ Result<std::optional<Int>> optional_int(const SecureJson& obj, const char* field
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return std::optional<Int>{};
   if (!it->is_number_integer()) return make_error(Errc::bad_format, field_error(field, "is not an integer"));
-  if constexpr (std::is_unsigned_v<Int>) {
-    if (it->template get<std::int64_t>() < 0) return make_error(Errc::bad_format, field_error(field, "is negative"));
+  // Range-check before converting: a number that does not fit is refused, never wrapped.
+  if (it->is_number_unsigned()) {
+    const auto u = it->template get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+      return make_error(Errc::bad_format, field_error(field, "is out of range"));
+    }
+    return std::optional<Int>{static_cast<Int>(u)};
   }
-  return std::optional<Int>{it->template get<Int>()};
+  const auto v = it->template get<std::int64_t>();
+  if constexpr (std::is_unsigned_v<Int>) {
+    if (v < 0) return make_error(Errc::bad_format, field_error(field, "is negative"));
+    if (static_cast<std::uint64_t>(v) > std::numeric_limits<Int>::max()) {
+      return make_error(Errc::bad_format, field_error(field, "is out of range"));
+    }
+  } else if (v < std::numeric_limits<Int>::min() || v > std::numeric_limits<Int>::max()) {
+    return make_error(Errc::bad_format, field_error(field, "is out of range"));
+  }
+  return std::optional<Int>{static_cast<Int>(v)};
 }
 
 Result<std::string> required_string(const SecureJson& obj, const char* field) {

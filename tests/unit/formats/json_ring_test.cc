@@ -209,6 +209,35 @@ TEST(JsonRingTest, RefusesBadKeyFieldsWithoutQuotingKeyBytes) {
                "json: keys[0]: field \"hmac_key\" is not a string");
 }
 
+TEST(JsonRingTest, RefusesIntegersOutsideTheFieldsRange) {
+  // Numbers that do not fit the field are refused, never wrapped (2^32 is not version 0,
+  // 2^63 is not epoch -2^63).
+  Json doc = Json::parse(text_of(write_key_file(Format::json, full_ring())));
+  Json big = doc;
+  big["keys"][0]["secret_version"] = std::uint64_t{1} << 32;
+  expect_error(read_text(big.dump()), Errc::bad_format,
+               "json: keys[0]: field \"secret_version\" is out of range");
+  big = doc;
+  big["keys"][0]["epoch"] = std::uint64_t{1} << 63;
+  expect_error(read_text(big.dump()), Errc::bad_format,
+               "json: keys[0]: field \"epoch\" is out of range");
+  big = doc;
+  big["keys"][0]["not_after"] = ~std::uint64_t{0};
+  expect_error(read_text(big.dump()), Errc::bad_format,
+               "json: keys[0]: field \"not_after\" is out of range");
+  big = doc;
+  big["version"] = ~std::uint64_t{0};  // the ring version is unsigned 64-bit: fits
+  auto ring = read_text(big.dump());
+  ASSERT_TRUE(ring.ok()) << ring.error().message;
+  EXPECT_EQ(ring->info().version, ~std::uint64_t{0});
+  big = doc;
+  big["keys"][0]["secret_version"] = 4294967295u;
+  ASSERT_TRUE(read_text(big.dump()).ok());
+  big["keys"][0]["secret_version"] = -1;
+  expect_error(read_text(big.dump()), Errc::bad_format,
+               "json: keys[0]: field \"secret_version\" is negative");
+}
+
 TEST(JsonRingTest, RefusesInvalidRingsWhole) {
   // Two encrypting keys: the ring check runs on the parsed keys.
   KeyRing ring = testing::make_ring({KeyRole::encrypt, KeyRole::decrypt});
