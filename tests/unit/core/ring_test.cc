@@ -3,6 +3,7 @@
 // with KeyRing::at, and clone.
 #include "stek/ring.h"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,25 @@ TEST_F(KeyRingAtTest, FailsBeforeTheFirstHeldEpoch) {
   auto early = held.at(schedule, schedule.epoch_start(97) - 1);
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.error().code, Errc::not_found);
+}
+
+TEST_F(KeyRingAtTest, RefusesEpochsTooFarAwayToPlaceInTime) {
+  // A ring file may carry any epoch; one whose start or end in seconds does not fit in
+  // 64 bits is refused, not overflowed (found by fuzz_keyring).
+  std::vector<RingKey> keys;
+  RingKey current = ring_key(make_key(1), KeyRole::encrypt);
+  current.meta.epoch = e;
+  keys.push_back(std::move(current));
+  RingKey far = ring_key(make_key(2), KeyRole::pending);
+  far.meta.epoch = std::numeric_limits<Epoch>::max() - 1;
+  const std::string far_name = far.key.name_hex();
+  keys.push_back(std::move(far));
+  KeyRing ring = KeyRing::make(std::move(keys)).value();
+  auto r = ring.at(schedule, schedule.epoch_start(e));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::invalid_argument);
+  EXPECT_EQ(r.error().message, "key " + far_name + " has epoch 9223372036854775806, too far " +
+                                   "away to place in time with a 60 s interval");
 }
 
 TEST_F(KeyRingAtTest, FailsForKeysWithoutEpochs) {
