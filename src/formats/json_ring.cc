@@ -98,6 +98,11 @@ Result<KeyRing> read_json(ByteView contents) {
   } catch (const SecureJson::parse_error& e) {
     // e.what() can quote the input, which holds key bytes: report the position only.
     return make_error(Errc::bad_format, "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+  } catch (const SecureJson::out_of_range&) {
+    // Thrown for numbers no double holds (e.g. 1e400); what() quotes the number.
+    return make_error(Errc::bad_format, "not valid JSON (a number is out of range)");
+  } catch (const SecureJson::exception&) {
+    return make_error(Errc::bad_format, "not valid JSON");
   }
   if (!doc.is_object()) return make_error(Errc::bad_format, "top level is not an object");
   STEK_ASSIGN_OR_RETURN(auto format_version, optional_int<std::int64_t>(doc, "stek_ring"));

@@ -148,6 +148,15 @@ TEST(JsonRingTest, SyntaxErrorsNeverQuoteTheInput) {
   expect_syntax_error("{\"stek_ring\": 1} trailing");
 }
 
+TEST(JsonRingTest, RefusesNumbersTooLargeForADoubleWithoutQuotingThem) {
+  // nlohmann throws out_of_range (not parse_error) for these, quoting the number; found by
+  // fuzz_detect.
+  auto r = read_text(R"({"stek_ring": 1, "generated_at": 1795e5185555555555, "keys": []})");
+  expect_error(r, Errc::bad_format, "json: not valid JSON (a number is out of range)");
+  expect_error(read_text("[1e400]"), Errc::bad_format,
+               "json: not valid JSON (a number is out of range)");
+}
+
 TEST(JsonRingTest, RefusesOtherFormatVersions) {
   expect_error(read_text(R"({"stek_ring": 2, "keys": []})"), Errc::unsupported,
                "json: ring format version 2 is not supported (this build reads version 1)");
