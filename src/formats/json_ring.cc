@@ -172,7 +172,13 @@ Result<SecretBytes> write_json(const KeyRing& ring, const WriteOptions& options)
     keys.push_back(std::move(entry));
   }
   doc["keys"] = std::move(keys);
-  SecretString text = doc.dump(2);
+  SecretString text;
+  try {
+    text = doc.dump(2);
+  } catch (const SecureJson::type_error&) {
+    // dump() refuses strings that are not UTF-8; only a domain can be one here.
+    return make_error(Errc::invalid_argument, "a domain is not valid UTF-8");
+  }
   text.push_back('\n');
   return SecretBytes::copy_of(as_bytes({text.data(), text.size()}));
 }

@@ -247,6 +247,16 @@ TEST(JsonRingTest, RefusesIntegersOutsideTheFieldsRange) {
                "json: keys[0]: field \"secret_version\" is negative");
 }
 
+TEST(JsonRingTest, WritingRefusesADomainThatIsNotUtf8) {
+  // JSON strings are UTF-8; nlohmann's dump() throws on anything else.
+  std::vector<RingKey> keys;
+  keys.push_back(testing::ring_key(make_key(1), KeyRole::encrypt));
+  keys[0].meta.domain = "eu-\xff";
+  KeyRing ring = KeyRing::make(std::move(keys)).value();
+  expect_error(write_key_file(Format::json, ring), Errc::invalid_argument,
+               "json: a domain is not valid UTF-8");
+}
+
 TEST(JsonRingTest, RefusesInvalidRingsWhole) {
   // Two encrypting keys: the ring check runs on the parsed keys.
   KeyRing ring = testing::make_ring({KeyRole::encrypt, KeyRole::decrypt});
