@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
 bash scripts/build.sh fuzz >/dev/null
+# The fuzz build does not use -fno-sanitize-recover: make every UBSan report fatal, so
+# undefined behaviour counts as a crash like an ASan report does.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 targets=()
 for t in build-fuzz/tests/fuzz/fuzz_*; do
   [[ -x $t ]] && targets+=("$t")

@@ -46,7 +46,8 @@ struct EpochRange {
 
 class Schedule {
  public:
-  // Validates: I >= 1 s, 0 <= H, 1 <= L, H*I <= 7 days, and no overflow.
+  // Validates: I >= 1 s, 0 <= H, 1 <= L <= 10000, H*I <= 7 days, and (H+L+2)*I <= 2^62 s so
+  // that no arithmetic below overflows for times within +-2^62 s.
   static Result<Schedule> make(const ScheduleParams& params);
   // The defaults of DESIGN.md: I = 1 h, H = 18, L = 2.
   static Schedule standard();

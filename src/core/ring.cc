@@ -17,6 +17,15 @@ int role_rank(KeyRole r) {
   }
   return 5;
 }
+// Whether not_before and not_after of epoch k fit in 64-bit seconds. A ring file may carry
+// any epoch; one far in the future would overflow Schedule's epoch arithmetic.
+bool placeable(const Schedule& s, Epoch k) {
+  std::int64_t end;
+  std::int64_t start;
+  return !__builtin_add_overflow(k, s.history() + 1, &end) &&
+         !__builtin_mul_overflow(end, s.interval(), &end) &&
+         !__builtin_mul_overflow(k, s.interval(), &start);
+}
 }  // namespace
 
 std::size_t KeyNameHash::operator()(const KeyName& n) const noexcept {
@@ -96,6 +105,12 @@ Result<KeyRing> KeyRing::at(const Schedule& schedule, UnixSeconds t) const {
     const Epoch epoch = *k.meta.epoch;
     KeyRole role = schedule.role(epoch, t);
     if (role == KeyRole::expired) continue;
+    if (!placeable(schedule, epoch)) {
+      return make_error(Errc::invalid_argument,
+                        "key " + k.key.name_hex() + " has epoch " + std::to_string(epoch) +
+                            ", too far away to place in time with a " +
+                            std::to_string(schedule.interval()) + " s interval");
+    }
     RingKey copy = k.clone();
     copy.meta.role = role;
     copy.meta.not_before = schedule.not_before(epoch);

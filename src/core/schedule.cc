@@ -51,6 +51,15 @@ Result<Schedule> Schedule::make(const ScheduleParams& p) {
     return make_error(Errc::invalid_argument,
                       "lookahead of " + std::to_string(p.lookahead) + " epochs is unreasonable (max 10000)");
   }
+  // epoch_start, not_after and runway multiply epochs by I. Bounding the held window at
+  // 2^62 s keeps them in range for every time within +-2^62 s (far beyond any Unix time);
+  // with H = 0 the 7-day bound alone leaves I unbounded.
+  constexpr std::int64_t kMaxWindowSeconds = std::int64_t{1} << 62;
+  if (p.history + p.lookahead + 2 > kMaxWindowSeconds / p.interval) {
+    return make_error(Errc::invalid_argument,
+                      "interval of " + std::to_string(p.interval) +
+                          " s is too large: (history + lookahead + 2) x interval exceeds 2^62 s");
+  }
   return Schedule(p);
 }
 

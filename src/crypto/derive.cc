@@ -82,6 +82,10 @@ Status validate_domain_id(std::string_view domain) {
     if (cp < kMinForLen[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
       return make_error(Errc::invalid_argument, "domain id is not valid UTF-8 at byte " + std::to_string(i));
     }
+    if (cp >= 0x80 && cp <= 0x9f) {  // C1 controls (U+0080..U+009F), e.g. NEL
+      return make_error(Errc::invalid_argument,
+                        "domain id has a control character at byte " + std::to_string(i));
+    }
     i += len;
   }
   return {};

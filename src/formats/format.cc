@@ -79,16 +79,41 @@ Result<SecretBytes> write_key_file(Format format, const KeyRing& ring, const Wri
   return out;
 }
 
+namespace {
+// Text as key files hold it: well-formed UTF-8 without control characters other than tab, CR
+// and LF. Raw key files are random bytes and almost never pass (an 80-byte one with
+// probability around 2^-88), so a raw key whose first byte happens to be '{' or '-' is not
+// taken for JSON or YAML.
+bool looks_like_text(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    const std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                            : c >= 0xe0 && c <= 0xef ? 3
+                            : c >= 0xf0 && c <= 0xf4 ? 4
+                                                     : 0;
+    if (len == 0 || i + len > text.size()) return false;
+    for (std::size_t j = 1; j < len; ++j) {
+      if ((static_cast<unsigned char>(text[i + j]) & 0xc0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+}  // namespace
+
 Result<Format> detect_format(ByteView contents) {
   auto text = as_chars(contents);
-  auto first = std::find_if(text.begin(), text.end(),
-                            [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
-  if (first != text.end() && *first == '{') return Format::json;
-  if (first != text.end() && *first == '-') return Format::h2o;
-  const bool printable = std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r';
-  });
-  if (printable && !text.empty()) {
+  if (!text.empty() && looks_like_text(text)) {
+    auto first = std::find_if(text.begin(), text.end(),
+                              [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
+    if (first != text.end() && *first == '{') return Format::json;
+    if (first != text.end() && *first == '-') return Format::h2o;
     // Base64 lines: the first line's decoded size tells 48 from 80.
     std::string_view line = text.substr(0, text.find('\n'));
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -5,7 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "codecs.h"
@@ -30,13 +33,17 @@ Result<std::string> scalar(const YAML::Node& entry, const char* field) {
   return v.Scalar();
 }
 
+// h2o reads times as uint64 seconds and its own files use 2^64-1 for "never"; times past
+// the int64 range are clamped to its end, which still means never.
 Result<UnixSeconds> seconds(const YAML::Node& entry, const char* field) {
   STEK_ASSIGN_OR_RETURN(std::string text, scalar(entry, field));
-  if (text.empty() || text.size() > 18 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
     return make_error(Errc::bad_format, std::string("field \"") + field + "\" is not a Unix time in seconds");
   }
-  return static_cast<UnixSeconds>(std::stoll(text));
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<UnixSeconds>::max());
+  return static_cast<UnixSeconds>(std::min(value, kMax));
 }
 
 struct H2oEntry {
@@ -111,9 +118,12 @@ Result<KeyRing> read_h2o(ByteView contents, const ReadOptions& options) {
     if (!e.ok()) return e.error().with_context("entry " + std::to_string(i + 1));
     entries.push_back(std::move(e).value());
   }
-  // Newest not_before first, as h2o sorts them.
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const H2oEntry& a, const H2oEntry& b) { return a.not_before > b.not_before; });
+  // Newest not_before first, ties by name (memcmp order), as h2o sorts them: the first
+  // entry whose not_before has passed is the one h2o encrypts with.
+  std::sort(entries.begin(), entries.end(), [](const H2oEntry& a, const H2oEntry& b) {
+    if (a.not_before != b.not_before) return a.not_before > b.not_before;
+    return a.key.key.name() < b.key.key.name();
+  });
   std::vector<RingKey> keys;
   bool have_encrypt = false;
   for (H2oEntry& e : entries) {

@@ -5,7 +5,10 @@
 //    "keys": [{"name": hex, "role": "encrypt", "domain": "...", "epoch": e,
 //              "not_before": T, "not_after": T, "secret_version": v,
 //              "hmac_key": base64, "aes_key": base64}, ...]}
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 
 #include "codecs.h"
 #include "secure_json.h"
@@ -26,10 +29,24 @@ Result<std::optional<Int>> optional_int(const SecureJson& obj, const char* field
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return std::optional<Int>{};
   if (!it->is_number_integer()) return make_error(Errc::bad_format, field_error(field, "is not an integer"));
-  if constexpr (std::is_unsigned_v<Int>) {
-    if (it->template get<std::int64_t>() < 0) return make_error(Errc::bad_format, field_error(field, "is negative"));
+  // Range-check before converting: a number that does not fit is refused, never wrapped.
+  if (it->is_number_unsigned()) {
+    const auto u = it->template get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+      return make_error(Errc::bad_format, field_error(field, "is out of range"));
+    }
+    return std::optional<Int>{static_cast<Int>(u)};
   }
-  return std::optional<Int>{it->template get<Int>()};
+  const auto v = it->template get<std::int64_t>();
+  if constexpr (std::is_unsigned_v<Int>) {
+    if (v < 0) return make_error(Errc::bad_format, field_error(field, "is negative"));
+    if (static_cast<std::uint64_t>(v) > std::numeric_limits<Int>::max()) {
+      return make_error(Errc::bad_format, field_error(field, "is out of range"));
+    }
+  } else if (v < std::numeric_limits<Int>::min() || v > std::numeric_limits<Int>::max()) {
+    return make_error(Errc::bad_format, field_error(field, "is out of range"));
+  }
+  return std::optional<Int>{static_cast<Int>(v)};
 }
 
 Result<std::string> required_string(const SecureJson& obj, const char* field) {
@@ -81,6 +98,11 @@ Result<KeyRing> read_json(ByteView contents) {
   } catch (const SecureJson::parse_error& e) {
     // e.what() can quote the input, which holds key bytes: report the position only.
     return make_error(Errc::bad_format, "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+  } catch (const SecureJson::out_of_range&) {
+    // Thrown for numbers no double holds (e.g. 1e400); what() quotes the number.
+    return make_error(Errc::bad_format, "not valid JSON (a number is out of range)");
+  } catch (const SecureJson::exception&) {
+    return make_error(Errc::bad_format, "not valid JSON");
   }
   if (!doc.is_object()) return make_error(Errc::bad_format, "top level is not an object");
   STEK_ASSIGN_OR_RETURN(auto format_version, optional_int<std::int64_t>(doc, "stek_ring"));
@@ -150,7 +172,13 @@ Result<SecretBytes> write_json(const KeyRing& ring, const WriteOptions& options)
     keys.push_back(std::move(entry));
   }
   doc["keys"] = std::move(keys);
-  SecretString text = doc.dump(2);
+  SecretString text;
+  try {
+    text = doc.dump(2);
+  } catch (const SecureJson::type_error&) {
+    // dump() refuses strings that are not UTF-8; only a domain can be one here.
+    return make_error(Errc::invalid_argument, "a domain is not valid UTF-8");
+  }
   text.push_back('\n');
   return SecretBytes::copy_of(as_bytes({text.data(), text.size()}));
 }

@@ -63,3 +63,20 @@ def test_48_byte_formats_take_the_first_16_bytes_of_each_key():
                   "a", "--epoch", "5", "--format", "nginx48", "--out", "-").stdout
     # nginx 48: name | AES 16 | HMAC 16
     assert raw == want["name"] + want["aes"][:16] + want["hmac"][:16]
+
+
+def test_pinned_vector_of_the_unit_tests():
+    """The K(d,e) vector pinned in tests/unit/crypto/derive_test.cc, from this independent
+    implementation, and stekctl agrees."""
+    g = bytes(range(0x00, 0x20))
+    d = bytes(range(0x20, 0x40))
+    want = stek_v1(d, g, "eu-west", 498754)
+    assert want["name"].hex() == "b779a8474b56f44d2a2f547be2d50636"
+    assert want["hmac"].hex() == ("22c2a514037f17cd6fd691e8abc12066"
+                                  "91481c19730d0bbfb792e932b8b6222c")
+    assert want["aes"].hex() == ("8eca1a72f3a6880a43da15c9715b9b0d"
+                                 "a6972ab1af8dd2a4c5f4240a75f61584")
+    out = stekctl("derive", "--epoch-secret", g.hex(), "--domain-secret", d.hex(), "--domain",
+                  "eu-west", "--epoch", "498754", "--format", "nginx80", "--out", "-").stdout
+    # nginx 80: name | HMAC 32 | AES 32
+    assert out == want["name"] + want["hmac"] + want["aes"]
