@@ -31,7 +31,11 @@ int main(int argc, char** argv) {
                  "then not used");
   app.add_option("--log-level", log_level, "Overrides log_level from the configuration");
   app.footer(stek::agent::config_reference_text());
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
+  }
 
   auto logger = spdlog::stderr_logger_st("stek-agent");
   spdlog::set_default_logger(logger);

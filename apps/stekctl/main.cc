@@ -1,8 +1,8 @@
 // stekctl: stek's admin and offline tool. Flags are parsed here; the work is in src/ctl.
-#include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <map>
+
+#include <CLI/CLI.hpp>
 
 #include "commands.h"
 #include "online.h"
@@ -30,10 +30,16 @@ void add_schedule_flags(CLI::App* cmd, stek::ScheduleParams& p) {
 
 void add_online_flags(CLI::App* cmd, stek::ctl::OnlineArgs& a) {
   cmd->add_option("--server", a.server, "stekd URL")->envname("STEK_SERVER")->capture_default_str();
-  cmd->add_option("--cert", a.tls.cert, "Admin client certificate (PEM)")->envname("STEK_CERT")->required();
+  cmd->add_option("--cert", a.tls.cert, "Admin client certificate (PEM)")
+      ->envname("STEK_CERT")
+      ->required();
   cmd->add_option("--key", a.tls.key, "Its private key (PEM)")->envname("STEK_KEY")->required();
-  cmd->add_option("--ca", a.tls.ca, "CA certificate that signed stekd's certificate")->envname("STEK_CA")->required();
-  cmd->add_option("--timeout", a.timeout, "Seconds to wait for stekd")->capture_default_str()->check(CLI::Range(1, 600));
+  cmd->add_option("--ca", a.tls.ca, "CA certificate that signed stekd's certificate")
+      ->envname("STEK_CA")
+      ->required();
+  cmd->add_option("--timeout", a.timeout, "Seconds to wait for stekd")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600));
   cmd->add_flag("--json", a.json, "Print stekd's JSON answer");
 }
 
@@ -42,16 +48,21 @@ void add_online_flags(CLI::App* cmd, stek::ctl::OnlineArgs& a) {
 int main(int argc, char** argv) {
   CLI::App app{
       "stekctl: manage TLS session ticket encryption keys (STEKs).\n"
-      "Offline subcommands work on key files; see `stekctl SUBCOMMAND --help` and docs/stekctl.md."};
+      "Offline subcommands work on key files; see `stekctl SUBCOMMAND --help` and "
+      "docs/stekctl.md."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "stekctl 0.1.0");
   const auto formats = format_map();
   const std::string format_help = "Key file format: " + stek::format_names();
-  auto format_check = CLI::CheckedTransformer(formats, CLI::ignore_case);
+  auto format_check = CLI::CheckedTransformer(formats, CLI::ignore_case).description("");
 
   stek::ctl::KeygenArgs keygen;
-  auto* kg = app.add_subcommand("keygen", "Generate random keys in a server's key file format (mode 0600)");
-  kg->add_option("--format,-f", keygen.format, format_help)->required()->transform(format_check);
+  auto* kg = app.add_subcommand("keygen",
+                                "Generate random keys in a server's key file format (mode 0600)");
+  kg->add_option("--format,-f", keygen.format, format_help)
+      ->required()
+      ->transform(format_check)
+      ->type_name("FORMAT");
   kg->add_option("--out,-o", keygen.out, "Output file, or - for standard output")->required();
   kg->add_option("--count", keygen.count,
                  "Number of keys (default: 1; haproxy 3 = previous, current, next; json/h2o 2 = "
@@ -63,16 +74,26 @@ int main(int argc, char** argv) {
   kg->add_flag("--force", keygen.force, "Replace OUT if it exists");
 
   stek::ctl::InspectArgs inspect;
-  auto* in = app.add_subcommand("inspect", "Show the keys in a key file: names, roles, sizes, validity");
+  auto* in =
+      app.add_subcommand("inspect", "Show the keys in a key file: names, roles, sizes, validity");
   in->add_option("file", inspect.path, "Key file, or - for standard input")->required();
-  in->add_option("--format,-f", inspect.format, format_help + " (default: detected)")->transform(format_check);
+  in->add_option("--format,-f", inspect.format, format_help + " (default: detected)")
+      ->transform(format_check)
+      ->type_name("FORMAT");
   in->add_flag("--reveal", inspect.reveal, "Also print the secret key bytes (hex)");
   in->add_flag("--json", inspect.json, "Machine-readable output");
 
   stek::ctl::ConvertArgs convert;
-  auto* cv = app.add_subcommand("convert", "Convert a key file between server formats, keeping which key encrypts");
-  cv->add_option("--from", convert.from, format_help)->required()->transform(format_check);
-  cv->add_option("--to", convert.to, format_help)->required()->transform(format_check);
+  auto* cv = app.add_subcommand(
+      "convert", "Convert a key file between server formats, keeping which key encrypts");
+  cv->add_option("--from", convert.from, format_help)
+      ->required()
+      ->transform(format_check)
+      ->type_name("FORMAT");
+  cv->add_option("--to", convert.to, format_help)
+      ->required()
+      ->transform(format_check)
+      ->type_name("FORMAT");
   cv->add_option("in", convert.in, "Input file, or - for standard input")->required();
   cv->add_option("out", convert.out, "Output file, or - for standard output")->required();
   cv->add_flag("--only-encrypting", convert.only_encrypting,
@@ -85,18 +106,25 @@ int main(int argc, char** argv) {
       "Derive K(domain, epoch) = HKDF-SHA256(salt = domain secret, ikm = epoch secret, ...)\n"
       "for interop checks and test vectors. Secrets on a command line are visible to other\n"
       "local users (ps): use this with test secrets only.");
-  dv->add_option("--epoch-secret", derive.epoch_secret_hex, "G_e, 32 bytes as 64 hex digits")->required();
-  dv->add_option("--domain-secret", derive.domain_secret_hex, "D_d, 32 bytes as 64 hex digits")->required();
+  dv->add_option("--epoch-secret", derive.epoch_secret_hex, "G_e, 32 bytes as 64 hex digits")
+      ->required();
+  dv->add_option("--domain-secret", derive.domain_secret_hex, "D_d, 32 bytes as 64 hex digits")
+      ->required();
   dv->add_option("--domain", derive.domain, "Domain id (UTF-8)")->required();
-  dv->add_option("--epoch", derive.epoch, "Epoch number e = floor(unix_time / interval)")->required();
-  dv->add_option("--format,-f", derive.format, format_help)->capture_default_str()->transform(format_check);
+  dv->add_option("--epoch", derive.epoch, "Epoch number e = floor(unix_time / interval)")
+      ->required();
+  dv->add_option("--format,-f", derive.format, format_help)
+      ->capture_default_str()
+      ->transform(format_check)
+      ->type_name("FORMAT");
   dv->add_option("--out,-o", derive.out, "Output file, or - for standard output")->required();
   add_schedule_flags(dv, derive.schedule);
   dv->add_flag("--force", derive.force, "Replace OUT if it exists");
 
   stek::ctl::DemoArgs demo;
-  auto* dm = app.add_subcommand(
-      "demo", "Show the key schedule at work in memory: two domains' rings now and after the next rotation");
+  auto* dm = app.add_subcommand("demo",
+                                "Show the key schedule at work in memory: two domains' rings now "
+                                "and after the next rotation");
   add_schedule_flags(dm, demo.schedule);
   dm->add_option("--domain", demo.domains, "Domains to show")->capture_default_str();
 
@@ -104,28 +132,38 @@ int main(int argc, char** argv) {
   std::vector<std::string> pki_hosts;
   stek::ctl::PkiIssueArgs pki_issue;
   std::string issue_host;
-  auto* pki = app.add_subcommand("pki", "Development PKI: a CA and certificates for stekd, admins and hosts");
+  auto* pki = app.add_subcommand(
+      "pki", "Development PKI: a CA and certificates for stekd, admins and hosts");
   pki->require_subcommand(1);
   auto* pi = pki->add_subcommand(
       "init",
       "Make a development CA, stekd's certificate, admin and host certificates, and a KEK.\n"
       "For development and tests only: in production use your own CA (docs/operating.md).");
   pi->add_option("--dir", pki_init.dir, "Output directory")->required();
-  pi->add_option("--server-name", pki_init.server_names, "DNS names or IPs in stekd's certificate")->capture_default_str();
-  pi->add_option("--host", pki_hosts, "Host certificate to make, as HOST=DOMAIN[,DOMAIN...] (repeatable)");
+  pi->add_option("--server-name", pki_init.server_names, "DNS names or IPs in stekd's certificate")
+      ->capture_default_str();
+  pi->add_option("--host", pki_hosts,
+                 "Host certificate to make, as HOST=DOMAIN[,DOMAIN...] (repeatable)");
   pi->add_option("--admin", pki_init.admins, "Admin certificate names")->capture_default_str();
-  pi->add_option("--days", pki_init.days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  pi->add_option("--days", pki_init.days, "Validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
   pi->add_flag("--force", pki_init.force, "Replace an existing PKI in DIR");
-  auto* pis = pki->add_subcommand("issue", "Issue one more host or admin certificate from the CA in DIR");
+  auto* pis =
+      pki->add_subcommand("issue", "Issue one more host or admin certificate from the CA in DIR");
   pis->add_option("--dir", pki_issue.dir, "Directory with ca.crt and ca.key")->required();
   pis->add_option("--host", issue_host, "HOST=DOMAIN[,DOMAIN...]");
   pis->add_option("--admin", pki_issue.admin, "Admin name");
-  pis->add_option("--days", pki_issue.days, "Validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  pis->add_option("--days", pki_issue.days, "Validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
 
   stek::ctl::OnlineArgs online;
-  auto* st = app.add_subcommand("status", "Show stekd's epoch, domains, ring versions and agent counts");
+  auto* st =
+      app.add_subcommand("status", "Show stekd's epoch, domains, ring versions and agent counts");
   add_online_flags(st, online);
-  auto* ag = app.add_subcommand("agents", "List agents with last-seen time and the newest epoch each holds");
+  auto* ag = app.add_subcommand("agents",
+                                "List agents with last-seen time and the newest epoch each holds");
   add_online_flags(ag, online);
   std::string rotate_domain;
   bool rotate_yes = false;
@@ -134,10 +172,15 @@ int main(int argc, char** argv) {
       "Compromise response: replace DOMAIN's secret for every epoch now. The new ring goes out\n"
       "at once and every ticket issued under the old secret stops resuming, by intent.");
   rot->add_option("domain", rotate_domain, "Domain id")->required();
-  rot->add_flag("--yes", rotate_yes, "Confirm: all of the domain's sessions lose resumption")->required();
+  rot->add_flag("--yes", rotate_yes, "Confirm: all of the domain's sessions lose resumption")
+      ->required();
   add_online_flags(rot, online);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
+  }
 
   stek::SystemRandom random;
   stek::SystemClock clock;
@@ -161,7 +204,8 @@ int main(int argc, char** argv) {
       if (!spec.ok()) return report(spec.error(), "");
       pki_init.hosts.push_back(*spec);
     }
-    return report(stek::ctl::pki_init(pki_init), "wrote a development PKI and KEK to " + pki_init.dir.string());
+    return report(stek::ctl::pki_init(pki_init),
+                  "wrote a development PKI and KEK to " + pki_init.dir.string());
   }
   if (*pis) {
     if (!issue_host.empty()) {
@@ -169,7 +213,8 @@ int main(int argc, char** argv) {
       if (!spec.ok()) return report(spec.error(), "");
       pki_issue.host = *spec;
     }
-    return report(stek::ctl::pki_issue(pki_issue), "issued a certificate in " + pki_issue.dir.string());
+    return report(stek::ctl::pki_issue(pki_issue),
+                  "issued a certificate in " + pki_issue.dir.string());
   }
   if (*st) return stek::ctl::status(online, env);
   if (*ag) return stek::ctl::agents(online, env);

@@ -1,17 +1,17 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM. See docs/operating.md.
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "stek/clock.h"
+#include "stek/seal.h"
 
 #include "config.h"
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
-#include "stek/clock.h"
-#include "stek/seal.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -21,11 +21,19 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   std::string log_level = "info";
-  app.add_option("--config,-c", config_path, "TOML configuration file")->required()->check(CLI::ExistingFile);
-  app.add_flag("--check-config", check_only, "Validate the configuration, the KEK and the state file, then exit");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--config,-c", config_path, "TOML configuration file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_flag("--check-config", check_only,
+               "Validate the configuration, the KEK and the state file, then exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   app.set_version_flag("--version", "stekd 0.1.0");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ stekd %l: %v", spdlog::pattern_time_type::utc);
 
@@ -85,8 +93,9 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: stopping", sig);
     server.stop();
   });
-  spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}", config->domains.size(),
-               schedule->interval(), schedule->history(), schedule->lookahead());
+  spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
+               config->domains.size(), schedule->interval(), schedule->history(),
+               schedule->lookahead());
   io.run();
   spdlog::info("stopped");
   return 0;
