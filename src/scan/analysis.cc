@@ -179,10 +179,10 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
 
   if (s.ok > 0 && s.tickets == 0) {
-    out.push_back(
-        {"no_ticket", Severity::info, here,
-         fmt::format("{} completed {} handshakes and issued no session ticket", s.endpoint, s.ok),
-         Json{{"handshakes", s.ok}, {"tls_versions", s.tls_versions}}});
+    out.push_back({"no_ticket", Severity::info, here,
+                   fmt::format("{} completed {} handshake{} and issued no session ticket",
+                               s.endpoint, s.ok, s.ok == 1 ? "" : "s"),
+                   Json{{"handshakes", s.ok}, {"tls_versions", s.tls_versions}}});
   }
   if (s.tickets_hidden > 0) {
     out.push_back({"key_name_hidden", Severity::info, here,
@@ -288,10 +288,12 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
     if (complete != nullptr && s.max_hint &&
         std::int64_t{*s.max_hint} * 1000 > complete->life_ms()) {
       // A retired key's ticket refused while its hint still ran: the promise is broken.
-      const auto refused =
-          std::find_if(s.retired.begin(), s.retired.end(), [&](const RetiredCheck& r) {
-            return !r.resumed && r.age_ms() < std::int64_t{*s.max_hint} * 1000;
-          });
+      // The youngest such ticket is the strongest evidence.
+      auto refused = s.retired.end();
+      for (auto it = s.retired.begin(); it != s.retired.end(); ++it) {
+        if (it->resumed || it->age_ms() >= std::int64_t{*s.max_hint} * 1000) continue;
+        if (refused == s.retired.end() || it->age_ms() < refused->age_ms()) refused = it;
+      }
       const bool broken = refused != s.retired.end();
       const std::string hint_text = format_duration_ms(std::int64_t{*s.max_hint} * 1000);
       const std::string life_text = format_duration_ms(complete->life_ms());

@@ -371,7 +371,7 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
       const double w = std::max(4.0, x_of(k.last_seen_ms) - x0);
       add(fmt::format(
           "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" rx=\"3\" "
-          "fill=\"{}\" fill-opacity=\"0.85\"><title>{} on {}: {} .. {}</title></rect>\n",
+          "fill=\"{}\"><title>{} on {}: {} .. {}</title></rect>\n",
           x0, mid - kBar / 2, w, kBar, key_colour(colour_of[k.name]), key_name_hex(k.name),
           xml_escape(s.endpoint), utc_ms(k.first_seen_ms), utc_ms(k.last_seen_ms)));
     }
@@ -424,10 +424,10 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
                     x, yy - 10, key_colour(i)));
     add(
         fmt::format("<text x=\"{}\" y=\"{}\"><tspan font-family=\"DejaVu Sans Mono, monospace\">{}"
-                    "</tspan><tspan fill=\"#666\">{}</tspan></text>\n",
+                    "</tspan><tspan dx=\"10\" fill=\"#666\">{}</tspan></text>\n",
                     x + 20, yy, key_name_hex(order[i]).substr(0, 12),
-                    eps.size() > 1 ? fmt::format("  shared by {} endpoints", eps.size())
-                                   : "  " + xml_escape(eps.front())));
+                    eps.size() > 1 ? fmt::format("shared by {} endpoints", eps.size())
+                                   : xml_escape(eps.front())));
   }
   if (order.size() > kMaxLegend) {
     add(fmt::format("<text x=\"16\" y=\"{}\" fill=\"#666\">… and {} more key names</text>\n",
