@@ -78,7 +78,12 @@ int main(int argc, char** argv) {
       "compare", "Connect to 2 or more endpoints: shared key names, and cross-resumption");
   add_common(c, compare);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error is exit code 2, as documented.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
