@@ -1,0 +1,28 @@
+// stek-scan's outputs: a table for people, JSON for programs (schema "stek-scan/1",
+// documented in docs/stek-scan.md) and an SVG timeline for reports. Pure functions of the
+// recorded data and its analysis. None of them prints key material: there is none in a
+// scan, and the zero-key check reports only whether a key opened a ticket.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "analysis.h"
+#include "observation.h"
+
+namespace stek::scan {
+
+inline constexpr std::string_view kJsonSchema = "stek-scan/1";
+
+struct TableOptions {
+  bool connections = true;  // one line per connection before the summary
+};
+void write_table(std::ostream& out, const ScanData& data, const Analysis& analysis,
+                 const TableOptions& options = {});
+
+Json to_json(const ScanData& data, const Analysis& analysis);
+
+// One row per endpoint, one colour per key name, a bar from a key's first to last ticket.
+std::string render_svg(const ScanData& data, const Analysis& analysis);
+
+}  // namespace stek::scan

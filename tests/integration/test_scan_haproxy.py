@@ -1,0 +1,49 @@
+# ctest-timeout: 300
+"""stek-scan against a real HAProxy whose ticket key is rotated at runtime over the admin
+socket (`set ssl tls-key`), the way an operator or stek-agent rotates it without reload."""
+
+import base64
+import json
+import os
+import subprocess
+import time
+
+from stektest import LOOPBACK, Haproxy, binary, stekctl
+
+
+def test_runtime_key_rotation_is_observed_with_its_interval(tmp_path):
+    keys = tmp_path / "tickets.haproxy80"
+    stekctl("keygen", "--format", "haproxy80", "--out", keys)
+    with Haproxy(tmp_path / "haproxy", keys) as haproxy:
+        endpoint = f"{LOOPBACK}:{haproxy.port}"
+        proc = subprocess.Popen(
+            [binary("stek-scan"), "watch", endpoint, "--sni", "localhost", "--duration", "10s",
+             "--every", "1s", "--json", "-", "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            started = time.time()
+            for at in (2.5, 5.0, 7.5):
+                time.sleep(max(0.0, started + at - time.time()))
+                new_key = base64.b64encode(os.urandom(80)).decode()
+                reply = haproxy.admin(f"set ssl tls-key {keys.resolve()} {new_key}")
+                assert "updated" in reply, reply
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode in (0, 1), err.decode(errors="replace")
+    doc = json.loads(out)
+    assert not [f for f in doc["findings"] if f["id"] == "never_rotates"]
+    [rot] = [f for f in doc["findings"] if f["id"] == "rotation"]
+    ev = rot["evidence"]
+    assert ev["rotations"] == 3
+    assert ev["key_names"] == 4
+    # Rotated every 2.5 s; seen with 1 s steps.
+    assert 1.4 <= ev["median_interval_s"] <= 3.6, ev["intervals_s"]
+    # HAProxy keeps three keys (previous, current, next): the key retired by the last
+    # rotation still opens its tickets, the two before it are gone.
+    retired = ev["retired_checks"]
+    assert len(retired) == 3
+    by_age = sorted(retired, key=lambda r: r["age_s"])
+    assert [r["resumed"] for r in by_age] == [True, False, False], by_age
