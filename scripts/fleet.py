@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -350,6 +352,23 @@ nginx_conf = "{nginx_conf}"
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.description(), indent=2) + "\n")
         tmp.replace(path)
+
+    def fetch_ring(self, host: Host) -> tuple[int, dict]:
+        """The ring stekd serves to `host` now (its version and the JSON ring), fetched with
+        the host's own certificate, as its agent would."""
+        ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+        ctx.load_cert_chain(str(self.pki / f"host-{host.name}.crt"),
+                            str(self.pki / f"host-{host.name}.key"))
+        conn = http.client.HTTPSConnection(LOOPBACK, self.stekd_port, timeout=15, context=ctx)
+        try:
+            conn.request("GET", "/v1/keyring")
+            res = conn.getresponse()
+            body = res.read()
+            if res.status != 200:
+                raise FleetError(f"stekd answered {res.status} to {host.name}")
+            return int(res.getheader("X-Stek-Ring-Version")), json.loads(body)
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------------ a TLS client
 

@@ -235,6 +235,10 @@ Failure classify_failure(SSL* ssl, int ret, int saved_errno, const Collector& c)
     }
     return {ProbeStatus::handshake_failed, fmt::format("socket: {}", std::strerror(saved_errno))};
   }
+  // OpenSSL 3 reports an EOF in the middle of a handshake as an SSL error of its own.
+  if (ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    return {ProbeStatus::closed, "the server closed the connection during the handshake"};
+  }
   // A reply that fails record parsing before any handshake message arrived is not TLS
   // (an HTTP server answering "400 Bad Request", SSH's banner, ...).
   const int reason = ERR_GET_REASON(err);

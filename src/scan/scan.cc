@@ -137,6 +137,12 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
   if (plan.mode == Mode::watch && plan.retired && !data.interrupted) {
     for (std::size_t i = 0; i < plan.endpoints.size(); ++i) {
       EndpointState& st = state[i];
+      if (st.first_per_name.size() < 2) continue;  // nothing retired
+      // One more fresh ticket first: a rotation since the last step would otherwise make
+      // the key judged current one that has just been retired.
+      ProbeResult now = prober.connect(plan.endpoints[i], ConnKind::fresh, nullptr);
+      remember(st, now);
+      record(std::move(now));
       std::vector<HeldTicket> retired;
       for (const HeldTicket& h : st.first_per_name) {
         if (h.key_name != st.current) retired.push_back(h);

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -60,28 +59,10 @@ def sleep_into_next_epoch(margin: float = 0.8) -> int:
 
 
 def fetch_ring(fleet: Fleet, host) -> tuple[int, dict]:
-    """The ring stekd serves to `host`, fetched with the host's certificate by Python's ssl."""
-    ctx = ssl.create_default_context(cafile=str(fleet.pki / "ca.crt"))
-    ctx.load_cert_chain(str(fleet.pki / f"host-{host.name}.crt"),
-                        str(fleet.pki / f"host-{host.name}.key"))
-    conn = http.client.HTTPSConnection(LOOPBACK, fleet.stekd_port, timeout=15, context=ctx)
-    try:
-        conn.request("GET", "/v1/keyring")
-        res = conn.getresponse()
-        body = res.read()
-        assert res.status == 200, (res.status, body)
-        ring = json.loads(body)
-        RINGS.append(ring)
-        return int(res.getheader("X-Stek-Ring-Version")), ring
-    finally:
-        conn.close()
-
-
-def issued_under(port: int, tmp_path, version: str, name: str, within: float = 2.0):
-    """A fresh ticket from nginx on `port` under key `name`, which it must use within
-    `within` seconds (the agent rotates at the boundary, then nginx reloads)."""
-    return wait_until(lambda: (lambda r: r if r.key_name == name else None)(
-        tls_connect(port, tmp_path, version)), within, what=f"nginx encrypting under {name}")
+    """The ring stekd serves to `host`, remembered for the leak search."""
+    version, ring = fleet.fetch_ring(host)
+    RINGS.append(ring)
+    return version, ring
 
 
 def names_by_epoch(ring: dict) -> dict[int, str]:

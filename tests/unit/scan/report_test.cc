@@ -94,7 +94,7 @@ TEST(Report, SvgHasOneRowPerEndpointAndOneColourPerKeyName) {
   EXPECT_NE(svg.find(">127.0.0.1:8444</text>"), std::string::npos);
   // Key bars carry their key name in a title; the bars of four key names use four colours.
   std::set<std::string> colours;
-  const std::regex bar("fill=\"(#[0-9a-f]{6})\" fill-opacity=\"0.85\"><title>([0-9a-f]{32})");
+  const std::regex bar("fill=\"(#[0-9a-f]{6})\"><title>([0-9a-f]{32})");
   std::map<std::string, std::string> colour_of_key;
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), bar); it != std::sregex_iterator();
        ++it) {
