@@ -22,6 +22,7 @@ struct CtxState {
   std::shared_ptr<TicketKeys> keys;
   bool allow_psk_ke = false;
   bool observe_outcomes = true;
+  bool fresh_tls13_tickets = true;
 };
 
 // What the callback decided for the ticket it was last shown on this connection.
@@ -141,7 +142,10 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
   }
   hs->decision = match->renew ? Decision::renew : Decision::ok;
   if (!st->observe_outcomes) st->keys->count(to_result(hs->decision));
-  return match->renew ? 2 : 1;
+  // OpenSSL sends TLS 1.3 tickets after a resumption only when asked to renew: without a fresh
+  // one, a client that uses each ticket once (RFC 8446 C.4) falls back to a full handshake.
+  const bool fresh = st->fresh_tls13_tickets && SSL_version(s) == TLS1_3_VERSION;
+  return match->renew || fresh ? 2 : 1;
 }
 
 // SSL_CTX_set_session_ticket_cb's decrypt callback: sees OpenSSL's verdict after the MAC check,
@@ -153,11 +157,13 @@ SSL_TICKET_RETURN observe_ticket(SSL* s, SSL_SESSION*, const unsigned char*, siz
   const Decision decision = hs ? hs->decision : Decision::none;
   switch (status) {
     case SSL_TICKET_SUCCESS:
-      st->keys->count(TicketResult::ok);
-      return SSL_TICKET_RETURN_USE;
     case SSL_TICKET_SUCCESS_RENEW:
-      st->keys->count(TicketResult::renew);
-      return SSL_TICKET_RETURN_USE_RENEW;
+      // Count the key's verdict: a TLS 1.3 fresh ticket under the current key is not a renewal.
+      st->keys->count(decision == Decision::renew ||
+                              (decision == Decision::none && status == SSL_TICKET_SUCCESS_RENEW)
+                          ? TicketResult::renew
+                          : TicketResult::ok);
+      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
     case SSL_TICKET_NO_DECRYPT:
       if (decision == Decision::unknown_key) {
         st->keys->count(TicketResult::unknown_key);
@@ -213,6 +219,7 @@ Status install(SSL_CTX* ctx, std::shared_ptr<TicketKeys> keys, const InstallOpti
   state->keys = std::move(keys);
   state->allow_psk_ke = options.allow_psk_ke;
   state->observe_outcomes = options.observe_outcomes;
+  state->fresh_tls13_tickets = options.fresh_tls13_tickets;
 
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
   if (!options.allow_psk_ke) SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);

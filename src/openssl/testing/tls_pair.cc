@@ -147,6 +147,10 @@ Handshake handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, const HandshakeOpt
     for (int i = 0; i < 4; ++i) {
       if (SSL_read(client, &byte, 1) > 0) break;
     }
+    // A clean close: OpenSSL marks sessions of connections freed without close_notify as not
+    // resumable (and drops them from the server cache).
+    SSL_shutdown(client);
+    SSL_shutdown(server);
     ERR_clear_error();
     result.ok = true;
     result.resumed = SSL_session_reused(server) == 1;
