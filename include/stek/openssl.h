@@ -137,6 +137,30 @@ struct KeysOptions {
   std::optional<ScheduleParams> fallback_schedule;
 };
 
+// Holds the published snapshot. A reader copies the pointer; a writer swaps it; the old
+// snapshot is released outside the lock. The lock covers one pointer copy, never a rotation's
+// work, so a handshake never waits for a ring to be parsed or derived. (libstdc++ 12's
+// std::atomic<std::shared_ptr> is a spinlock too -- is_lock_free() is false -- and its load()
+// unlocks with relaxed ordering, which ThreadSanitizer reports as a data race.)
+class SnapshotCell {
+ public:
+  std::shared_ptr<const KeySnapshot> load() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+  void store(std::shared_ptr<const KeySnapshot> next) {
+    {
+      std::lock_guard lock(mu_);
+      current_.swap(next);
+    }
+    // next now holds the previous snapshot; it is released here, outside the lock.
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const KeySnapshot> current_;
+};
+
 // The key state one or more SSL_CTXs share. Thread-safe: any thread may update, tick or read
 // status while handshakes run; handshakes never take a lock.
 class TicketKeys {
@@ -183,7 +207,7 @@ class TicketKeys {
   std::string last_error_;
   bool source_present_ = true;
 
-  std::atomic<std::shared_ptr<const KeySnapshot>> current_;
+  SnapshotCell current_;
 
   struct AtomicCounters {
     std::atomic<std::uint64_t> issued{0}, not_issued{0}, resumed{0}, renewed{0}, unknown_key{0},
