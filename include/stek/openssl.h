@@ -297,8 +297,9 @@ class RingFileWatcher {
   RingFileWatcher& operator=(const RingFileWatcher&) = delete;
 
   int fd() const { return inotify_fd_; }
-  // How long an event loop may wait before calling process(): the next epoch boundary, or a
-  // retry while the directory is missing. Never more than 1 s (clock jumps, missed events).
+  // How long an event loop may wait before calling process(): the next epoch boundary (0.1 s
+  // steps in the last second before it, as the clock has whole seconds), or a retry while the
+  // directory is missing. Never more than 1 s (clock jumps, missed events).
   std::chrono::milliseconds timeout() const;
   // Drains pending events, reloads the file if it changed, and rotates if an epoch ended.
   void process();

@@ -27,6 +27,9 @@ namespace {
 constexpr std::uint32_t kDirEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
                                      IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF;
 constexpr std::int64_t kMaxWaitMs = 1000;
+// The clock has whole seconds: in the last second before a boundary, look often so the
+// rotation lags the boundary by at most this much.
+constexpr std::int64_t kNearBoundaryMs = 100;
 }  // namespace
 
 Result<KeyRing> read_ring_file(const fs::path& path) {
@@ -80,7 +83,10 @@ void RingFileWatcher::try_add_watch() {
 
 std::chrono::milliseconds RingFileWatcher::timeout() const {
   std::int64_t ms = kMaxWaitMs;
-  if (auto t = keys_->until_next_tick()) ms = std::min<std::int64_t>(ms, t->count());
+  if (auto t = keys_->until_next_tick()) {
+    ms = t->count() <= 1000 ? std::min<std::int64_t>(t->count(), kNearBoundaryMs)
+                            : std::min<std::int64_t>(ms, t->count());
+  }
   return std::chrono::milliseconds(std::max<std::int64_t>(ms, 0));
 }
 

@@ -155,8 +155,12 @@ TEST_F(RingWatcher, TimeoutIsBoundedByTheNextEpochBoundary) {
   write(json_of(make_window_ring(schedule, kNow)));
   auto w = std::move(RingFileWatcher::open(path, keys)).value();
   EXPECT_LE(w->timeout(), std::chrono::milliseconds(1000));
-  clock.set(schedule.next_boundary(kNow) - 1);
+  clock.set(schedule.next_boundary(kNow) - 2);
   EXPECT_EQ(w->timeout(), std::chrono::milliseconds(1000));
+  clock.set(schedule.next_boundary(kNow) - 1);  // somewhere in the last second: look often
+  EXPECT_EQ(w->timeout(), std::chrono::milliseconds(100));
+  clock.set(schedule.next_boundary(kNow));
+  EXPECT_EQ(w->timeout(), std::chrono::milliseconds(0));
 }
 
 TEST_F(RingWatcher, BackgroundThreadAppliesUpdates) {
