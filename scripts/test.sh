@@ -11,6 +11,9 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "$@"
 if [[ $# -eq 0 ]]; then
+  # Thread-safety tests (label "tsan") again under ThreadSanitizer; only their targets are built.
+  bash scripts/build.sh tsan openssl_concurrency_test >/dev/null
+  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L tsan --output-on-failure --timeout 600
   if ls tests/fuzz/*.cmake >/dev/null 2>&1; then
     bash scripts/fuzz.sh smoke
   fi
