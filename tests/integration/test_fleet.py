@@ -65,6 +65,13 @@ def fetch_ring(fleet: Fleet, host) -> tuple[int, dict]:
     return version, ring
 
 
+def issued_under(port: int, tmp_path, version: str, name: str, within: float = 2.0):
+    """A fresh ticket from nginx on `port` under key `name`, which it must use within
+    `within` seconds (the agent rotates at the boundary, then nginx reloads)."""
+    return wait_until(lambda: (lambda r: r if r.key_name == name else None)(
+        tls_connect(port, tmp_path, version)), within, what=f"nginx encrypting under {name}")
+
+
 def names_by_epoch(ring: dict) -> dict[int, str]:
     return {k["epoch"]: k["name"] for k in ring["keys"]}
 
