@@ -17,6 +17,18 @@ namespace stek {
 inline constexpr std::size_t kKeyNameSize = 16;
 using KeyName = std::array<std::uint8_t, kKeyNameSize>;
 
+// The ticket layout of OpenSSL-family servers (nginx, HAProxy, Apache, OpenSSL's own keys,
+// libstek); the key name is what lets a server (and stek-scan) tell which key sealed a ticket:
+//   key name (16) | IV (16) | AES-CBC(session, PKCS#7 padding) | HMAC-SHA256 (32)
+// The HMAC covers name, IV and ciphertext.
+inline constexpr std::size_t kTicketIvSize = 16;
+inline constexpr std::size_t kTicketMacSize = 32;
+inline constexpr std::size_t kTicketBlockSize = 16;
+// The shortest ticket with that layout: one block of ciphertext.
+inline constexpr std::size_t kMinTicketSize =
+    kKeyNameSize + kTicketIvSize + kTicketBlockSize + kTicketMacSize;
+static_assert(kMinTicketSize == 80);
+
 std::string key_name_hex(const KeyName& name);
 Result<KeyName> parse_key_name_hex(std::string_view hex);
 

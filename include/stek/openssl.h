@@ -31,17 +31,9 @@ namespace stek::openssl {
 
 // ---------------------------------------------------------------- tickets without a handshake
 
-// OpenSSL's ticket layout, shared by nginx, HAProxy and Apache:
-//   key name (16) | IV (16) | AES-CBC(session, PKCS#7 padding) | HMAC-SHA256 (32)
-// The HMAC covers name, IV and ciphertext. 80-byte keys use AES-256-CBC with a 32-byte HMAC
-// key; 48-byte keys AES-128-CBC with a 16-byte HMAC key (as nginx does).
-inline constexpr std::size_t kTicketIvSize = 16;
-inline constexpr std::size_t kTicketMacSize = 32;
-inline constexpr std::size_t kTicketBlockSize = 16;
-// The shortest well-formed ticket: name, IV, one cipher block, MAC.
-inline constexpr std::size_t kMinTicketSize =
-    kKeyNameSize + kTicketIvSize + kTicketBlockSize + kTicketMacSize;
-static_assert(kMinTicketSize == 80);
+// Tickets use OpenSSL's layout (kTicketIvSize and friends in stek/key.h). 80-byte keys use
+// AES-256-CBC with a 32-byte HMAC key; 48-byte keys AES-128-CBC with a 16-byte HMAC key (as
+// nginx does).
 
 // What one ticket operation decided for one handshake.
 enum class TicketResult {

@@ -52,7 +52,7 @@ bool decrypts_with_zero_aes_key(const TicketParts& t, const EVP_CIPHER* cipher,
   if (!ctx || EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.data(), t.iv.data()) != 1) {
     return false;
   }
-  SecretBytes plain(t.ciphertext.size() + kCbcBlockSize);
+  SecretBytes plain(t.ciphertext.size() + kTicketBlockSize);
   int n = 0;
   int tail = 0;
   if (EVP_DecryptUpdate(ctx.get(), plain.data(), &n, t.ciphertext.data(),
@@ -67,9 +67,9 @@ bool decrypts_with_zero_aes_key(const TicketParts& t, const EVP_CIPHER* cipher,
 }  // namespace
 
 std::optional<TicketParts> split_openssl_ticket(ByteView ticket) {
-  if (ticket.size() < kMinOpensslTicketSize) return std::nullopt;
+  if (ticket.size() < kMinTicketSize) return std::nullopt;
   const std::size_t body = ticket.size() - kKeyNameSize - kTicketIvSize - kTicketMacSize;
-  if (body % kCbcBlockSize != 0) return std::nullopt;
+  if (body % kTicketBlockSize != 0) return std::nullopt;
   TicketParts parts{};
   std::copy_n(ticket.begin(), kKeyNameSize, parts.name.begin());
   parts.iv = ticket.subspan(kKeyNameSize, kTicketIvSize);

@@ -13,13 +13,7 @@
 
 namespace stek::scan {
 
-inline constexpr std::size_t kTicketIvSize = 16;
-inline constexpr std::size_t kTicketMacSize = 32;
-inline constexpr std::size_t kCbcBlockSize = 16;
-// The shortest ticket with that layout: one block of ciphertext.
-inline constexpr std::size_t kMinOpensslTicketSize =
-    kKeyNameSize + kTicketIvSize + kCbcBlockSize + kTicketMacSize;
-static_assert(kMinOpensslTicketSize == 80);
+// The layout's sizes are kTicketIvSize, kTicketMacSize, ... in stek/key.h.
 
 struct TicketParts {
   KeyName name;
