@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real peers used by the integration tests
   python3-pytest
-  openssl curl python3 nginx-light haproxy apache2 gnutls-bin etcd-server etcd-client
+  openssl curl python3 nginx-light haproxy apache2 gnutls-bin
   # stek-scan: renders its SVG timeline to PNG in tests
   librsvg2-bin
 )
