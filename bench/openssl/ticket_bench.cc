@@ -66,8 +66,8 @@ struct Floor {
     int n1 = 0;
     int n2 = 0;
     std::size_t m = 0;
-    return EVP_EncryptInit_ex2(cctx, cipher, key.aes_key().data(), out + kKeyNameSize,
-                               nullptr) == 1 &&
+    return EVP_EncryptInit_ex2(cctx, cipher, key.aes_key().data(), out + kKeyNameSize, nullptr) ==
+               1 &&
            EVP_EncryptUpdate(cctx, ct, &n1, plain, static_cast<int>(kPlaintext)) == 1 &&
            EVP_EncryptFinal_ex(cctx, ct + n1, &n2) == 1 &&
            EVP_MAC_init(mctx, key.hmac_key().data(), key.hmac_key().size(), nullptr) == 1 &&

@@ -7,14 +7,14 @@
 //   3: a ticket sealed by the codec with the bytes as session, then truncated or bit-flipped
 //      at a position the input picks.
 // open() must never crash and must resume only what the ring sealed.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "stek/openssl.h"
 
