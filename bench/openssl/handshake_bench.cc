@@ -331,6 +331,37 @@ void BM_FullHandshake(benchmark::State& state) {
 }
 BENCHMARK(BM_FullHandshake)->ArgName("tls")->Arg(12)->Arg(13)->MinTime(2)->UseRealTime();
 
+// ------------------------------------------------------------------ the same in memory
+
+// Both sides in this thread over a memory BIO pair: no sockets, no scheduler, so the time is
+// the CPU of one resumed handshake, client and server together, without loopback noise.
+void run_in_memory(benchmark::State& state, Mode mode, int version, std::size_t ring_size) {
+  ServerSetup server = make_server(mode, version, ring_size);
+  SslCtxPtr client = testing::make_client_ctx(version);
+  SessionPtr session = testing::handshake(server.ctx.get(), client.get()).session;
+  std::int64_t resumed = 0;
+  for (auto _ : state) {
+    testing::Handshake h =
+        testing::handshake(server.ctx.get(), client.get(), {.resume = session.get()});
+    resumed += h.resumed ? 1 : 0;
+    if (h.session) session = std::move(h.session);
+  }
+  state.counters["resumed"] =
+      static_cast<double>(resumed) / static_cast<double>(state.iterations());
+}
+
+void BM_InMemoryResumeBuiltin(benchmark::State& state) {
+  run_in_memory(state, Mode::builtin, tls_version(state.range(0)), 0);
+}
+BENCHMARK(BM_InMemoryResumeBuiltin)->ArgName("tls")->Arg(12)->Arg(13);
+
+void BM_InMemoryResumeLibstek(benchmark::State& state) {
+  state.SetLabel("vs BM_InMemoryResumeBuiltin/tls:" + std::to_string(state.range(0)));
+  run_in_memory(state, Mode::ring, tls_version(state.range(0)),
+                static_cast<std::size_t>(state.range(1)));
+}
+BENCHMARK(BM_InMemoryResumeLibstek)->ArgNames({"tls", "ring"})->ArgsProduct({{12, 13}, {3, 1000}});
+
 // ------------------------------------------------------------------ STEK-less trade-off
 
 std::size_t heap_in_use() {
