@@ -12,7 +12,7 @@ shift || true
 case $kind in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   debug) dir=build-debug; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON -DSTEK_SANITIZE=ON -DSTEK_BENCH=OFF) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON -DSTEK_SANITIZE=ON -DSTEK_BENCH=ON) ;;
   tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_TSAN=ON -DSTEK_BENCH=OFF) ;;
   fuzz) dir=build-fuzz; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_FUZZ=ON -DSTEK_TESTS=OFF -DSTEK_BENCH=OFF
                                -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;

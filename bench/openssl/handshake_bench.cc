@@ -101,7 +101,9 @@ ServerSetup make_server(Mode mode, int version, std::size_t ring_size) {
       break;  // OpenSSL's defaults: tickets on, keys made by OpenSSL at SSL_CTX_new
     case Mode::ring:
     case Mode::ring_no_fresh13: {
-      s.keys = std::make_shared<TicketKeys>(KeysOptions{.clock = &bench_clock()});
+      KeysOptions keys_options;
+      keys_options.clock = &bench_clock();
+      s.keys = std::make_shared<TicketKeys>(keys_options);
       s.source = make_ring(ring_size);
       if (!s.keys->update(s.source.clone()).ok()) throw std::runtime_error("ring refused");
       InstallOptions options;
@@ -333,14 +335,21 @@ BENCHMARK(BM_FullHandshake)->ArgName("tls")->Arg(12)->Arg(13)->MinTime(2)->UseRe
 
 // ------------------------------------------------------------------ the same in memory
 
+// An in-memory handshake that offers `session`.
+testing::Handshake resume_with(SSL_CTX* server, SSL_CTX* client, SSL_SESSION* session) {
+  testing::HandshakeOptions options;
+  options.resume = session;
+  return testing::handshake(server, client, options);
+}
+
 // Both sides in this thread over a memory BIO pair: no sockets, no scheduler, so the time is
 // the CPU of one resumed handshake, client and server together, without loopback noise.
 // One resumption offering `session`, replaced by the newest one. Not inlined, so that an
 // instruction count can be taken of it alone:
-//   valgrind --tool=callgrind --toggle-collect='*resume_in_memory*' build/bench/bench_openssl \
-//     --benchmark_filter=InMemory
+//   valgrind --tool=callgrind --toggle-collect='*resume_in_memory*'
+//     build/bench/bench_openssl --benchmark_filter=InMemory
 [[gnu::noinline]] bool resume_in_memory(SSL_CTX* server, SSL_CTX* client, SessionPtr& session) {
-  testing::Handshake h = testing::handshake(server, client, {.resume = session.get()});
+  testing::Handshake h = resume_with(server, client, session.get());
   if (h.session) session = std::move(h.session);
   return h.resumed;
 }
@@ -404,9 +413,8 @@ void BM_SessionMemory(benchmark::State& state) {
     for (int i = 0; i < kProbes; ++i) {
       const SessionPtr a = testing::handshake(home.ctx.get(), client.get()).session;
       const SessionPtr b = testing::handshake(home.ctx.get(), client.get()).session;
-      resumed_home += testing::handshake(home.ctx.get(), client.get(), {.resume = a.get()}).resumed;
-      resumed_other +=
-          testing::handshake(other.ctx.get(), client.get(), {.resume = b.get()}).resumed;
+      resumed_home += resume_with(home.ctx.get(), client.get(), a.get()).resumed;
+      resumed_other += resume_with(other.ctx.get(), client.get(), b.get()).resumed;
     }
     state.counters["heap_bytes_per_session"] = per_session;
     state.counters["resumed_same_server"] = static_cast<double>(resumed_home) / kProbes;
