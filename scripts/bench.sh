@@ -17,6 +17,11 @@ for b in build/bench/bench_*; do
   echo "bench: $name"
   "$b" --benchmark_out="$out/$name.json" --benchmark_out_format=json "$@"
   echo
+  if [[ ! -s $out/$name.json ]]; then
+    echo "bench: no benchmark of $name matched the filter"
+    echo
+    continue
+  fi
   echo "ratios against same-run baselines ($name):"
   /usr/bin/python3 bench/ratios.py "$out/$name.json"
   echo
