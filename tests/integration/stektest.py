@@ -79,6 +79,15 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
         time.sleep(interval)
 
 
+def stops_resuming(port: int, directory: Path, version: str, session_file: Path,
+                   within: float = 5.0) -> None:
+    """Waits until the session in session_file no longer resumes on port. After a reload, nginx's
+    old workers finish their connections and may still accept one or two new ones (seen: one
+    in a few runs), under the keys they were started with; within seconds they are gone."""
+    wait_until(lambda: not tls_connect(port, directory, version, resume=session_file).reused,
+               within, what=f"the session in {session_file.name} no longer resuming")
+
+
 def make_cert(directory: Path, name: str = "localhost", ca: tuple[Path, Path] | None = None,
               san: str | None = None) -> tuple[Path, Path]:
     """A P-256 certificate and key for 127.0.0.1/localhost (self-signed unless ca given)."""

@@ -7,7 +7,7 @@ keys run out. The agent reads ring files here (--ring-file), so these tests need
 import json
 import time
 
-from stektest import Nginx, tls_connect, wait_until
+from stektest import Nginx, stops_resuming, tls_connect, wait_until
 from test_agent_support import (ShmDir, assert_no_key_bytes, key_by_epoch, make_ring, start_agent,
                                 write_config, write_ring)
 
@@ -157,7 +157,7 @@ def test_replacement_ring_takes_effect_at_once(tmp_path):
             new_names = {k["name"] for k in new["keys"]}
             wait_until(lambda: tls_connect(nginx.port, tmp_path, "1.2").key_name in new_names, 15,
                        what="nginx on the replacement ring")
-            assert not tls_connect(nginx.port, tmp_path, "1.2", resume=before.session_file).reused
+            stops_resuming(nginx.port, tmp_path, "1.2", before.session_file)
             old_names = {k["name"] for k in old["keys"]}
             assert not {p.stem for p in (shm / "keys").glob("*.key")} & old_names
             app_ring = json.loads((shm / "app" / "ring.json").read_text())
@@ -197,7 +197,7 @@ def test_keys_running_out_serves_no_stek_key(tmp_path):
                 lambda: (lambda r: r if r.ticket and r.key_name not in names else None)(
                     tls_connect(nginx.port, tmp_path, "1.2")), 10, what="nginx on its own keys")
             assert not fallback.reused
-            assert not tls_connect(nginx.port, tmp_path, "1.2", resume=stek_ticket.session_file).reused
+            stops_resuming(nginx.port, tmp_path, "1.2", stek_ticket.session_file)
         log = agent.log_path.read_text()
     assert "NO STEK KEY FOR EPOCH" in log
     assert_no_key_bytes(log, [ring])
