@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -85,7 +86,7 @@ KeyRing make_ring(std::size_t size) {
 struct ServerSetup {
   SslCtxPtr ctx;
   std::shared_ptr<TicketKeys> keys;  // ring modes only
-  KeyRing source = make_ring(3);     // what the swapping thread publishes again
+  std::optional<KeyRing> source;     // ring modes: what the swapping thread publishes again
 };
 
 const FixedClock& bench_clock() {
@@ -105,7 +106,7 @@ ServerSetup make_server(Mode mode, int version, std::size_t ring_size) {
       keys_options.clock = &bench_clock();
       s.keys = std::make_shared<TicketKeys>(keys_options);
       s.source = make_ring(ring_size);
-      if (!s.keys->update(s.source.clone()).ok()) throw std::runtime_error("ring refused");
+      if (!s.keys->update(s.source->clone()).ok()) throw std::runtime_error("ring refused");
       InstallOptions options;
       options.fresh_tls13_tickets = mode == Mode::ring;  // the default
       if (!install(s.ctx.get(), s.keys, options).ok()) throw std::runtime_error("install failed");
@@ -263,7 +264,7 @@ void run_handshakes(benchmark::State& state, Mode mode, int version, std::size_t
     return;
   }
   std::unique_ptr<Swapper> swapper;
-  if (swap) swapper = std::make_unique<Swapper>(server.keys, server.source);
+  if (swap) swapper = std::make_unique<Swapper>(server.keys, *server.source);
 
   std::vector<double> micros;
   micros.reserve(1 << 16);
@@ -297,13 +298,18 @@ void run_handshakes(benchmark::State& state, Mode mode, int version, std::size_t
   }
 }
 
+// The label that names the built-in baseline of the same TLS version (bench/ratios.py).
+std::string builtin_label(const benchmark::State& state) {
+  return "vs BM_ResumeBuiltin/tls:" + std::to_string(state.range(0));
+}
+
 void BM_ResumeBuiltin(benchmark::State& state) {
   run_handshakes(state, Mode::builtin, tls_version(state.range(0)), 0, false, true);
 }
 BENCHMARK(BM_ResumeBuiltin)->ArgName("tls")->Arg(12)->Arg(13)->MinTime(2)->UseRealTime();
 
 void BM_ResumeLibstek(benchmark::State& state) {
-  state.SetLabel("vs BM_ResumeBuiltin/tls:" + std::to_string(state.range(0)) + "");
+  state.SetLabel(builtin_label(state));
   run_handshakes(state, Mode::ring, tls_version(state.range(0)),
                  static_cast<std::size_t>(state.range(1)), state.range(2) != 0, true);
 }
@@ -322,13 +328,13 @@ void BM_ResumeLibstekNoFresh13(benchmark::State& state) {
 BENCHMARK(BM_ResumeLibstekNoFresh13)->MinTime(2)->UseRealTime();
 
 void BM_ResumeStateful(benchmark::State& state) {
-  state.SetLabel("vs BM_ResumeBuiltin/tls:" + std::to_string(state.range(0)) + "");
+  state.SetLabel(builtin_label(state));
   run_handshakes(state, Mode::stateful, tls_version(state.range(0)), 0, false, true);
 }
 BENCHMARK(BM_ResumeStateful)->ArgName("tls")->Arg(12)->Arg(13)->MinTime(2)->UseRealTime();
 
 void BM_FullHandshake(benchmark::State& state) {
-  state.SetLabel("vs BM_ResumeBuiltin/tls:" + std::to_string(state.range(0)) + "");
+  state.SetLabel(builtin_label(state));
   run_handshakes(state, Mode::builtin, tls_version(state.range(0)), 0, false, false);
 }
 BENCHMARK(BM_FullHandshake)->ArgName("tls")->Arg(12)->Arg(13)->MinTime(2)->UseRealTime();
@@ -342,8 +348,6 @@ testing::Handshake resume_with(SSL_CTX* server, SSL_CTX* client, SSL_SESSION* se
   return testing::handshake(server, client, options);
 }
 
-// Both sides in this thread over a memory BIO pair: no sockets, no scheduler, so the time is
-// the CPU of one resumed handshake, client and server together, without loopback noise.
 // One resumption offering `session`, replaced by the newest one. Not inlined, so that an
 // instruction count can be taken of it alone:
 //   valgrind --tool=callgrind --toggle-collect='*resume_in_memory*'
@@ -354,6 +358,8 @@ testing::Handshake resume_with(SSL_CTX* server, SSL_CTX* client, SSL_SESSION* se
   return h.resumed;
 }
 
+// Both sides in this thread over a memory BIO pair: no sockets, no scheduler, so the time is
+// the CPU of one resumed handshake, client and server together, without loopback noise.
 void run_in_memory(benchmark::State& state, Mode mode, int version, std::size_t ring_size) {
   ServerSetup server = make_server(mode, version, ring_size);
   SslCtxPtr client = testing::make_client_ctx(version);

@@ -22,8 +22,8 @@ def test_runtime_key_rotation_is_observed_with_its_interval(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             started = time.time()
-            # Every 3 s, half a step off the scan's 1 s grid, so that no rotation races a
-            # probe (at 2.5, 5.0, 7.5 the middle one landed on a probe and was seen a step late).
+            # Every 3 s, half a step off the scan's 1 s grid, so that no rotation coincides
+            # with a scheduled probe.
             for at in (2.5, 5.5, 8.5):
                 time.sleep(max(0.0, started + at - time.time()))
                 new_key = base64.b64encode(os.urandom(80)).decode()
