@@ -20,6 +20,11 @@ enum class Errc {
   io,
   crypto,            // an OpenSSL primitive failed
   integrity,         // authentication failed (wrong key, damaged data)
+  forbidden,         // the caller's identity may not do this (HTTP 403)
+  conflict,          // a compare-and-swap kept losing to concurrent writers
+  exhausted,         // a per-identity or process limit is reached (HTTP 429)
+  rollback,          // stored state is older than state already seen (restored backup)
+  config,            // a configuration file or setting is wrong
 };
 
 const char* errc_name(Errc code);

@@ -15,6 +15,11 @@ const char* errc_name(Errc code) {
     case Errc::io: return "io";
     case Errc::crypto: return "crypto";
     case Errc::integrity: return "integrity";
+    case Errc::forbidden: return "forbidden";
+    case Errc::conflict: return "conflict";
+    case Errc::exhausted: return "exhausted";
+    case Errc::rollback: return "rollback";
+    case Errc::config: return "config";
   }
   return "unknown";
 }
