@@ -3,7 +3,7 @@
 #   release (default): optimised, for running and benchmarks        -> build/
 #   asan:    ASan + UBSan, warnings as errors, for the test suite   -> build-asan/
 #   tsan:    ThreadSanitizer, for the concurrency tests             -> build-tsan/
-#   fuzz:    clang + libFuzzer targets                              -> build-fuzz/
+#   fuzz:    clang + libFuzzer targets (only the fuzz_* programs)    -> build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,5 +19,11 @@ case $kind in
   *) echo "usage: $0 [release|debug|asan|tsan|fuzz]" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
-ninja -C "$dir" "$@"
+targets=("$@")
+if [[ $kind == fuzz && ${#targets[@]} -eq 0 ]]; then
+  # The fuzz build exists for its fuzz_* programs: build those (and what they link), not the
+  # programs and tests, which the asan build already covers.
+  mapfile -t targets < <(ninja -C "$dir" -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): .*/\1/p')
+fi
+ninja -C "$dir" "${targets[@]}"
 echo "$dir"
