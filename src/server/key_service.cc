@@ -44,6 +44,21 @@ Status KeyService::load() {
   return {};
 }
 
+UnixSeconds KeyService::trusted_time(UnixSeconds now) const {
+  // Time that moves backwards never moves the epoch backwards: the last maintained time is a
+  // floor for as long as this process runs.
+  if (!maintained_ || now >= maintained_at_) return now;
+  spdlog::warn("clock is {} s behind the last maintenance; keeping epoch {}", maintained_at_ - now,
+               epoch_);
+  return maintained_at_;
+}
+
+void KeyService::mark_maintained(UnixSeconds t) {
+  maintained_ = true;
+  maintained_at_ = t;
+  epoch_ = schedule_.epoch_at(t);
+}
+
 const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) const {
   auto it = state_.domains.find(domain);
   if (it == state_.domains.end()) return nullptr;
@@ -57,14 +72,20 @@ const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) c
 Result<bool> KeyService::maintain(UnixSeconds now) {
   // Without start(), decide on the stored state, never on an empty one.
   if (!loaded_) STEK_TRY(load());
+  const UnixSeconds t = trusted_time(now);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
-    const Epoch e = schedule_.epoch_at(now);
+    const Epoch e = schedule_.epoch_at(t);
     const Epoch oldest = e - schedule_.history();
     StoreState next = state_.clone();
     std::vector<json> events;
 
+    // Epochs below the oldest one held were erased (or were never needed): making one again
+    // would give an epoch a second secret (a clock stepped back across a restart).
+    const std::optional<Epoch> oldest_held =
+        next.epoch_secrets.empty() ? std::nullopt
+                                   : std::optional<Epoch>(next.epoch_secrets.begin()->first);
     for (Epoch k = e; k <= e + schedule_.lookahead(); ++k) {
-      if (next.epoch_secrets.count(k) != 0) continue;
+      if (next.epoch_secrets.count(k) != 0 || (oldest_held && k < *oldest_held)) continue;
       STEK_ASSIGN_OR_RETURN(SecretBytes g, random_secret(random_, kEpochSecretSize));
       next.epoch_secrets.emplace(k, std::move(g));
       events.push_back({{"event", "epoch_secret_created"}, {"epoch", k}});
@@ -121,15 +142,13 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
     }
 
     if (events.empty()) {
-      epoch_ = e;
-      maintained_at_ = now;
+      mark_maintained(t);
       return false;
     }
     auto committed = commit(std::move(next), events);
     if (!committed.ok()) return committed.error();
     if (*committed) {
-      epoch_ = e;
-      maintained_at_ = now;
+      mark_maintained(t);
       return true;
     }
     // Another writer came first: take its state and decide again.
@@ -186,8 +205,7 @@ Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain
                                        {"actor", actor}});
     STEK_ASSIGN_OR_RETURN(bool stored, commit(std::move(next), events));
     if (stored) {
-      maintained_at_ = now;
-      epoch_ = schedule_.epoch_at(now);
+      mark_maintained(trusted_time(now));
       return old + 1;
     }
     STEK_ASSIGN_OR_RETURN(state_, store_.load());

@@ -35,6 +35,8 @@ class KeyService {
   // configured domain) and erases expired ones (epochs before E-H, domain secret versions no
   // live epoch uses). Commits when anything changed; returns whether it did. Loads the store
   // first if start() did not. Errc::conflict when other writers won every compare-and-swap.
+  // A `now` earlier than the last maintained time counts as that time, and no epoch older
+  // than the oldest one held is ever made again.
   Result<bool> maintain(UnixSeconds now);
 
   // Compromise response: a new secret for the domain that applies to every epoch at once.
@@ -62,6 +64,8 @@ class KeyService {
 
  private:
   Status load();
+  UnixSeconds trusted_time(UnixSeconds now) const;
+  void mark_maintained(UnixSeconds t);
   const DomainSecret* secret_for(const std::string& domain, Epoch e) const;
   Result<bool> commit(StoreState next, const std::vector<nlohmann::json>& events);
 
@@ -74,6 +78,7 @@ class KeyService {
   bool loaded_ = false;
   Epoch epoch_ = 0;
   UnixSeconds maintained_at_ = 0;
+  bool maintained_ = false;
   std::uint64_t erasures_ = 0;
   std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const SecretBytes>>> documents_;
 };

@@ -355,5 +355,28 @@ TEST_F(KeyServiceTest, RotationThatLosesEveryCompareAndSwapIsAConflict) {
   EXPECT_TRUE(audited("domain_secret_rotated", "secret_version").empty());
 }
 
+TEST_F(KeyServiceTest, ClockSteppedBackKeepsTheEpochAndMakesNoSecretAgain) {
+  KeyService& keys = started();
+  const Epoch later = kE + 10;
+  ASSERT_TRUE(keys.maintain(start_of(later)).ok());
+  const auto held = stored_epochs();
+  ASSERT_EQ(held.count(kE), 0u);
+  EXPECT_FALSE(keys.maintain(start_of(kE)).value());
+  EXPECT_EQ(stored_epochs(), held) << "an erased epoch was made again with a new secret";
+  EXPECT_EQ(keys.current_epoch(), later);
+  EXPECT_EQ(keys.ring("eu")->encrypting().meta.epoch, later);
+}
+
+TEST_F(KeyServiceTest, ClockSteppedBackAcrossARestartMakesNoErasedEpochAgain) {
+  ASSERT_TRUE(started().maintain(start_of(kE + 10)).ok());
+  const Epoch oldest = *stored_epochs().begin();
+  KeyService& restarted = service();
+  ASSERT_TRUE(restarted.start(start_of(kE)).ok());
+  EXPECT_EQ(*stored_epochs().begin(), oldest) << "an erased epoch was made again with a new secret";
+  // Nothing to serve for an epoch already erased: unhealthy, not new keys.
+  EXPECT_FALSE(restarted.healthy(start_of(kE)));
+  EXPECT_FALSE(restarted.ring("eu").ok());
+}
+
 }  // namespace
 }  // namespace stek::server
