@@ -15,7 +15,7 @@ Result<Kek> load_kek(const std::filesystem::path& path) {
     return make_error(Errc::io, path.string() + ": cannot read the KEK file: " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
-    return make_error(Errc::invalid_argument,
+    return make_error(Errc::config,
                       path.string() + ": KEK file is accessible by group or others (mode " +
                           std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
                           std::to_string(st.st_mode & 7) + "); chmod 0400 it");

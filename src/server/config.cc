@@ -31,15 +31,24 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
 
 namespace {
 
+// Every problem with the configuration is Errc::config, whatever the part that found it.
+Error config_error(std::string message) {
+  return make_error(Errc::config, std::move(message));
+}
+Error config_error(const Error& cause, const std::string& key) {
+  return config_error(key + ": " + cause.message);
+}
+
 template <class T>
-Status read_int(const toml::table& t, std::string_view section, std::string_view key, T& out, std::int64_t min,
-                std::int64_t max) {
+Status read_int(const toml::table& t, std::string_view section, std::string_view key, T& out,
+                std::int64_t min, std::int64_t max) {
   const toml::node* n = t.at_path(std::string(section) + "." + std::string(key)).node();
   if (n == nullptr) return {};
   auto v = n->value<std::int64_t>();
   if (!v || *v < min || *v > max) {
-    return make_error(Errc::invalid_argument, std::string(section) + "." + std::string(key) + " must be an integer from " +
-                                                  std::to_string(min) + " to " + std::to_string(max));
+    return config_error(std::string(section) + "." + std::string(key) +
+                        " must be an integer from " + std::to_string(min) + " to " +
+                        std::to_string(max));
   }
   out = static_cast<T>(*v);
   return {};
@@ -49,7 +58,7 @@ Status read_string(const toml::table& t, std::string_view path, std::string& out
   const toml::node* n = t.at_path(path).node();
   if (n == nullptr) return {};
   auto v = n->value<std::string>();
-  if (!v) return make_error(Errc::invalid_argument, std::string(path) + " must be a string");
+  if (!v) return config_error(std::string(path) + " must be a string");
   out = *v;
   return {};
 }
@@ -58,15 +67,30 @@ Status read_path(const toml::table& t, std::string_view path, const std::filesys
                  std::filesystem::path& out) {
   std::string s;
   STEK_TRY(read_string(t, path, s));
-  if (!s.empty()) out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
+  if (!s.empty())
+    out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
   return {};
 }
 
-const std::set<std::string> kKnown = {
-    "server.listen", "server.metrics_listen", "server.long_poll_timeout", "server.stale_after",
-    "tls.cert", "tls.key", "tls.client_ca", "schedule.interval", "schedule.history", "schedule.lookahead",
-    "store.backend", "store.path", "store.kek_file", "domains.names", "limits.connections_per_identity",
-    "limits.max_connections", "limits.header_bytes", "limits.body_bytes", "audit.path"};
+const std::set<std::string> kKnown = {"server.listen",
+                                      "server.metrics_listen",
+                                      "server.long_poll_timeout",
+                                      "server.stale_after",
+                                      "tls.cert",
+                                      "tls.key",
+                                      "tls.client_ca",
+                                      "schedule.interval",
+                                      "schedule.history",
+                                      "schedule.lookahead",
+                                      "store.backend",
+                                      "store.path",
+                                      "store.kek_file",
+                                      "domains.names",
+                                      "limits.connections_per_identity",
+                                      "limits.max_connections",
+                                      "limits.header_bytes",
+                                      "limits.body_bytes",
+                                      "audit.path"};
 
 }  // namespace
 
@@ -75,24 +99,28 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   try {
     t = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::bad_format, std::string("TOML syntax error at line ") +
-                                            std::to_string(e.source().begin.line) + ": " +
-                                            std::string(e.description()));
+    return config_error(std::string("TOML syntax error at line ") +
+                        std::to_string(e.source().begin.line) + ": " +
+                        std::string(e.description()));
   }
   // Unknown keys are errors: a typo must not silently fall back to a default.
   for (const auto& [section, node] : t) {
     const auto* sub = node.as_table();
-    if (sub == nullptr) return make_error(Errc::invalid_argument, "unknown top-level key \"" + std::string(section.str()) + "\"");
+    if (sub == nullptr)
+      return config_error("unknown top-level key \"" + std::string(section.str()) + "\"");
     for (const auto& [key, value] : *sub) {
       const std::string full = std::string(section.str()) + "." + std::string(key.str());
-      if (kKnown.count(full) == 0) return make_error(Errc::invalid_argument, "unknown configuration key \"" + full + "\"");
+      if (kKnown.count(full) == 0)
+        return config_error("unknown configuration key \"" + full + "\"");
     }
   }
   ServerConfig c;
   std::string s;
   if (t.at_path("server.listen")) {
     STEK_TRY(read_string(t, "server.listen", s));
-    STEK_ASSIGN_OR_RETURN(c.listen, parse_endpoint(s));
+    auto listen = parse_endpoint(s);
+    if (!listen.ok()) return config_error(listen.error(), "server.listen");
+    c.listen = *listen;
   }
   if (t.at_path("server.metrics_listen")) {
     s.clear();
@@ -100,7 +128,9 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
     if (s.empty()) {
       c.metrics_listen.reset();
     } else {
-      STEK_ASSIGN_OR_RETURN(c.metrics_listen, parse_endpoint(s));
+      auto metrics = parse_endpoint(s);
+      if (!metrics.ok()) return config_error(metrics.error(), "server.metrics_listen");
+      c.metrics_listen = *metrics;
     }
   }
   STEK_TRY(read_int(t, "server", "long_poll_timeout", c.long_poll_timeout, 1, 3600));
@@ -111,34 +141,39 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(read_int(t, "schedule", "interval", c.schedule.interval, 1, 86400 * 7));
   STEK_TRY(read_int(t, "schedule", "history", c.schedule.history, 0, 100000));
   STEK_TRY(read_int(t, "schedule", "lookahead", c.schedule.lookahead, 1, 10000));
-  if (auto sched = Schedule::make(c.schedule); !sched.ok()) return sched.error().with_context("schedule");
+  if (auto sched = Schedule::make(c.schedule); !sched.ok())
+    return config_error(sched.error(), "schedule");
   STEK_TRY(read_string(t, "store.backend", c.store_backend));
   if (c.store_backend != "file") {
-    return make_error(Errc::unsupported, "store.backend \"" + c.store_backend + "\" is not supported (this build has: file)");
+    return config_error("store.backend \"" + c.store_backend +
+                        "\" is not supported (this build has: file)");
   }
   STEK_TRY(read_path(t, "store.path", base, c.store_path));
   STEK_TRY(read_path(t, "store.kek_file", base, c.kek_file));
   if (const toml::node* n = t.at_path("domains.names").node()) {
     const auto* arr = n->as_array();
-    if (arr == nullptr) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
+    if (arr == nullptr) return config_error("domains.names must be a list of strings");
     for (const auto& d : *arr) {
       auto v = d.value<std::string>();
-      if (!v) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
-      if (auto ok = validate_domain_id(*v); !ok.ok()) return ok.error().with_context("domains.names");
+      if (!v) return config_error("domains.names must be a list of strings");
+      if (auto ok = validate_domain_id(*v); !ok.ok())
+        return config_error(ok.error(), "domains.names");
       if (std::find(c.domains.begin(), c.domains.end(), *v) != c.domains.end()) {
-        return make_error(Errc::invalid_argument, "domains.names lists \"" + *v + "\" twice");
+        return config_error("domains.names lists \"" + *v + "\" twice");
       }
       c.domains.push_back(*v);
     }
   }
-  if (c.domains.empty()) return make_error(Errc::invalid_argument, "domains.names must list at least one domain");
-  STEK_TRY(read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
+  if (c.domains.empty()) return config_error("domains.names must list at least one domain");
+  STEK_TRY(
+      read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
   STEK_TRY(read_int(t, "limits", "max_connections", c.max_connections, 1, 1000000));
   STEK_TRY(read_int(t, "limits", "header_bytes", c.header_bytes, 1024, 1 << 20));
   STEK_TRY(read_int(t, "limits", "body_bytes", c.body_bytes, 0, 1 << 20));
   STEK_TRY(read_path(t, "audit.path", base, c.audit_path));
   if (c.tls_cert.empty() || c.tls_key.empty() || c.tls_client_ca.empty()) {
-    return make_error(Errc::invalid_argument, "tls.cert, tls.key and tls.client_ca are required (stekctl pki init makes them)");
+    return config_error(
+        "tls.cert, tls.key and tls.client_ca are required (stekctl pki init makes them)");
   }
   if (c.stale_after == 0) c.stale_after = 2 * c.long_poll_timeout;
   return c;

@@ -7,11 +7,14 @@
 // and the manifest seals the generation and the list of record identities.
 #include "file_store.h"
 
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "stek/bytes.h"
 #include "stek/file.h"
@@ -23,7 +26,9 @@ namespace {
 using nlohmann::json;
 constexpr int kStateFormat = 1;
 
-std::string epoch_aad(Epoch e) { return "stek/state/v1 epoch " + std::to_string(e); }
+std::string epoch_aad(Epoch e) {
+  return "stek/state/v1 epoch " + std::to_string(e);
+}
 
 std::string domain_aad(const std::string& domain, std::uint32_t version, Epoch start) {
   // JSON-escape the domain so no domain id can forge another record's identity.
@@ -51,7 +56,8 @@ Result<Bytes> unb64(const json& v, const std::string& what) {
 template <class T>
 Result<T> field(const json& obj, const char* name) {
   auto it = obj.find(name);
-  if (it == obj.end()) return make_error(Errc::bad_format, std::string("field \"") + name + "\" is missing");
+  if (it == obj.end())
+    return make_error(Errc::bad_format, std::string("field \"") + name + "\" is missing");
   try {
     return it->get<T>();
   } catch (const json::exception&) {
@@ -72,8 +78,9 @@ StoreState StoreState::clone() const {
   return s;
 }
 
-FileStore::FileStore(std::filesystem::path path, Kek kek, Random& random)
-    : path_(std::move(path)), kek_(std::move(kek)), random_(random) {}
+FileStore::FileStore(std::filesystem::path path, Kek kek, Random& random,
+                     std::chrono::milliseconds lock_wait)
+    : path_(std::move(path)), kek_(std::move(kek)), random_(random), lock_wait_(lock_wait) {}
 
 Result<StoreState> FileStore::load() {
   std::lock_guard lock(mu_);
@@ -81,14 +88,25 @@ Result<StoreState> FileStore::load() {
 }
 
 Result<StoreState> FileStore::read_locked() {
+  auto rolled_back = [&](std::uint64_t found) {
+    return make_error(Errc::rollback, path_.string() + ": state file went back from generation " +
+                                          std::to_string(seen_generation_) + " to " +
+                                          std::to_string(found) +
+                                          " (an old copy restored?); refusing it, because it may "
+                                          "bring back erased secrets");
+  };
   std::error_code ec;
-  if (!std::filesystem::exists(path_, ec)) return StoreState{};
+  if (!std::filesystem::exists(path_, ec)) {
+    if (seen_generation_ > 0) return rolled_back(0);
+    return StoreState{};
+  }
   STEK_ASSIGN_OR_RETURN(SecretBytes raw, read_file(path_, 64 << 20));
   json doc = json::parse(raw.view().begin(), raw.view().end(), nullptr, false);
   auto damaged = [&](const std::string& why) {
-    return make_error(Errc::integrity, path_.string() + ": state file is damaged (" + why +
-                                           "); refusing to start rather than make new keys. "
-                                           "Restore it from a backup or move it away to start afresh");
+    return make_error(Errc::integrity,
+                      path_.string() + ": state file is damaged (" + why +
+                          "); refusing to start rather than make new keys. "
+                          "Restore it from a backup or move it away to start afresh");
   };
   if (doc.is_discarded() || !doc.is_object()) return damaged("not valid JSON");
   auto format = field<int>(doc, "stek_state");
@@ -96,8 +114,9 @@ Result<StoreState> FileStore::read_locked() {
   auto kek_id = field<std::string>(doc, "kek_id");
   if (!kek_id.ok()) return damaged(kek_id.error().message);
   if (*kek_id != kek_.id) {
-    return make_error(Errc::integrity, path_.string() + ": state file was sealed with another KEK (id " +
-                                           *kek_id + "; the configured KEK has id " + kek_.id + ")");
+    return make_error(Errc::integrity,
+                      path_.string() + ": state file was sealed with another KEK (id " + *kek_id +
+                          "; the configured KEK has id " + kek_.id + ")");
   }
   auto generation = field<std::uint64_t>(doc, "generation");
   if (!generation.ok()) return damaged(generation.error().message);
@@ -117,7 +136,8 @@ Result<StoreState> FileStore::read_locked() {
       if (!e.ok()) return damaged(e.error().message);
       aad = epoch_aad(*e);
       auto secret = unseal(kek_, *sealed, aad);
-      if (!secret.ok()) return damaged("epoch " + std::to_string(*e) + ": " + secret.error().message);
+      if (!secret.ok())
+        return damaged("epoch " + std::to_string(*e) + ": " + secret.error().message);
       state.epoch_secrets.emplace(*e, std::move(secret).value());
     } else if (*kind == "domain") {
       auto d = field<std::string>(r, "domain");
@@ -144,6 +164,8 @@ Result<StoreState> FileStore::read_locked() {
     std::sort(versions.begin(), versions.end(),
               [](const DomainSecret& a, const DomainSecret& b) { return a.version < b.version; });
   }
+  if (state.generation < seen_generation_) return rolled_back(state.generation);
+  seen_generation_ = state.generation;
   return state;
 }
 
@@ -162,9 +184,28 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
     int fd;
     ~Unlock() { ::close(fd); }
   } unlock{lock_fd};
-  if (::flock(lock_fd, LOCK_EX) != 0) return make_error(Errc::io, lock_path.string() + ": cannot lock");
+  // Bounded: a process that holds the lock forever must not stall stekd's maintenance.
+  const auto deadline = std::chrono::steady_clock::now() + lock_wait_;
+  while (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return make_error(Errc::io, lock_path.string() + ": cannot lock: " + std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error(Errc::conflict,
+                        lock_path.string() + ": another process holds the lock (waited " +
+                            std::to_string(lock_wait_.count()) + " ms); commit not done");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
   STEK_ASSIGN_OR_RETURN(StoreState current, read_locked());
+  // Older than what the caller last saw: an old copy was put back, not a concurrent write.
+  if (current.generation < expected) {
+    return make_error(Errc::rollback, path_.string() + ": state file is at generation " +
+                                          std::to_string(current.generation) +
+                                          ", older than generation " + std::to_string(expected) +
+                                          " read before; refusing to commit over it");
+  }
   if (current.generation != expected) return false;
 
   json records = json::array();
@@ -197,6 +238,7 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
               {"manifest", b64(sealed_manifest)}};
   const std::string text = doc.dump(1) + "\n";
   STEK_TRY(write_file_atomic(path_, as_bytes(text), 0600));
+  seen_generation_ = next.generation;
   return true;
 }
 

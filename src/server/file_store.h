@@ -3,18 +3,25 @@
 // record cannot be altered, swapped, relabelled or dropped unnoticed. Replaced atomically.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 
 #include "stek/random.h"
 #include "stek/seal.h"
+
 #include "store.h"
 
 namespace stek::server {
 
+// Errors: Errc::integrity for a damaged file or another KEK; Errc::rollback when the file is
+// older than a generation this object has already read or written (an old copy restored
+// under a running stekd; across restarts an old copy is not detected yet); Errc::conflict
+// when another process holds the commit lock for longer than lock_wait.
 class FileStore final : public Store {
  public:
-  FileStore(std::filesystem::path path, Kek kek, Random& random);
+  FileStore(std::filesystem::path path, Kek kek, Random& random,
+            std::chrono::milliseconds lock_wait = std::chrono::seconds(10));
 
   Result<StoreState> load() override;
   Result<bool> commit(const StoreState& next, std::uint64_t expected) override;
@@ -25,6 +32,8 @@ class FileStore final : public Store {
   std::filesystem::path path_;
   Kek kek_;
   Random& random_;
+  std::chrono::milliseconds lock_wait_;
+  std::uint64_t seen_generation_ = 0;  // highest generation read or written here
   std::mutex mu_;  // commits from one process are serialised; other processes: see commit()
 };
 

@@ -1,10 +1,10 @@
 // The fleet's key schedule: creation, erasure, derivation, versions.
 #include "key_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <set>
+
+#include <spdlog/spdlog.h>
 
 #include "stek/derive.h"
 #include "stek/formats.h"
@@ -15,18 +15,48 @@ using nlohmann::json;
 
 KeyService::KeyService(Schedule schedule, std::vector<std::string> domains, Store& store,
                        Random& random, AuditSink& audit)
-    : schedule_(schedule), domains_(std::move(domains)), store_(store), random_(random), audit_(audit) {}
+    : schedule_(schedule),
+      domains_(std::move(domains)),
+      store_(store),
+      random_(random),
+      audit_(audit) {}
+
+namespace {
+// A commit that loses the compare-and-swap this many times in a row gives up for this round
+// (Errc::conflict); the next maintenance round starts afresh.
+constexpr int kCommitAttempts = 8;
+}  // namespace
 
 Status KeyService::start(UnixSeconds now) {
+  STEK_TRY(load());
+  auto changed = maintain(now);
+  if (!changed.ok()) return changed.error();
+  return {};
+}
+
+Status KeyService::load() {
   auto state = store_.load();
   if (!state.ok()) return state.error();
   state_ = std::move(state).value();
   loaded_ = true;
   spdlog::info("store {}: generation {}, {} epoch secrets, {} domains", store_.describe(),
                state_.generation, state_.epoch_secrets.size(), state_.domains.size());
-  auto changed = maintain(now);
-  if (!changed.ok()) return changed.error();
   return {};
+}
+
+UnixSeconds KeyService::trusted_time(UnixSeconds now) const {
+  // Time that moves backwards never moves the epoch backwards: the last maintained time is a
+  // floor for as long as this process runs.
+  if (!maintained_ || now >= maintained_at_) return now;
+  spdlog::warn("clock is {} s behind the last maintenance; keeping epoch {}", maintained_at_ - now,
+               epoch_);
+  return maintained_at_;
+}
+
+void KeyService::mark_maintained(UnixSeconds t) {
+  maintained_ = true;
+  maintained_at_ = t;
+  epoch_ = schedule_.epoch_at(t);
 }
 
 const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) const {
@@ -40,20 +70,28 @@ const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) c
 }
 
 Result<bool> KeyService::maintain(UnixSeconds now) {
-  if (!loaded_) return make_error(Errc::invalid_argument, "store not loaded");
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    const Epoch e = schedule_.epoch_at(now);
+  // Without start(), decide on the stored state, never on an empty one.
+  if (!loaded_) STEK_TRY(load());
+  const UnixSeconds t = trusted_time(now);
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    const Epoch e = schedule_.epoch_at(t);
     const Epoch oldest = e - schedule_.history();
     StoreState next = state_.clone();
     std::vector<json> events;
 
+    // Epochs below the oldest one held were erased (or were never needed): making one again
+    // would give an epoch a second secret (a clock stepped back across a restart).
+    const std::optional<Epoch> oldest_held =
+        next.epoch_secrets.empty() ? std::nullopt
+                                   : std::optional<Epoch>(next.epoch_secrets.begin()->first);
     for (Epoch k = e; k <= e + schedule_.lookahead(); ++k) {
-      if (next.epoch_secrets.count(k) != 0) continue;
+      if (next.epoch_secrets.count(k) != 0 || (oldest_held && k < *oldest_held)) continue;
       STEK_ASSIGN_OR_RETURN(SecretBytes g, random_secret(random_, kEpochSecretSize));
       next.epoch_secrets.emplace(k, std::move(g));
       events.push_back({{"event", "epoch_secret_created"}, {"epoch", k}});
     }
-    for (auto it = next.epoch_secrets.begin(); it != next.epoch_secrets.end() && it->first < oldest;) {
+    for (auto it = next.epoch_secrets.begin();
+         it != next.epoch_secrets.end() && it->first < oldest;) {
       events.push_back({{"event", "epoch_secret_erased"}, {"epoch", it->first}});
       it = next.epoch_secrets.erase(it);  // SecretBytes wipes itself
     }
@@ -62,15 +100,19 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
       if (versions.empty()) {
         STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
         versions.push_back({1, kAllEpochs, std::move(s)});
-        events.push_back({{"event", "domain_secret_created"}, {"domain", d}, {"secret_version", 1}});
+        events.push_back(
+            {{"event", "domain_secret_created"}, {"domain", d}, {"secret_version", 1}});
       }
     }
     for (auto it = next.domains.begin(); it != next.domains.end();) {
-      const bool configured = std::find(domains_.begin(), domains_.end(), it->first) != domains_.end();
+      const bool configured =
+          std::find(domains_.begin(), domains_.end(), it->first) != domains_.end();
       if (!configured) {
         for (const DomainSecret& v : it->second) {
-          events.push_back({{"event", "domain_secret_erased"}, {"domain", it->first},
-                            {"secret_version", v.version}, {"reason", "domain no longer configured"}});
+          events.push_back({{"event", "domain_secret_erased"},
+                            {"domain", it->first},
+                            {"secret_version", v.version},
+                            {"reason", "domain no longer configured"}});
         }
         it = next.domains.erase(it);
         continue;
@@ -87,8 +129,10 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
       auto& versions = it->second;
       for (auto v = versions.begin(); v != versions.end();) {
         if (needed.count(v->version) == 0) {
-          events.push_back({{"event", "domain_secret_erased"}, {"domain", it->first},
-                            {"secret_version", v->version}, {"reason", "no live epoch uses it"}});
+          events.push_back({{"event", "domain_secret_erased"},
+                            {"domain", it->first},
+                            {"secret_version", v->version},
+                            {"reason", "no live epoch uses it"}});
           v = versions.erase(v);
         } else {
           ++v;
@@ -98,21 +142,21 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
     }
 
     if (events.empty()) {
-      epoch_ = e;
-      maintained_at_ = now;
+      mark_maintained(t);
       return false;
     }
     auto committed = commit(std::move(next), events);
     if (!committed.ok()) return committed.error();
     if (*committed) {
-      epoch_ = e;
-      maintained_at_ = now;
+      mark_maintained(t);
       return true;
     }
     // Another writer came first: take its state and decide again.
     STEK_ASSIGN_OR_RETURN(state_, store_.load());
   }
-  return make_error(Errc::io, "store kept changing during maintenance; giving up this round");
+  return make_error(Errc::conflict, store_.describe() + " changed under every one of " +
+                                        std::to_string(kCommitAttempts) +
+                                        " attempts; maintenance gives up this round");
 }
 
 Result<bool> KeyService::commit(StoreState next, const std::vector<json>& events) {
@@ -134,31 +178,41 @@ Result<bool> KeyService::commit(StoreState next, const std::vector<json>& events
 
 Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain, UnixSeconds now,
                                                        const std::string& actor) {
-  if (!has_domain(domain)) return make_error(Errc::not_found, "domain " + domain + " is not configured");
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  if (!has_domain(domain))
+    return make_error(Errc::not_found, "domain " + domain + " is not configured");
+  if (!loaded_) STEK_TRY(load());
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     StoreState next = state_.clone();
     auto& versions = next.domains[domain];
     const std::uint32_t old = versions.empty() ? 0 : versions.back().version;
-    if (old >= kMaxSecretVersion) return make_error(Errc::unsupported, "domain secret version limit reached");
+    if (old >= kMaxSecretVersion)
+      return make_error(Errc::unsupported, "domain secret version limit reached");
     STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
     std::vector<json> events;
     for (const DomainSecret& v : versions) {
-      events.push_back({{"event", "domain_secret_erased"}, {"domain", domain}, {"secret_version", v.version},
-                        {"reason", "compromise rotation"}, {"actor", actor}});
+      events.push_back({{"event", "domain_secret_erased"},
+                        {"domain", domain},
+                        {"secret_version", v.version},
+                        {"reason", "compromise rotation"},
+                        {"actor", actor}});
     }
     versions.clear();
     versions.push_back({old + 1, kAllEpochs, std::move(s)});
-    events.insert(events.begin(), json{{"event", "domain_secret_rotated"}, {"domain", domain},
-                                       {"secret_version", old + 1}, {"mode", "compromise"}, {"actor", actor}});
+    events.insert(events.begin(), json{{"event", "domain_secret_rotated"},
+                                       {"domain", domain},
+                                       {"secret_version", old + 1},
+                                       {"mode", "compromise"},
+                                       {"actor", actor}});
     STEK_ASSIGN_OR_RETURN(bool stored, commit(std::move(next), events));
     if (stored) {
-      maintained_at_ = now;
-      epoch_ = schedule_.epoch_at(now);
+      mark_maintained(trusted_time(now));
       return old + 1;
     }
     STEK_ASSIGN_OR_RETURN(state_, store_.load());
   }
-  return make_error(Errc::io, "store kept changing; rotation not done");
+  return make_error(Errc::conflict, store_.describe() + " changed under every one of " +
+                                        std::to_string(kCommitAttempts) +
+                                        " attempts; rotation not done, try again");
 }
 
 bool KeyService::has_domain(const std::string& domain) const {
@@ -176,7 +230,8 @@ std::uint64_t KeyService::ring_version(const std::string& domain) const {
 }
 
 Result<KeyRing> KeyService::ring(const std::string& domain) const {
-  if (!has_domain(domain)) return make_error(Errc::not_found, "domain " + domain + " is not configured");
+  if (!has_domain(domain))
+    return make_error(Errc::not_found, "domain " + domain + " is not configured");
   std::vector<RingKey> keys;
   const EpochRange window = schedule_.held_window(maintained_at_);
   for (auto it = state_.epoch_secrets.rbegin(); it != state_.epoch_secrets.rend(); ++it) {
@@ -184,7 +239,8 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
     if (!window.contains(k)) continue;
     const DomainSecret* d = secret_for(domain, k);
     if (d == nullptr) continue;
-    STEK_ASSIGN_OR_RETURN(TicketKey key, derive_ticket_key(d->secret.view(), it->second.view(), domain, k));
+    STEK_ASSIGN_OR_RETURN(TicketKey key,
+                          derive_ticket_key(d->secret.view(), it->second.view(), domain, k));
     KeyMeta meta;
     meta.role = schedule_.role(k, maintained_at_);
     meta.domain = domain;

@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "audit.h"
 #include "stek/random.h"
 #include "stek/ring.h"
 #include "stek/schedule.h"
+
+#include "audit.h"
 #include "store.h"
 
 namespace stek::server {
@@ -32,11 +33,15 @@ class KeyService {
 
   // Creates the secrets the schedule needs at `now` (epochs E..E+L, a secret for every
   // configured domain) and erases expired ones (epochs before E-H, domain secret versions no
-  // live epoch uses). Commits when anything changed; returns whether it did.
+  // live epoch uses). Commits when anything changed; returns whether it did. Loads the store
+  // first if start() did not. Errc::conflict when other writers won every compare-and-swap.
+  // A `now` earlier than the last maintained time counts as that time, and no epoch older
+  // than the oldest one held is ever made again.
   Result<bool> maintain(UnixSeconds now);
 
   // Compromise response: a new secret for the domain that applies to every epoch at once.
-  // Returns the new secret version.
+  // Returns the new secret version. Errc::not_found for a domain that is not configured,
+  // Errc::conflict when other writers won every compare-and-swap.
   Result<std::uint32_t> rotate_domain_secret(const std::string& domain, UnixSeconds now,
                                              const std::string& actor);
 
@@ -58,6 +63,9 @@ class KeyService {
   bool healthy(UnixSeconds now) const;
 
  private:
+  Status load();
+  UnixSeconds trusted_time(UnixSeconds now) const;
+  void mark_maintained(UnixSeconds t);
   const DomainSecret* secret_for(const std::string& domain, Epoch e) const;
   Result<bool> commit(StoreState next, const std::vector<nlohmann::json>& events);
 
@@ -70,6 +78,7 @@ class KeyService {
   bool loaded_ = false;
   Epoch epoch_ = 0;
   UnixSeconds maintained_at_ = 0;
+  bool maintained_ = false;
   std::uint64_t erasures_ = 0;
   std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const SecretBytes>>> documents_;
 };
