@@ -14,6 +14,8 @@
 #include "stek/file.h"
 #include "stek/random.h"
 
+#include "api/identity.h"
+
 namespace stek::ctl {
 
 namespace fs = std::filesystem;
@@ -39,22 +41,6 @@ Result<Pkey> new_key() {
   Pkey k(EVP_EC_gen("P-256"));
   if (!k) return ossl("EC key generation");
   return k;
-}
-
-// Percent-encodes what a URI path segment may not hold, so ids with spaces or UTF-8 work.
-std::string uri_escape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 Status add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
@@ -130,14 +116,24 @@ Status issue(const fs::path& dir, const std::string& stem, const CertSpec& spec,
   return write_pem(dir / (stem + ".crt"), cert.get(), nullptr);
 }
 
-CertSpec host_spec(const HostSpec& h, int days) {
-  std::string san = "URI:stek:host:" + uri_escape(h.host);
-  for (const auto& d : h.domains) san += ",URI:stek:domain:" + uri_escape(d);
-  return {"stek host " + h.host, san, false, false, days};
+// OpenSSL's config syntax for the URI SANs of `id`: "URI:stek:host:...,URI:stek:domain:...".
+// The codec percent-encodes ids, so no ',' of an id can split the list.
+Result<std::string> identity_san(const api::Identity& id) {
+  STEK_ASSIGN_OR_RETURN(std::vector<std::string> uris, api::identity_uris(id));
+  std::string san;
+  for (const std::string& uri : uris) san += (san.empty() ? "URI:" : ",URI:") + uri;
+  return san;
 }
 
-CertSpec admin_spec(const std::string& name, int days) {
-  return {"stek admin " + name, "URI:stek:admin:" + uri_escape(name), false, false, days};
+Result<CertSpec> host_spec(const HostSpec& h, int days) {
+  STEK_ASSIGN_OR_RETURN(std::string san,
+                        identity_san({api::Identity::Kind::agent, h.host, h.domains}));
+  return CertSpec{"stek host " + h.host, san, false, false, days};
+}
+
+Result<CertSpec> admin_spec(const std::string& name, int days) {
+  STEK_ASSIGN_OR_RETURN(std::string san, identity_san({api::Identity::Kind::admin, name, {}}));
+  return CertSpec{"stek admin " + name, san, false, false, days};
 }
 
 Status check_id(const std::string& what, const std::string& id) {
@@ -172,7 +168,16 @@ Status pki_init(const PkiInitArgs& args) {
   if (!args.force && fs::exists(args.dir / "ca.key")) {
     return make_error(Errc::io, (args.dir / "ca.key").string() + " exists; pass --force to make a new PKI");
   }
-  for (const auto& a : args.admins) STEK_TRY(check_id("admin", a));
+  // Every identity is encoded before anything is written, so a bad name leaves no half PKI.
+  std::vector<std::pair<std::string, CertSpec>> leaves;  // file stem, certificate
+  for (const auto& a : args.admins) {
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, admin_spec(a, args.days));
+    leaves.emplace_back("admin-" + a, std::move(spec));
+  }
+  for (const auto& h : args.hosts) {
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, host_spec(h, args.days));
+    leaves.emplace_back("host-" + h.host, std::move(spec));
+  }
   STEK_ASSIGN_OR_RETURN(Pkey ca_key, new_key());
   STEK_ASSIGN_OR_RETURN(Cert ca, make_cert({"stek development CA", "", true, false, args.days}, ca_key.get(), nullptr, nullptr));
   STEK_TRY(write_pem(args.dir / "ca.key", nullptr, ca_key.get()));
@@ -184,8 +189,7 @@ Status pki_init(const PkiInitArgs& args) {
     san += (ip ? "IP:" : "DNS:") + n;
   }
   STEK_TRY(issue(args.dir, "stekd", {"stekd", san, false, true, args.days}, ca.get(), ca_key.get()));
-  for (const auto& a : args.admins) STEK_TRY(issue(args.dir, "admin-" + a, admin_spec(a, args.days), ca.get(), ca_key.get()));
-  for (const auto& h : args.hosts) STEK_TRY(issue(args.dir, "host-" + h.host, host_spec(h, args.days), ca.get(), ca_key.get()));
+  for (const auto& [stem, spec] : leaves) STEK_TRY(issue(args.dir, stem, spec, ca.get(), ca_key.get()));
   SystemRandom random;
   STEK_ASSIGN_OR_RETURN(SecretBytes kek, random_secret(random, 32));
   SecretString hex = to_hex_secret(kek.view());
@@ -205,10 +209,11 @@ Status pki_issue(const PkiIssueArgs& args) {
   Pkey ca_key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
   if (!ca || !ca_key) return make_error(Errc::bad_format, args.dir.string() + ": cannot read ca.crt and ca.key");
   if (args.admin) {
-    STEK_TRY(check_id("admin", *args.admin));
-    return issue(args.dir, "admin-" + *args.admin, admin_spec(*args.admin, args.days), ca.get(), ca_key.get());
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, admin_spec(*args.admin, args.days));
+    return issue(args.dir, "admin-" + *args.admin, spec, ca.get(), ca_key.get());
   }
-  return issue(args.dir, "host-" + args.host->host, host_spec(*args.host, args.days), ca.get(), ca_key.get());
+  STEK_ASSIGN_OR_RETURN(CertSpec spec, host_spec(*args.host, args.days));
+  return issue(args.dir, "host-" + args.host->host, spec, ca.get(), ca_key.get());
 }
 
 }  // namespace stek::ctl

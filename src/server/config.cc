@@ -13,20 +13,7 @@
 namespace stek::server {
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return make_error(Errc::invalid_argument, "\"" + text + "\" is not HOST:PORT");
-  }
-  Endpoint e;
-  e.host = text.substr(0, colon);
-  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
-    return make_error(Errc::invalid_argument, "\"" + text + "\" has no valid port");
-  }
-  e.port = static_cast<std::uint16_t>(std::stoi(port));
-  return e;
+  return api::parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
 }
 
 namespace {
@@ -92,7 +79,9 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   std::string s;
   if (t.at_path("server.listen")) {
     STEK_TRY(read_string(t, "server.listen", s));
-    STEK_ASSIGN_OR_RETURN(c.listen, parse_endpoint(s));
+    auto listen = parse_endpoint(s);
+    if (!listen.ok()) return listen.error().with_context("server.listen");
+    c.listen = std::move(listen).value();
   }
   if (t.at_path("server.metrics_listen")) {
     s.clear();
@@ -100,7 +89,9 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
     if (s.empty()) {
       c.metrics_listen.reset();
     } else {
-      STEK_ASSIGN_OR_RETURN(c.metrics_listen, parse_endpoint(s));
+      auto metrics = parse_endpoint(s);
+      if (!metrics.ok()) return metrics.error().with_context("server.metrics_listen");
+      c.metrics_listen = std::move(metrics).value();
     }
   }
   STEK_TRY(read_int(t, "server", "long_poll_timeout", c.long_poll_timeout, 1, 3600));

@@ -10,13 +10,12 @@
 #include "stek/result.h"
 #include "stek/schedule.h"
 
+#include "api/host_port.h"
+
 namespace stek::server {
 
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string text() const { return host + ":" + std::to_string(port); }
-};
+// "127.0.0.1:8443" or "[::1]:8443" (api/host_port.h); port 0 means any free port.
+using Endpoint = api::HostPort;
 Result<Endpoint> parse_endpoint(const std::string& text);
 
 struct ServerConfig {
