@@ -1,12 +1,12 @@
 // TOML parsing and validation of stekd's configuration.
 #include "config.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <toml++/toml.h>
 
 #include "stek/derive.h"
 
@@ -19,14 +19,15 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
 namespace {
 
 template <class T>
-Status read_int(const toml::table& t, std::string_view section, std::string_view key, T& out, std::int64_t min,
-                std::int64_t max) {
+Status read_int(const toml::table& t, std::string_view section, std::string_view key, T& out,
+                std::int64_t min, std::int64_t max) {
   const toml::node* n = t.at_path(std::string(section) + "." + std::string(key)).node();
   if (n == nullptr) return {};
   auto v = n->value<std::int64_t>();
   if (!v || *v < min || *v > max) {
-    return make_error(Errc::invalid_argument, std::string(section) + "." + std::string(key) + " must be an integer from " +
-                                                  std::to_string(min) + " to " + std::to_string(max));
+    return make_error(Errc::invalid_argument,
+                      std::string(section) + "." + std::string(key) + " must be an integer from " +
+                          std::to_string(min) + " to " + std::to_string(max));
   }
   out = static_cast<T>(*v);
   return {};
@@ -45,15 +46,30 @@ Status read_path(const toml::table& t, std::string_view path, const std::filesys
                  std::filesystem::path& out) {
   std::string s;
   STEK_TRY(read_string(t, path, s));
-  if (!s.empty()) out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
+  if (!s.empty())
+    out = std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s;
   return {};
 }
 
-const std::set<std::string> kKnown = {
-    "server.listen", "server.metrics_listen", "server.long_poll_timeout", "server.stale_after",
-    "tls.cert", "tls.key", "tls.client_ca", "schedule.interval", "schedule.history", "schedule.lookahead",
-    "store.backend", "store.path", "store.kek_file", "domains.names", "limits.connections_per_identity",
-    "limits.max_connections", "limits.header_bytes", "limits.body_bytes", "audit.path"};
+const std::set<std::string> kKnown = {"server.listen",
+                                      "server.metrics_listen",
+                                      "server.long_poll_timeout",
+                                      "server.stale_after",
+                                      "tls.cert",
+                                      "tls.key",
+                                      "tls.client_ca",
+                                      "schedule.interval",
+                                      "schedule.history",
+                                      "schedule.lookahead",
+                                      "store.backend",
+                                      "store.path",
+                                      "store.kek_file",
+                                      "domains.names",
+                                      "limits.connections_per_identity",
+                                      "limits.max_connections",
+                                      "limits.header_bytes",
+                                      "limits.body_bytes",
+                                      "audit.path"};
 
 }  // namespace
 
@@ -69,10 +85,13 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   // Unknown keys are errors: a typo must not silently fall back to a default.
   for (const auto& [section, node] : t) {
     const auto* sub = node.as_table();
-    if (sub == nullptr) return make_error(Errc::invalid_argument, "unknown top-level key \"" + std::string(section.str()) + "\"");
+    if (sub == nullptr)
+      return make_error(Errc::invalid_argument,
+                        "unknown top-level key \"" + std::string(section.str()) + "\"");
     for (const auto& [key, value] : *sub) {
       const std::string full = std::string(section.str()) + "." + std::string(key.str());
-      if (kKnown.count(full) == 0) return make_error(Errc::invalid_argument, "unknown configuration key \"" + full + "\"");
+      if (kKnown.count(full) == 0)
+        return make_error(Errc::invalid_argument, "unknown configuration key \"" + full + "\"");
     }
   }
   ServerConfig c;
@@ -102,34 +121,42 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(read_int(t, "schedule", "interval", c.schedule.interval, 1, 86400 * 7));
   STEK_TRY(read_int(t, "schedule", "history", c.schedule.history, 0, 100000));
   STEK_TRY(read_int(t, "schedule", "lookahead", c.schedule.lookahead, 1, 10000));
-  if (auto sched = Schedule::make(c.schedule); !sched.ok()) return sched.error().with_context("schedule");
+  if (auto sched = Schedule::make(c.schedule); !sched.ok())
+    return sched.error().with_context("schedule");
   STEK_TRY(read_string(t, "store.backend", c.store_backend));
   if (c.store_backend != "file") {
-    return make_error(Errc::unsupported, "store.backend \"" + c.store_backend + "\" is not supported (this build has: file)");
+    return make_error(Errc::unsupported, "store.backend \"" + c.store_backend +
+                                             "\" is not supported (this build has: file)");
   }
   STEK_TRY(read_path(t, "store.path", base, c.store_path));
   STEK_TRY(read_path(t, "store.kek_file", base, c.kek_file));
   if (const toml::node* n = t.at_path("domains.names").node()) {
     const auto* arr = n->as_array();
-    if (arr == nullptr) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
+    if (arr == nullptr)
+      return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
     for (const auto& d : *arr) {
       auto v = d.value<std::string>();
       if (!v) return make_error(Errc::invalid_argument, "domains.names must be a list of strings");
-      if (auto ok = validate_domain_id(*v); !ok.ok()) return ok.error().with_context("domains.names");
+      if (auto ok = validate_domain_id(*v); !ok.ok())
+        return ok.error().with_context("domains.names");
       if (std::find(c.domains.begin(), c.domains.end(), *v) != c.domains.end()) {
         return make_error(Errc::invalid_argument, "domains.names lists \"" + *v + "\" twice");
       }
       c.domains.push_back(*v);
     }
   }
-  if (c.domains.empty()) return make_error(Errc::invalid_argument, "domains.names must list at least one domain");
-  STEK_TRY(read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
+  if (c.domains.empty())
+    return make_error(Errc::invalid_argument, "domains.names must list at least one domain");
+  STEK_TRY(
+      read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
   STEK_TRY(read_int(t, "limits", "max_connections", c.max_connections, 1, 1000000));
   STEK_TRY(read_int(t, "limits", "header_bytes", c.header_bytes, 1024, 1 << 20));
   STEK_TRY(read_int(t, "limits", "body_bytes", c.body_bytes, 0, 1 << 20));
   STEK_TRY(read_path(t, "audit.path", base, c.audit_path));
   if (c.tls_cert.empty() || c.tls_key.empty() || c.tls_client_ca.empty()) {
-    return make_error(Errc::invalid_argument, "tls.cert, tls.key and tls.client_ca are required (stekctl pki init makes them)");
+    return make_error(
+        Errc::invalid_argument,
+        "tls.cert, tls.key and tls.client_ca are required (stekctl pki init makes them)");
   }
   if (c.stale_after == 0) c.stale_after = 2 * c.long_poll_timeout;
   return c;
