@@ -13,6 +13,8 @@
 #include "stek/file.h"
 #include "stek/formats.h"
 
+#include "api/percent.h"
+
 namespace stek::agent {
 
 namespace fs = std::filesystem;
@@ -50,19 +52,9 @@ Status prepare_key_dir(const fs::path& dir, bool allow_persistent, std::string_v
 }
 
 std::string domain_file_stem(std::string_view domain) {
-  std::string out;
-  for (const char c : domain) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '_' || (c == '.' && !out.empty())) {
-      out.push_back(c);
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    }
-  }
+  // '~' stays escaped as in the names earlier agents wrote; a leading '.' would hide the file.
+  std::string out = api::percent_encode(domain, "~");
+  if (out.starts_with('.')) out.replace(0, 1, "%2E");
   if (out.size() <= 200) return out;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -1,7 +1,6 @@
 // TOML configuration of stek-agent (toml++).
 #include "config.h"
 
-#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -228,23 +227,7 @@ std::string config_reference_text() {
 }
 
 Result<ListenAddress> parse_listen_address(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return make_error(Errc::invalid_argument, "\"" + std::string(text) + "\" is not HOST:PORT");
-  }
-  ListenAddress out;
-  std::string_view host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  out.host = std::string(host);
-  const std::string_view port = text.substr(colon + 1);
-  unsigned value = 0;
-  auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (err != std::errc() || end != port.data() + port.size() || value > 65535) {
-    return make_error(Errc::invalid_argument, "\"" + std::string(text) + "\": bad port");
-  }
-  out.port = static_cast<std::uint16_t>(value);
-  return out;
+  return api::parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
 }
 
 Result<AgentConfig> parse_config(std::string_view text, std::string_view source) {

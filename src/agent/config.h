@@ -13,6 +13,7 @@
 
 #include "stek/result.h"
 
+#include "api/host_port.h"
 #include "client.h"
 
 namespace stek::agent {
@@ -68,11 +69,8 @@ std::string config_reference_text();
 Result<AgentConfig> parse_config(std::string_view text, std::string_view source);
 Result<AgentConfig> load_config(const std::filesystem::path& path);
 
-// "127.0.0.1:9465" -> host and port.
-struct ListenAddress {
-  std::string host;
-  std::uint16_t port = 0;
-};
+// "127.0.0.1:9465" or "[::1]:9465" -> host and port; port 0 means any free port.
+using ListenAddress = api::HostPort;
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
 }  // namespace stek::agent

@@ -1,18 +1,20 @@
 // Development PKI with OpenSSL 3: EC P-256 keys, X.509 v3 certificates with URI SANs.
 #include "pki.h"
 
+#include <memory>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <memory>
-
 #include "stek/bytes.h"
 #include "stek/derive.h"
 #include "stek/file.h"
 #include "stek/random.h"
+
+#include "api/identity.h"
 
 namespace stek::ctl {
 
@@ -33,28 +35,14 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using Cert = std::unique_ptr<X509, X509Free>;
 using Bio = std::unique_ptr<BIO, BioFree>;
 
-Error ossl(const std::string& what) { return make_error(Errc::crypto, what + " failed (OpenSSL)"); }
+Error ossl(const std::string& what) {
+  return make_error(Errc::crypto, what + " failed (OpenSSL)");
+}
 
 Result<Pkey> new_key() {
   Pkey k(EVP_EC_gen("P-256"));
   if (!k) return ossl("EC key generation");
   return k;
-}
-
-// Percent-encodes what a URI path segment may not hold, so ids with spaces or UTF-8 work.
-std::string uri_escape(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 Status add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
@@ -88,8 +76,12 @@ Result<Cert> make_cert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PK
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("stek development PKI"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>("stek development PKI"), -1, -1,
+                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -300);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(spec.days) * 86400);
@@ -103,45 +95,61 @@ Result<Cert> make_cert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PK
     STEK_TRY(add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid:always"));
     STEK_TRY(add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE"));
     STEK_TRY(add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature"));
-    STEK_TRY(add_ext(cert.get(), signer, NID_ext_key_usage, spec.server ? "serverAuth" : "clientAuth"));
+    STEK_TRY(
+        add_ext(cert.get(), signer, NID_ext_key_usage, spec.server ? "serverAuth" : "clientAuth"));
     STEK_TRY(add_ext(cert.get(), signer, NID_subject_alt_name, spec.san));
   }
-  if (X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) == 0) return ossl("signing");
+  if (X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) == 0)
+    return ossl("signing");
   return cert;
 }
 
 Status write_pem(const fs::path& path, X509* cert, EVP_PKEY* key) {
   Bio bio(BIO_new(BIO_s_mem()));
-  const bool ok = cert ? PEM_write_bio_X509(bio.get(), cert) == 1
-                       : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  const bool ok =
+      cert ? PEM_write_bio_X509(bio.get(), cert) == 1
+           : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   if (!ok) return ossl("PEM encoding");
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
-  Status s = write_file_atomic(path, ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(n)),
-                               cert ? 0644 : 0600);
+  Status s = write_file_atomic(
+      path, ByteView(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(n)),
+      cert ? 0644 : 0600);
   if (!cert) secure_wipe(data, static_cast<std::size_t>(n));
   return s;
 }
 
-Status issue(const fs::path& dir, const std::string& stem, const CertSpec& spec, X509* ca, EVP_PKEY* ca_key) {
+Status issue(const fs::path& dir, const std::string& stem, const CertSpec& spec, X509* ca,
+             EVP_PKEY* ca_key) {
   STEK_ASSIGN_OR_RETURN(Pkey key, new_key());
   STEK_ASSIGN_OR_RETURN(Cert cert, make_cert(spec, key.get(), ca, ca_key));
   STEK_TRY(write_pem(dir / (stem + ".key"), nullptr, key.get()));
   return write_pem(dir / (stem + ".crt"), cert.get(), nullptr);
 }
 
-CertSpec host_spec(const HostSpec& h, int days) {
-  std::string san = "URI:stek:host:" + uri_escape(h.host);
-  for (const auto& d : h.domains) san += ",URI:stek:domain:" + uri_escape(d);
-  return {"stek host " + h.host, san, false, false, days};
+// OpenSSL's config syntax for the URI SANs of `id`: "URI:stek:host:...,URI:stek:domain:...".
+// The codec percent-encodes ids, so no ',' of an id can split the list.
+Result<std::string> identity_san(const api::Identity& id) {
+  STEK_ASSIGN_OR_RETURN(std::vector<std::string> uris, api::identity_uris(id));
+  std::string san;
+  for (const std::string& uri : uris) san += (san.empty() ? "URI:" : ",URI:") + uri;
+  return san;
 }
 
-CertSpec admin_spec(const std::string& name, int days) {
-  return {"stek admin " + name, "URI:stek:admin:" + uri_escape(name), false, false, days};
+Result<CertSpec> host_spec(const HostSpec& h, int days) {
+  STEK_ASSIGN_OR_RETURN(std::string san,
+                        identity_san({api::Identity::Kind::agent, h.host, h.domains}));
+  return CertSpec{"stek host " + h.host, san, false, false, days};
+}
+
+Result<CertSpec> admin_spec(const std::string& name, int days) {
+  STEK_ASSIGN_OR_RETURN(std::string san, identity_san({api::Identity::Kind::admin, name, {}}));
+  return CertSpec{"stek admin " + name, san, false, false, days};
 }
 
 Status check_id(const std::string& what, const std::string& id) {
-  if (auto ok = validate_domain_id(id); !ok.ok()) return ok.error().with_context(what + " \"" + id + "\"");
+  if (auto ok = validate_domain_id(id); !ok.ok())
+    return ok.error().with_context(what + " \"" + id + "\"");
   return {};
 }
 
@@ -150,7 +158,8 @@ Status check_id(const std::string& what, const std::string& id) {
 Result<HostSpec> parse_host_spec(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
-    return make_error(Errc::invalid_argument, "host \"" + text + "\" is not HOST=DOMAIN[,DOMAIN...]");
+    return make_error(Errc::invalid_argument,
+                      "host \"" + text + "\" is not HOST=DOMAIN[,DOMAIN...]");
   }
   HostSpec h{text.substr(0, eq), {}};
   STEK_TRY(check_id("host", h.host));
@@ -170,22 +179,35 @@ Status pki_init(const PkiInitArgs& args) {
   fs::create_directories(args.dir, ec);
   if (ec) return make_error(Errc::io, args.dir.string() + ": " + ec.message());
   if (!args.force && fs::exists(args.dir / "ca.key")) {
-    return make_error(Errc::io, (args.dir / "ca.key").string() + " exists; pass --force to make a new PKI");
+    return make_error(Errc::io,
+                      (args.dir / "ca.key").string() + " exists; pass --force to make a new PKI");
   }
-  for (const auto& a : args.admins) STEK_TRY(check_id("admin", a));
+  // Every identity is encoded before anything is written, so a bad name leaves no half PKI.
+  std::vector<std::pair<std::string, CertSpec>> leaves;  // file stem, certificate
+  for (const auto& a : args.admins) {
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, admin_spec(a, args.days));
+    leaves.emplace_back("admin-" + a, std::move(spec));
+  }
+  for (const auto& h : args.hosts) {
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, host_spec(h, args.days));
+    leaves.emplace_back("host-" + h.host, std::move(spec));
+  }
   STEK_ASSIGN_OR_RETURN(Pkey ca_key, new_key());
-  STEK_ASSIGN_OR_RETURN(Cert ca, make_cert({"stek development CA", "", true, false, args.days}, ca_key.get(), nullptr, nullptr));
+  STEK_ASSIGN_OR_RETURN(Cert ca, make_cert({"stek development CA", "", true, false, args.days},
+                                           ca_key.get(), nullptr, nullptr));
   STEK_TRY(write_pem(args.dir / "ca.key", nullptr, ca_key.get()));
   STEK_TRY(write_pem(args.dir / "ca.crt", ca.get(), nullptr));
   std::string san;
   for (const auto& n : args.server_names) {
     if (!san.empty()) san += ",";
-    const bool ip = n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
+    const bool ip =
+        n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
     san += (ip ? "IP:" : "DNS:") + n;
   }
-  STEK_TRY(issue(args.dir, "stekd", {"stekd", san, false, true, args.days}, ca.get(), ca_key.get()));
-  for (const auto& a : args.admins) STEK_TRY(issue(args.dir, "admin-" + a, admin_spec(a, args.days), ca.get(), ca_key.get()));
-  for (const auto& h : args.hosts) STEK_TRY(issue(args.dir, "host-" + h.host, host_spec(h, args.days), ca.get(), ca_key.get()));
+  STEK_TRY(
+      issue(args.dir, "stekd", {"stekd", san, false, true, args.days}, ca.get(), ca_key.get()));
+  for (const auto& [stem, spec] : leaves)
+    STEK_TRY(issue(args.dir, stem, spec, ca.get(), ca_key.get()));
   SystemRandom random;
   STEK_ASSIGN_OR_RETURN(SecretBytes kek, random_secret(random, 32));
   SecretString hex = to_hex_secret(kek.view());
@@ -203,12 +225,14 @@ Status pki_issue(const PkiIssueArgs& args) {
   Bio kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   Cert ca(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
   Pkey ca_key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-  if (!ca || !ca_key) return make_error(Errc::bad_format, args.dir.string() + ": cannot read ca.crt and ca.key");
+  if (!ca || !ca_key)
+    return make_error(Errc::bad_format, args.dir.string() + ": cannot read ca.crt and ca.key");
   if (args.admin) {
-    STEK_TRY(check_id("admin", *args.admin));
-    return issue(args.dir, "admin-" + *args.admin, admin_spec(*args.admin, args.days), ca.get(), ca_key.get());
+    STEK_ASSIGN_OR_RETURN(CertSpec spec, admin_spec(*args.admin, args.days));
+    return issue(args.dir, "admin-" + *args.admin, spec, ca.get(), ca_key.get());
   }
-  return issue(args.dir, "host-" + args.host->host, host_spec(*args.host, args.days), ca.get(), ca_key.get());
+  STEK_ASSIGN_OR_RETURN(CertSpec spec, host_spec(*args.host, args.days));
+  return issue(args.dir, "host-" + args.host->host, spec, ca.get(), ca_key.get());
 }
 
 }  // namespace stek::ctl

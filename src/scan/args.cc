@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include "api/host_port.h"
+
 namespace stek::scan {
 
 std::string Endpoint::label() const {
@@ -86,77 +88,11 @@ bool is_ip_address(std::string_view host) {
   return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
 
-namespace {
-
-Result<std::uint16_t> parse_port(std::string_view text, std::string_view whole) {
-  if (text.empty() || text.size() > 5) {
-    return make_error(Errc::invalid_argument, fmt::format("{}: bad port '{}'", whole, text));
-  }
-  unsigned v = 0;
-  for (char c : text) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) {
-      return make_error(Errc::invalid_argument, fmt::format("{}: bad port '{}'", whole, text));
-    }
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (v == 0 || v > 65535) {
-    return make_error(Errc::invalid_argument, fmt::format("{}: port {} out of 1..65535", whole, v));
-  }
-  return static_cast<std::uint16_t>(v);
-}
-
-bool valid_host_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-}
-
-}  // namespace
-
 Result<Endpoint> parse_endpoint(std::string_view text, std::string_view sni) {
+  STEK_ASSIGN_OR_RETURN(api::HostPort parsed, api::parse_host_port(text, {.default_port = 443}));
   Endpoint ep;
-  std::string_view host = text;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) {
-      return make_error(Errc::invalid_argument, fmt::format("{}: missing ']'", text));
-    }
-    host = text.substr(1, close - 1);
-    const auto rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        return make_error(Errc::invalid_argument, fmt::format("{}: expected ':' after ']'", text));
-      }
-      port = rest.substr(1);
-    }
-    if (!is_ip_address(host)) {
-      return make_error(Errc::invalid_argument, fmt::format("{}: not an IPv6 address", text));
-    }
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon != std::string_view::npos) {
-      if (text.find(':') != colon) {
-        return make_error(Errc::invalid_argument,
-                          fmt::format("{}: write IPv6 addresses as [addr]:port", text));
-      }
-      host = text.substr(0, colon);
-      port = text.substr(colon + 1);
-    }
-    if (host.empty() || host.size() > 253) {
-      return make_error(Errc::invalid_argument, fmt::format("'{}': bad host", text));
-    }
-    for (char c : host) {
-      if (!valid_host_char(c)) {
-        return make_error(Errc::invalid_argument,
-                          fmt::format("'{}': bad character in host name", text));
-      }
-    }
-  }
-  ep.host = std::string(host);
-  if (!port.empty()) {
-    STEK_ASSIGN_OR_RETURN(ep.port, parse_port(port, text));
-  } else if (text.find(':') != std::string_view::npos && text.front() != '[') {
-    return make_error(Errc::invalid_argument, fmt::format("{}: empty port", text));
-  }
+  ep.host = std::move(parsed.host);
+  ep.port = parsed.port;
   if (sni == "-") {
     ep.sni.clear();
   } else if (!sni.empty()) {

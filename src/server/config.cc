@@ -1,32 +1,19 @@
 // TOML parsing and validation of stekd's configuration.
 #include "config.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <toml++/toml.h>
 
 #include "stek/derive.h"
 
 namespace stek::server {
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return make_error(Errc::invalid_argument, "\"" + text + "\" is not HOST:PORT");
-  }
-  Endpoint e;
-  e.host = text.substr(0, colon);
-  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
-    return make_error(Errc::invalid_argument, "\"" + text + "\" has no valid port");
-  }
-  e.port = static_cast<std::uint16_t>(std::stoi(port));
-  return e;
+  return api::parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
 }
 
 namespace {

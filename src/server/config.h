@@ -10,43 +10,43 @@
 #include "stek/result.h"
 #include "stek/schedule.h"
 
+#include "api/host_port.h"
+
 namespace stek::server {
 
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string text() const { return host + ":" + std::to_string(port); }
-};
+// "127.0.0.1:8443" or "[::1]:8443" (api/host_port.h); port 0 means any free port.
+using Endpoint = api::HostPort;
 Result<Endpoint> parse_endpoint(const std::string& text);
 
 struct ServerConfig {
-  Endpoint listen{"127.0.0.1", 8443};        // server.listen: agent and admin API (mTLS)
+  Endpoint listen{"127.0.0.1", 8443};  // server.listen: agent and admin API (mTLS)
   std::optional<Endpoint> metrics_listen = Endpoint{"127.0.0.1", 9464};  // "" disables
-  std::int64_t long_poll_timeout = 300;      // server.long_poll_timeout, seconds
-  std::int64_t stale_after = 0;              // server.stale_after; 0: 2 x long_poll_timeout
+  std::int64_t long_poll_timeout = 300;  // server.long_poll_timeout, seconds
+  std::int64_t stale_after = 0;          // server.stale_after; 0: 2 x long_poll_timeout
 
-  std::filesystem::path tls_cert;            // tls.cert
-  std::filesystem::path tls_key;             // tls.key
-  std::filesystem::path tls_client_ca;       // tls.client_ca
+  std::filesystem::path tls_cert;       // tls.cert
+  std::filesystem::path tls_key;        // tls.key
+  std::filesystem::path tls_client_ca;  // tls.client_ca
 
-  ScheduleParams schedule;                   // schedule.interval/history/lookahead
+  ScheduleParams schedule;  // schedule.interval/history/lookahead
 
-  std::string store_backend = "file";        // store.backend
+  std::string store_backend = "file";                             // store.backend
   std::filesystem::path store_path = "/var/lib/stek/state.json";  // store.path
   std::filesystem::path kek_file = "/etc/stek/kek";               // store.kek_file
 
-  std::vector<std::string> domains;          // domains.names
+  std::vector<std::string> domains;  // domains.names
 
   std::size_t connections_per_identity = 4;  // limits.connections_per_identity
   std::size_t max_connections = 20000;       // limits.max_connections
   std::size_t header_bytes = 8192;           // limits.header_bytes
   std::size_t body_bytes = 4096;             // limits.body_bytes
 
-  std::filesystem::path audit_path;          // audit.path ("" = log to stderr only)
+  std::filesystem::path audit_path;  // audit.path ("" = log to stderr only)
 };
 
 // Relative paths are taken from the config file's directory.
 Result<ServerConfig> load_server_config(const std::filesystem::path& path);
-Result<ServerConfig> parse_server_config(std::string_view toml_text, const std::filesystem::path& base_dir);
+Result<ServerConfig> parse_server_config(std::string_view toml_text,
+                                         const std::filesystem::path& base_dir);
 
 }  // namespace stek::server

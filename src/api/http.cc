@@ -1,0 +1,32 @@
+// Request targets and admin paths.
+#include "api/http.h"
+
+#include "api/percent.h"
+
+namespace stek::api {
+
+Target split_target(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+std::string rotate_secret_path(std::string_view domain) {
+  return std::string(kAdminDomainsPrefix) + percent_encode(domain) +
+         std::string(kRotateSecretSuffix);
+}
+
+Result<std::string> rotate_secret_domain(std::string_view path) {
+  if (!path.starts_with(kAdminDomainsPrefix) || !path.ends_with(kRotateSecretSuffix) ||
+      path.size() <= kAdminDomainsPrefix.size() + kRotateSecretSuffix.size()) {
+    return make_error(Errc::not_found, "not a rotate-secret path");
+  }
+  const std::string_view segment =
+      path.substr(kAdminDomainsPrefix.size(),
+                  path.size() - kAdminDomainsPrefix.size() - kRotateSecretSuffix.size());
+  auto domain = percent_decode(segment);
+  if (!domain.ok()) return domain.error().with_context("domain in the path");
+  return domain;
+}
+
+}  // namespace stek::api

@@ -1,0 +1,45 @@
+// The literal parts of stekd's HTTP API (docs/api.md): paths, header names and query
+// parameter names, so stekd, stek-agent and stekctl spell them once.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stek/result.h"
+
+namespace stek::api {
+
+// Agent API (mutual TLS, host identities).
+inline constexpr std::string_view kKeyringPath = "/v1/keyring";
+inline constexpr std::string_view kDomainParam = "domain";
+inline constexpr std::string_view kWaitParam = "wait";
+inline constexpr std::string_view kTimeoutParam = "timeout";
+// On 200 and 304 answers: the ring version (decimal wire value, see ring_version.h).
+inline constexpr std::string_view kRingVersionHeader = "X-Stek-Ring-Version";
+
+// Admin API (mutual TLS, admin identities).
+inline constexpr std::string_view kAdminPrefix = "/v1/admin/";
+inline constexpr std::string_view kAdminStatusPath = "/v1/admin/status";
+inline constexpr std::string_view kAdminAgentsPath = "/v1/admin/agents";
+inline constexpr std::string_view kAdminDomainsPrefix = "/v1/admin/domains/";
+inline constexpr std::string_view kRotateSecretSuffix = "/rotate-secret";
+
+// Metrics port (plain HTTP, no keys).
+inline constexpr std::string_view kMetricsPath = "/metrics";
+inline constexpr std::string_view kHealthPath = "/healthz";
+inline constexpr std::string_view kStatusPagePath = "/";
+
+// A request target split at the first '?': "/v1/keyring?wait=1" -> {"/v1/keyring", "wait=1"}.
+struct Target {
+  std::string_view path;
+  std::string_view query;  // without the '?'; empty when there is none
+};
+Target split_target(std::string_view target);
+
+// POST /v1/admin/domains/<domain>/rotate-secret, the domain percent-encoded.
+std::string rotate_secret_path(std::string_view domain);
+// The decoded domain of a rotate-secret path: Errc::not_found when `path` is not one (404),
+// Errc::bad_format when the domain's percent-encoding is malformed (400).
+Result<std::string> rotate_secret_domain(std::string_view path);
+
+}  // namespace stek::api
