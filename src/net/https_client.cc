@@ -106,9 +106,10 @@ Status apply_tls_policy(SSL_CTX* ctx, const ClientTls& tls) {
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, tls.key.c_str(), SSL_FILETYPE_PEM) != 1) {
     // OpenSSL's message names the file only: never key material.
-    return make_error(
-        Errc::invalid_argument,
-        "client key " + tls.key.string() + ": not a PEM private key (" + openssl_errors() + ")");
+    return make_error(Errc::invalid_argument, "client key " + tls.key.string() +
+                                                  ": not a PEM private key, or not the key of " +
+                                                  tls.cert.string() + " (" + openssl_errors() +
+                                                  ")");
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return make_error(Errc::invalid_argument, "client key " + tls.key.string() +
@@ -147,6 +148,7 @@ struct Op : std::enable_shared_from_this<Op> {
   SecretBuffer buffer;
   http::response_parser<SecretBody> parser;
   std::string server;  // for messages
+  std::uint64_t max_body = 0;
   std::chrono::milliseconds phase_limit{0};
   bool done = false;
   bool timed_out = false;
@@ -224,10 +226,19 @@ struct Op : std::enable_shared_from_this<Op> {
   void read(std::chrono::milliseconds read_limit) {
     timer.cancel();
     arm(read_limit);
-    http::async_read(stream, buffer, parser, [op = shared_from_this()](error_code ec, std::size_t) {
-      if (ec) return op->fail("read answer", ec);
-      op->finish();
-    });
+    http::async_read_header(
+        stream, buffer, parser, [op = shared_from_this()](error_code ec, std::size_t) {
+          if (ec) return op->fail("read answer", ec);
+          // Boost 1.74's parser does not hold a Content-Length to body_limit (it does hold
+          // chunked and unframed bodies to it): refuse an announced oversize body here.
+          if (const auto length = op->parser.content_length(); length && *length > op->max_body) {
+            return op->fail("read answer", http::error::body_limit);
+          }
+          http::async_read(op->stream, op->buffer, op->parser, [op](error_code ec2, std::size_t) {
+            if (ec2) return op->fail("read answer", ec2);
+            op->finish();
+          });
+        });
   }
 };
 
@@ -273,6 +284,7 @@ Result<HttpResponse> HttpsClient::request(const Url& server, const HttpRequest& 
   auto op = std::make_shared<Op>(impl_->io, impl_->ctx);
   impl_->current = op;
   op->server = server.text;
+  op->max_body = req.limits.max_body;
   op->parser.body_limit(req.limits.max_body);
   op->parser.header_limit(16 * 1024);
   op->request =
