@@ -1,11 +1,11 @@
-// The agent's HTTPS client for stekd's long-poll (docs/api.md, GET /v1/keyring), with
-// mutual TLS: the agent proves its identity with its client certificate and accepts only a
-// stekd certificate that chains to the configured CA and names the server's host or IP.
+// The agent's side of stekd's long-poll (docs/api.md, GET /v1/keyring): the query it sends
+// and the answer it keeps, over net::HttpsClient (mutual TLS: the agent proves its identity
+// with its client certificate and accepts only a stekd certificate that chains to the
+// configured CA and names the server's host or IP).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,22 +16,13 @@
 #include "https_client.h"
 #include "sync.h"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace stek::agent {
 
 using ServerUrl = net::Url;
+using ClientTls = net::ClientTls;
 
 // A stekd base URL: "https://HOST[:PORT][/]" (net::parse_https_url without a path).
 Result<ServerUrl> parse_server_url(std::string_view url);
-
-struct ClientTls {
-  std::filesystem::path cert;  // client certificate chain (PEM), leaf first
-  std::filesystem::path key;   // its private key (PEM)
-  std::filesystem::path ca;    // CA certificates that may sign stekd's certificate (PEM)
-};
 
 struct ClientTimeouts {
   std::chrono::milliseconds connect{5000};      // resolve + connect + TLS handshake + request
@@ -51,24 +42,20 @@ std::string keyring_target(const PollRequest& request);
 // The most a ring file from stekd may weigh.
 inline constexpr std::size_t kMaxRingBody = 1 << 20;
 
-class HttpsClient {
+// One long-poll to one stekd: the seam between the stekd ring source and the network.
+class KeyringClient {
  public:
-  // Loads the certificates and key; every error names the file and what is wrong.
-  static Result<std::unique_ptr<HttpsClient>> make(boost::asio::io_context& io,
-                                                   const ClientTls& tls, ClientTimeouts timeouts);
-  ~HttpsClient();
-
-  // One long-poll. Runs `io` until the answer arrives, a deadline passes or cancel() is
-  // called; other work on `io` (timers, the metrics listener) keeps running meanwhile.
-  Result<PollAnswer> poll(const ServerUrl& server, const PollRequest& request);
-
-  // Ends the request in flight, if any (from a signal handler running on `io`).
-  void cancel();
-
- private:
-  struct Impl;
-  explicit HttpsClient(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  virtual ~KeyringClient() = default;
+  // Asks `server` for the domain's ring and waits for the answer (any HTTP status is an
+  // answer; an error is a transport or TLS failure, a timeout or cancel()).
+  virtual Result<PollAnswer> poll(const ServerUrl& server, const PollRequest& request) = 0;
+  // Ends the poll in flight, if any (from a signal handler running on the agent's io_context).
+  virtual void cancel() = 0;
 };
+
+// The real one: net::HttpsClient on `io`; loads the TLS files, naming each in errors.
+Result<std::unique_ptr<KeyringClient>> make_keyring_client(boost::asio::io_context& io,
+                                                           const ClientTls& tls,
+                                                           ClientTimeouts timeouts);
 
 }  // namespace stek::agent

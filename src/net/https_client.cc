@@ -1,16 +1,22 @@
-// Blocking Beast HTTPS client with a deadline.
+// The HTTPS client: asio::ssl and Boost.Beast on the caller's io_context. Each request runs
+// asynchronously under one timer (connect phase, then read phase), so every step is bounded
+// and the caller's other work on the io_context keeps running meanwhile.
 #include "https_client.h"
 
 #include <charconv>
+#include <optional>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/version.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace stek::net {
 
@@ -19,6 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using boost::system::error_code;
 
 Result<Url> parse_https_url(std::string_view url) {
   auto bad = [&](const std::string& why) {
@@ -69,86 +76,263 @@ Result<Url> parse_https_url(std::string_view url) {
   return out;
 }
 
+namespace {
+
+// Answers may hold key bytes: every buffer they pass through is wiped when released.
+using SecretBody = http::basic_string_body<char, std::char_traits<char>, WipingAllocator<char>>;
+using SecretBuffer = beast::basic_flat_buffer<WipingAllocator<char>>;
+
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+// The TLS policy, on the context every connection of one client shares.
+Status apply_tls_policy(SSL_CTX* ctx, const ClientTls& tls) {
+  ERR_clear_error();
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    return make_error(Errc::crypto, "cannot require TLS 1.2: " + openssl_errors());
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert.c_str()) != 1) {
+    return make_error(Errc::invalid_argument, "client certificate " + tls.cert.string() +
+                                                  ": not a PEM certificate chain (" +
+                                                  openssl_errors() + ")");
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL's message names the file only: never key material.
+    return make_error(Errc::invalid_argument, "client key " + tls.key.string() +
+                                                  ": not a PEM private key, or not the key of " +
+                                                  tls.cert.string() + " (" + openssl_errors() +
+                                                  ")");
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return make_error(Errc::invalid_argument, "client key " + tls.key.string() +
+                                                  " does not belong to the certificate " +
+                                                  tls.cert.string());
+  }
+  if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
+    return make_error(
+        Errc::invalid_argument,
+        "CA file " + tls.ca.string() + ": not PEM CA certificates (" + openssl_errors() + ")");
+  }
+  // Only the configured CA: the system trust store has no say over who hands out keys.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return {};
+}
+
+// The per-connection half of the policy: the certificate must name the URL's host.
+void expect_server_name(SSL* ssl, const Url& server) {
+  if (server.host_is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server.host.c_str());
+  } else {
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(server.host.c_str()));  // SSL_set_tlsext_host_name, cast-free
+    SSL_set1_host(ssl, server.host.c_str());
+  }
+}
+
+// One request: resolve, connect, handshake, write, read, each step a completion handler.
+struct Op : std::enable_shared_from_this<Op> {
+  Op(asio::io_context& io, ssl::context& ctx) : resolver(io), stream(io, ctx), timer(io) {}
+
+  tcp::resolver resolver;
+  ssl::stream<tcp::socket> stream;
+  asio::steady_timer timer;
+  http::request<http::string_body> request;
+  SecretBuffer buffer;
+  http::response_parser<SecretBody> parser;
+  std::string server;  // for messages
+  std::uint64_t max_body = 0;
+  std::chrono::milliseconds phase_limit{0};
+  bool done = false;
+  bool timed_out = false;
+  bool cancelled = false;
+  std::optional<Error> error;
+
+  void arm(std::chrono::milliseconds limit) {
+    phase_limit = limit;
+    timer.expires_after(limit);
+    timer.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->done) return;
+      self->timed_out = true;
+      self->abort();
+    });
+  }
+
+  void abort() {
+    error_code ignored;
+    resolver.cancel();
+    stream.lowest_layer().cancel(ignored);
+    stream.lowest_layer().close(ignored);
+  }
+
+  void fail(const std::string& what, error_code ec) {
+    if (done) return;
+    std::string why;
+    if (cancelled) {
+      why = "cancelled";
+    } else if (timed_out) {
+      why = "no progress within " + std::to_string(phase_limit.count()) + " ms";
+    } else {
+      why = ec.message();
+      if (ec.category() == asio::error::get_ssl_category()) {
+        const std::string detail = openssl_errors();
+        if (!detail.empty()) why += " (" + detail + ")";
+      }
+    }
+    error = make_error(Errc::io, server + ": " + what + ": " + why);
+    finish();
+  }
+
+  void finish() {
+    done = true;
+    timer.cancel();
+    error_code ignored;
+    stream.lowest_layer().close(ignored);
+  }
+
+  void run(const Url& url, const RequestLimits& limits) {
+    const auto read_limit = limits.read;
+    arm(limits.connect);
+    resolver.async_resolve(
+        url.host, url.port,
+        [op = shared_from_this(), read_limit](error_code ec, tcp::resolver::results_type results) {
+          if (ec) return op->fail("resolve", ec);
+          asio::async_connect(op->stream.lowest_layer(), results,
+                              [op, read_limit](error_code ec2, const tcp::endpoint&) {
+                                if (ec2) return op->fail("connect", ec2);
+                                op->handshake(read_limit);
+                              });
+        });
+  }
+
+  void handshake(std::chrono::milliseconds read_limit) {
+    stream.async_handshake(
+        ssl::stream_base::client, [op = shared_from_this(), read_limit](error_code ec) {
+          if (ec) return op->fail("TLS handshake", ec);
+          http::async_write(op->stream, op->request, [op, read_limit](error_code ec2, std::size_t) {
+            if (ec2) return op->fail("send request", ec2);
+            op->read(read_limit);
+          });
+        });
+  }
+
+  void read(std::chrono::milliseconds read_limit) {
+    timer.cancel();
+    arm(read_limit);
+    http::async_read_header(
+        stream, buffer, parser, [op = shared_from_this()](error_code ec, std::size_t) {
+          if (ec) return op->fail("read answer", ec);
+          // Boost 1.74's parser does not hold a Content-Length to body_limit (it does hold
+          // chunked and unframed bodies to it): refuse an announced oversize body here.
+          if (const auto length = op->parser.content_length(); length && *length > op->max_body) {
+            return op->fail("read answer", http::error::body_limit);
+          }
+          http::async_read(op->stream, op->buffer, op->parser, [op](error_code ec2, std::size_t) {
+            if (ec2) return op->fail("read answer", ec2);
+            op->finish();
+          });
+        });
+  }
+};
+
+std::string host_header(const Url& url) {
+  return url.host.find(':') != std::string::npos ? "[" + url.host + "]:" + url.port
+                                                 : url.host + ":" + url.port;
+}
+
+http::verb verb_of(const std::string& method) {
+  const http::verb v = http::string_to_verb(method);
+  return v == http::verb::unknown ? http::verb::get : v;
+}
+
+}  // namespace
+
+struct HttpsClient::Impl {
+  Impl(asio::io_context& i, std::string ua)
+      : io(i), ctx(ssl::context::tls_client), user_agent(std::move(ua)) {}
+  asio::io_context& io;
+  ssl::context ctx;
+  std::string user_agent;
+  std::shared_ptr<Op> current;
+};
+
+HttpsClient::HttpsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpsClient::~HttpsClient() = default;
+
+Result<std::unique_ptr<HttpsClient>> HttpsClient::make(asio::io_context& io, const ClientTls& tls,
+                                                       std::string user_agent) {
+  auto impl = std::make_unique<Impl>(io, std::move(user_agent));
+  STEK_TRY(apply_tls_policy(impl->ctx.native_handle(), tls));
+  return std::unique_ptr<HttpsClient>(new HttpsClient(std::move(impl)));
+}
+
+void HttpsClient::cancel() {
+  if (auto op = impl_->current; op && !op->done) {
+    op->cancelled = true;
+    op->abort();
+  }
+}
+
+Result<HttpResponse> HttpsClient::request(const Url& server, const HttpRequest& req) {
+  auto op = std::make_shared<Op>(impl_->io, impl_->ctx);
+  impl_->current = op;
+  op->server = server.text;
+  op->max_body = req.limits.max_body;
+  op->parser.body_limit(req.limits.max_body);
+  op->parser.header_limit(16 * 1024);
+  op->request =
+      http::request<http::string_body>(verb_of(req.method), server.base_path + req.target, 11);
+  op->request.set(http::field::host, host_header(server));
+  op->request.set(http::field::user_agent, impl_->user_agent);
+  op->request.set(http::field::connection, "close");
+  op->request.body() = req.body;
+  op->request.prepare_payload();
+  expect_server_name(op->stream.native_handle(), server);
+
+  op->run(server, req.limits);
+  while (!op->done) {
+    if (impl_->io.run_one() == 0) {  // the io_context was stopped: give up at once
+      op->cancelled = true;
+      op->abort();
+      op->fail("request", asio::error::operation_aborted);
+      break;
+    }
+  }
+  impl_->current.reset();
+  if (op->error) return *op->error;
+
+  auto& response = op->parser.get();
+  HttpResponse out;
+  out.status = response.result_int();
+  for (const auto& field : response) {
+    std::string name(field.name_string().data(), field.name_string().size());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value().data(), field.value().size());
+  }
+  out.body = std::move(response.body());
+  return out;
+}
+
 Result<HttpResponse> https_request(const ClientTls& tls, const Url& url, const std::string& method,
                                    const std::string& target, const std::string& body,
                                    std::chrono::seconds timeout) {
   asio::io_context io;
-  ssl::context ctx(ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                  ssl::context::no_tlsv1_1);
-  ctx.load_verify_file(tls.ca.string(), ec);
-  if (ec) return make_error(Errc::io, tls.ca.string() + ": cannot load CA: " + ec.message());
-  ctx.use_certificate_chain_file(tls.cert.string(), ec);
-  if (ec)
-    return make_error(Errc::io, tls.cert.string() + ": cannot load certificate: " + ec.message());
-  ctx.use_private_key_file(tls.key.string(), ssl::context::pem, ec);
-  if (ec) return make_error(Errc::io, tls.key.string() + ": cannot load key: " + ec.message());
-  ctx.set_verify_mode(ssl::verify_peer);
-
-  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-  // Name the server for SNI and for certificate checks (an IP address or a DNS name).
-  boost::system::error_code addr_ec;
-  asio::ip::make_address(url.host, addr_ec);
-  if (addr_ec)
-    SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(url.host.c_str()));
-  stream.set_verify_callback(ssl::host_name_verification(url.host));
-
-  HttpResponse out;
-  Status status;
-  tcp::resolver resolver(io);
-  const std::string where = url.host + ":" + url.port;
-  auto fail = [&](const std::string& what, const boost::system::error_code& e) {
-    status = make_error(Errc::io, where + ": " + what + ": " + e.message());
-  };
-  beast::flat_buffer buffer;
-  http::request<http::string_body> req{method == "POST" ? http::verb::post : http::verb::get,
-                                       url.base_path + target, 11};
-  req.set(http::field::host, url.host);
-  req.set(http::field::user_agent, "stek");
-  req.body() = body;
-  req.prepare_payload();
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(16 << 20);
-
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  resolver.async_resolve(
-      url.host, url.port, [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
-        if (e) return fail("resolve", e);
-        beast::get_lowest_layer(stream).async_connect(r, [&](const boost::system::error_code& e2,
-                                                             const tcp::endpoint&) {
-          if (e2) return fail("connect", e2);
-          stream.async_handshake(
-              ssl::stream_base::client, [&](const boost::system::error_code& e3) {
-                if (e3) return fail("TLS handshake", e3);
-                http::async_write(
-                    stream, req, [&](const boost::system::error_code& e4, std::size_t) {
-                      if (e4) return fail("write", e4);
-                      http::async_read(
-                          stream, buffer, parser,
-                          [&](const boost::system::error_code& e5, std::size_t) {
-                            if (e5) return fail("read", e5);
-                            auto res = parser.release();
-                            out.status = res.result_int();
-                            for (const auto& f : res) {
-                              std::string name(f.name_string().data(), f.name_string().size());
-                              for (char& c : name)
-                                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                              out.headers[name] = std::string(f.value().data(), f.value().size());
-                            }
-                            out.body = std::move(res.body());
-                            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-                            stream.async_shutdown([](const boost::system::error_code&) {});
-                          });
-                    });
-              });
-        });
-      });
-  io.run();
-  if (!status.ok()) return status.error();
-  if (out.status == 0) return make_error(Errc::io, where + ": no response");
-  return out;
+  STEK_ASSIGN_OR_RETURN(auto client, HttpsClient::make(io, tls, "stek"));
+  HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.body = body;
+  request.limits.connect = timeout;
+  request.limits.read = timeout;
+  request.limits.max_body = 16 << 20;
+  return client->request(url, request);
 }
 
 }  // namespace stek::net

@@ -1,9 +1,11 @@
 // Test helpers for the agent: a Random that returns chosen bytes, rings of really derived
-// keys with fixed secrets, and temporary directories.
+// keys with fixed secrets, temporary directories, and fakes for the agent's seams (a ring
+// source, a sink, a stekd client) that replay scripts and record what they were given.
 #pragma once
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,6 +18,10 @@
 #include "stek/formats.h"
 #include "stek/random.h"
 #include "stek/ring.h"
+
+#include "client.h"
+#include "ring_source.h"
+#include "sink.h"
 
 namespace stek::agent::testing {
 
@@ -108,5 +114,91 @@ inline std::string read_text(const std::filesystem::path& p) {
   if (!bytes.ok()) return {};
   return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
 }
+
+// A RingSource that replays scripted updates (then "nothing new") and records, per call,
+// the version of the ring the agent held.
+class FakeSource final : public RingSource {
+ public:
+  void push(RingUpdate update) { script.push_back(std::move(update)); }
+  RingUpdate next(const std::optional<HeldRing>& held) override {
+    held_versions.push_back(held ? std::optional<std::uint64_t>(held->version()) : std::nullopt);
+    if (script.empty()) return {};
+    RingUpdate u = std::move(script.front());
+    script.pop_front();
+    return u;
+  }
+  void cancel() override { ++cancels; }
+  std::string describe() const override { return "source: fake\n"; }
+
+  std::deque<RingUpdate> script;
+  std::vector<std::optional<std::uint64_t>> held_versions;
+  int cancels = 0;
+};
+
+// An update that brings `ring`, accepted for `domain` at `now`, as a source would.
+inline RingUpdate ring_update(const KeyRing& ring, const std::string& domain, UnixSeconds now) {
+  auto held = HeldRing::accept(ring, domain, now);
+  EXPECT_TRUE(held.ok()) << held.error().message;
+  RingUpdate u;
+  u.sync = RingUpdate::Sync::answered;
+  u.ring = std::move(held).value();
+  u.from = "fake";
+  return u;
+}
+
+// A Sink that records every apply(): the encrypting key's epoch (none: no ring), the
+// served key epochs, and the epoch argument. fail = true makes apply() fail.
+class RecordingSink final : public Sink {
+ public:
+  struct Call {
+    std::optional<Epoch> encrypting;
+    std::vector<Epoch> epochs;  // of the served keys, in the ring's order
+    Epoch epoch = 0;
+  };
+  explicit RecordingSink(std::string name = "recording") : name_(std::move(name)) {}
+  const std::string& name() const override { return name_; }
+  Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override {
+    if (fail) return make_error(Errc::io, "sink down in this test");
+    Call c;
+    c.epoch = epoch;
+    if (ring != nullptr) {
+      c.encrypting = *ring->encrypting().meta.epoch;
+      for (const RingKey& k : ring->keys()) c.epochs.push_back(*k.meta.epoch);
+    }
+    calls->push_back(std::move(c));
+    SinkReport r;
+    r.files_written = 1;
+    return r;
+  }
+  // Shared, so a test keeps reading it after the sink moved into the agent.
+  std::shared_ptr<std::vector<Call>> calls = std::make_shared<std::vector<Call>>();
+  bool fail = false;
+
+ private:
+  std::string name_;
+};
+
+// A KeyringClient that replays scripted answers and records each request's server and wait.
+class ScriptedClient final : public KeyringClient {
+ public:
+  struct Asked {
+    std::string server;
+    std::optional<std::uint64_t> wait;
+    std::string domain;
+  };
+  void push(Result<PollAnswer> answer) { script.push_back(std::move(answer)); }
+  Result<PollAnswer> poll(const ServerUrl& server, const PollRequest& request) override {
+    asked->push_back({server.text, request.wait, request.domain});
+    if (script.empty()) return make_error(Errc::io, "no scripted answer");
+    Result<PollAnswer> a = std::move(script.front());
+    script.pop_front();
+    return a;
+  }
+  void cancel() override { ++cancels; }
+
+  std::deque<Result<PollAnswer>> script;
+  std::shared_ptr<std::vector<Asked>> asked = std::make_shared<std::vector<Asked>>();
+  int cancels = 0;
+};
 
 }  // namespace stek::agent::testing

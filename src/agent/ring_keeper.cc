@@ -1,0 +1,175 @@
+// Holding the ring, erasing expired keys, feeding sinks and the cache.
+#include "ring_keeper.h"
+
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+namespace stek::agent {
+
+namespace {
+
+std::string utc(UnixSeconds t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+void erase_cache(const RingCache& cache) {
+  if (auto e = cache.erase(); !e.ok()) spdlog::error("ring cache: {}", e.error().message);
+}
+
+}  // namespace
+
+RingKeeper::RingKeeper(std::string domain, RingCache cache,
+                       std::vector<std::unique_ptr<Sink>> sinks, const Clock& clock)
+    : domain_(std::move(domain)),
+      cache_(std::move(cache)),
+      sinks_(std::move(sinks)),
+      clock_(clock) {
+  metrics_.domain = domain_;
+  for (const auto& s : sinks_) metrics_.sinks[s->name()];
+}
+
+void RingKeeper::load_cache() {
+  auto loaded = cache_.load();
+  if (!loaded.ok()) {
+    spdlog::error("ring cache: {}; erasing it", loaded.error().message);
+    return erase_cache(cache_);
+  }
+  if (!loaded->has_value()) {
+    spdlog::info("no cached ring at {}", cache_.path().string());
+    return;
+  }
+  auto ring = HeldRing::accept(**loaded, domain_, clock_.now());
+  if (!ring.ok()) {
+    spdlog::warn("cached ring {} is not usable ({}); erasing it", cache_.path().string(),
+                 ring.error().message);
+    return erase_cache(cache_);
+  }
+  take(std::move(ring).value(), "the cache " + cache_.path().string());
+}
+
+bool RingKeeper::apply(RingUpdate update) {
+  if (update.sync == RingUpdate::Sync::failed) ++metrics_.sync_failures;
+  if (update.sync == RingUpdate::Sync::answered) metrics_.last_sync = clock_.now();
+  if (!update.ring) return false;
+  take(std::move(*update.ring), update.from);
+  return true;
+}
+
+void RingKeeper::take(HeldRing ring, const std::string& from) {
+  const auto epochs = ring.epochs();
+  spdlog::info("accepted ring version {} from {}: {} keys, epochs {}..{}", ring.version(), from,
+               ring.size(), epochs.back(), epochs.front());
+  held_ = std::move(ring);
+  ++metrics_.rings_accepted;
+  metrics_.ring_version = held_->version();
+  refresh("new ring");
+}
+
+void RingKeeper::check_sinks(const Schedule& schedule) {
+  // Servers' configurations change under the agent: re-checked at every refresh, logged
+  // when the findings change.
+  for (const auto& s : sinks_) {
+    auto warnings = s->check(schedule);
+    auto& last = sink_warnings_[s->name()];
+    if (warnings != last) {
+      for (const auto& w : warnings) spdlog::warn("{}: {}", s->name(), w);
+      if (warnings.empty() && !last.empty())
+        spdlog::info("{}: configuration warnings resolved", s->name());
+      last = warnings;
+    }
+    metrics_.sinks[s->name()].warnings = warnings.size();
+  }
+}
+
+void RingKeeper::refresh(const char* why) {
+  const UnixSeconds now = clock_.now();
+  if (!held_) return;  // nothing to serve yet: sinks keep what they have
+  const Schedule& schedule = held_->schedule();
+  const Epoch epoch = schedule.epoch_at(now);
+  check_sinks(schedule);
+  const auto erased = held_->erase_expired(now);
+  if (!erased.empty()) {
+    metrics_.keys_erased += erased.size();
+    spdlog::info("erased {} expired key(s) from memory: {}", erased.size(), join(erased));
+  }
+  auto served = held_->at(now);
+  metrics_.current_epoch = epoch;
+  metrics_.keys_held = held_->size();
+  metrics_.runway_seconds = held_->runway(now);
+  metrics_.serving = served.ok();
+  metrics_.keys_served = served.ok() ? served->size() : 0;
+
+  if (served.ok()) {
+    exhausted_logged_.reset();
+    if (auto stored = cache_.store(*served); !stored.ok()) {
+      spdlog::error("ring cache: {}", stored.error().message);
+    }
+    log_epoch(*served, epoch, now);
+  } else if (exhausted_logged_ != epoch) {
+    exhausted_logged_ = epoch;
+    logged_epoch_.reset();
+    spdlog::critical(
+        "NO STEK KEY FOR EPOCH {} ({}): {}. Expired keys are never served: sinks get "
+        "no stek keys until stekd delivers a ring (nginx falls back to per-process "
+        "keys, so no resumption across hosts)",
+        epoch, served.error().message, utc(now));
+    erase_cache(cache_);
+  }
+  apply_sinks(served.ok() ? &*served : nullptr, epoch, why);
+}
+
+void RingKeeper::log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now) {
+  if (logged_epoch_ == epoch) return;
+  logged_epoch_ = epoch;
+  spdlog::info("epoch {}: key {} encrypts, {} keys held; runway {} s (keys until {})", epoch,
+               served.encrypting().key.name_hex(), served.size(), metrics_.runway_seconds,
+               utc(now + metrics_.runway_seconds));
+  if (metrics_.runway_seconds <= held_->schedule().interval()) {
+    spdlog::warn(
+        "runway is down to the last epoch ({} s): stekd has not delivered newer keys; "
+        "after {} this host has no key to encrypt with",
+        metrics_.runway_seconds, utc(now + metrics_.runway_seconds));
+  }
+}
+
+void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why) {
+  bool failed = false;
+  for (const auto& sink : sinks_) {
+    auto report = sink->apply(served, epoch);
+    SinkMetrics& m = metrics_.sinks[sink->name()];
+    if (!report.ok()) {
+      ++m.failures;
+      failed = true;
+      spdlog::error("{}: {} (retrying in {} s)", sink->name(), report.error().message,
+                    kSinkRetry.count());
+      continue;
+    }
+    m.writes += static_cast<std::uint64_t>(report->files_written);
+    m.erasures += static_cast<std::uint64_t>(report->files_erased);
+    m.reloads += report->reloaded ? 1 : 0;
+    if (report->files_written || report->files_erased || report->reloaded) {
+      spdlog::info("{}: {} file(s) written, {} erased{} ({})", sink->name(), report->files_written,
+                   report->files_erased, report->reloaded ? ", server reloaded" : "", why);
+    }
+  }
+  sink_retry_ = failed;
+}
+
+std::optional<std::chrono::milliseconds> RingKeeper::next_refresh() const {
+  if (!held_) return std::nullopt;
+  return until_next_boundary(held_->schedule(), clock_, sink_retry_ ? kSinkRetry : kMaxRefreshWait);
+}
+
+}  // namespace stek::agent

@@ -1,0 +1,72 @@
+// RingKeeper: the agent's decisions, free of sockets and timers. It holds the domain's ring,
+// takes newer rings from a RingSource, and at each refresh (epoch boundary, new ring,
+// SIGHUP, retry) erases expired keys and gives every sink and the cache the ring as of the
+// clock's now. The Agent calls it from its loop and timers; tests drive it with a fake source
+// and a fixed clock.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stek/clock.h"
+
+#include "cache.h"
+#include "held_ring.h"
+#include "metrics.h"
+#include "ring_source.h"
+#include "sink.h"
+
+namespace stek::agent {
+
+class RingKeeper {
+ public:
+  // A sink that failed is retried this soon, not only at the next boundary.
+  static constexpr std::chrono::seconds kSinkRetry{5};
+  // Refreshes come at least this often, so a stepped wall clock is noticed.
+  static constexpr std::chrono::seconds kMaxRefreshWait{60};
+
+  RingKeeper(std::string domain, RingCache cache, std::vector<std::unique_ptr<Sink>> sinks,
+             const Clock& clock);
+
+  // Takes the cached ring, if it is usable; erases a damaged or unusable cache.
+  void load_cache();
+  // Counts the update in the metrics and takes its ring, if any. True when a ring was taken.
+  bool apply(RingUpdate update);
+  // Brings sinks and cache to the held ring as of now (no ring held: sinks keep what they
+  // have). `why` is for the log.
+  void refresh(const char* why);
+  // The refresh a timer asks for: the epoch boundary, or a retry after a sink failed.
+  void refresh_due() { refresh(sink_retry_ ? "retry" : "epoch boundary"); }
+  // How long until refresh_due() should run: just past the next epoch boundary, sooner after
+  // a sink failed. Nothing while no ring is held.
+  std::optional<std::chrono::milliseconds> next_refresh() const;
+
+  const std::optional<HeldRing>& held() const { return held_; }
+  const Metrics& metrics() const { return metrics_; }
+  const RingCache& cache() const { return cache_; }
+  const std::vector<std::unique_ptr<Sink>>& sinks() const { return sinks_; }
+
+ private:
+  void take(HeldRing ring, const std::string& from);
+  void check_sinks(const Schedule& schedule);
+  void log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now);
+  void apply_sinks(const KeyRing* served, Epoch epoch, const char* why);
+
+  std::string domain_;
+  RingCache cache_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  const Clock& clock_;
+
+  std::optional<HeldRing> held_;
+  Metrics metrics_;
+  bool sink_retry_ = false;                // a sink failed: refresh again soon
+  std::optional<Epoch> logged_epoch_;      // last epoch announced in the log
+  std::optional<Epoch> exhausted_logged_;  // last epoch the "no key" error was logged
+  std::map<std::string, std::vector<std::string>> sink_warnings_;  // last logged, by sink
+};
+
+}  // namespace stek::agent
