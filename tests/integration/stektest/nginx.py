@@ -80,6 +80,10 @@ class Nginx(Process):
     def alive(self) -> bool:
         return self.proc is not None and super().alive()
 
+    def check_alive(self) -> None:
+        if self.proc is not None:
+            super().check_alive()
+
     def stop(self, timeout: float = 10.0, sig: int = signals.SIGTERM) -> int | None:
         return super().stop(timeout, sig) if self.proc is not None else None
 

@@ -40,7 +40,8 @@ path = "audit.jsonl"
 
 class Stekd:
     """stekd with its PKI (pki/, made at the first start), state and log in `directory`; a
-    directory used before keeps its PKI and secrets. start()/stop() can be repeated; the log (stekd.log) keeps every run."""
+    directory used before keeps its PKI and secrets. start()/stop() can be repeated; the log
+    (stekd.log) keeps every run."""
 
     def __init__(self, directory: Path, domains=("eu-west", "us-east"), interval: int = 3600,
                  history: int = 18, lookahead: int = 2, long_poll_timeout: int = 30,
@@ -97,7 +98,8 @@ class Stekd:
     def context(self, identity: str | None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
         if identity is not None:
-            ctx.load_cert_chain(str(self.pki / f"{identity}.crt"), str(self.pki / f"{identity}.key"))
+            ctx.load_cert_chain(str(self.pki / f"{identity}.crt"),
+                                str(self.pki / f"{identity}.key"))
         return ctx
 
     def request(self, path: str, identity: str | None = "host-web1", method: str = "GET",
