@@ -9,6 +9,7 @@ import time
 
 from stektest import Nginx, stops_resuming, tls_connect, wait_until
 from stektest.agent import ShmDir, start_agent, write_config
+from stektest.nginx import include_keys
 from stektest.ring import assert_no_key_bytes, key_by_epoch, make_ring, write_ring
 
 DOMAIN = "eu-west"
@@ -16,15 +17,6 @@ DOMAIN = "eu-west"
 
 def epoch_now(interval: int) -> int:
     return int(time.time()) // interval
-
-
-def include_keys(include) -> list[str]:
-    """Key names in the include file, in its order."""
-    out = []
-    for line in include.read_text().splitlines():
-        if line.startswith("ssl_session_ticket_key "):
-            out.append(line.split("/")[-1].split(".key")[0])
-    return out
 
 
 def nginx_sink(keys, include, nginx_dir, **extra):

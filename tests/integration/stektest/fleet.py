@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agent import Agent, write_config
-from .nginx import Nginx
+from .nginx import Nginx, include_keys
 from .pki import make_cert
 from .proc import LOOPBACK, HarnessError, free_port, wait_until
 from .ring import epoch
@@ -131,7 +131,9 @@ class Fleet:
                     "nginx_conf": h.nginx.conf}])
         h.agent = Agent(config, h.dir / "agent.log", metrics_port=h.metrics_port,
                         build_dir=self.bindir, name=f"stek-agent {h.name}", append=True)
-        wait_until(lambda: h.agent.check_alive() or h.include.exists(), 30,
+        # The agent writes a keyless include before its first ring: wait for the keys, or
+        # nginx would start on keys of its own and keep them until the next reload.
+        wait_until(lambda: h.agent.check_alive() or include_keys(h.include), 30,
                    what=f"stek-agent of {h.name} to write its nginx keys")
         h.nginx.start(timeout=20)
 

@@ -43,6 +43,16 @@ http {{
 """
 
 
+def include_keys(include: Path) -> list[str]:
+    """Key names an nginx include lists (ssl_session_ticket_key lines), in its order; [] while
+    the file is missing or lists none (stek-agent writes a keyless include before its first
+    ring)."""
+    if not include.exists():
+        return []
+    return [Path(line.split()[1].strip('";')).stem for line in include.read_text().splitlines()
+            if line.startswith("ssl_session_ticket_key ")]
+
+
 class Nginx(Process):
     """nginx with its configuration, pid file and logs in `directory`. With start=False the
     configuration is written (a sink may need to read it) and start() runs nginx later."""
