@@ -167,6 +167,9 @@ def test_keys_running_out_serves_no_stek_key(tmp_path):
     key (it falls back to per-process keys), every key file and the cache are erased, /healthz
     says 503, and a ticket under a stek key no longer resumes."""
     interval, history = 3, 2
+    # Begin at a boundary: the held keys must still cover now when the agent starts, after
+    # the ring is derived (four stekctl runs) and written.
+    time.sleep(max(0.0, (epoch_now(interval) + 1) * interval - time.time()) + 0.1)
     e0 = epoch_now(interval)
     ring = make_ring(DOMAIN, e0 - history, e0 + 1, interval=interval, history=history)
     names = {k["name"] for k in ring["keys"]}
