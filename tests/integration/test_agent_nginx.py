@@ -8,23 +8,15 @@ import json
 import time
 
 from stektest import Nginx, stops_resuming, tls_connect, wait_until
-from test_agent_support import (ShmDir, assert_no_key_bytes, key_by_epoch, make_ring, start_agent,
-                                write_config, write_ring)
+from stektest.agent import ShmDir, start_agent, write_config
+from stektest.nginx import include_keys
+from stektest.ring import assert_no_key_bytes, key_by_epoch, make_ring, write_ring
 
 DOMAIN = "eu-west"
 
 
 def epoch_now(interval: int) -> int:
     return int(time.time()) // interval
-
-
-def include_keys(include) -> list[str]:
-    """Key names in the include file, in its order."""
-    out = []
-    for line in include.read_text().splitlines():
-        if line.startswith("ssl_session_ticket_key "):
-            out.append(line.split("/")[-1].split(".key")[0])
-    return out
 
 
 def nginx_sink(keys, include, nginx_dir, **extra):
@@ -64,7 +56,10 @@ def start(tmp_path, shm, ring, *, interval, nginx_conf=True, json_sink=False):
 def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
     interval, history = 4, 2
     e0 = epoch_now(interval)
-    ring = make_ring(DOMAIN, e0 - history, e0 + 12, interval=interval, history=history)
+    # Keys for 21 epochs: five observed epochs take about 6 on an idle machine, up to 14 on
+    # a loaded one (each epoch's checks then overrun it); a key missing would end the test.
+    last = e0 + 20
+    ring = make_ring(DOMAIN, e0 - history, last, interval=interval, history=history)
     names = {e: k["name"] for e, k in key_by_epoch(ring).items()}
     with ShmDir() as shm:
         agent, nginx = start(tmp_path, shm, ring, interval=interval)
@@ -128,7 +123,7 @@ def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
             assert m["stek_agent_sink_erasures_total"] >= 3
             assert m["stek_agent_keys_erased_total"] >= 3
             assert m["stek_agent_ring_version"] == ring["version"]
-            assert 0 < m["stek_agent_runway_seconds"] <= 13 * interval
+            assert 0 < m["stek_agent_runway_seconds"] <= (last + 1 - e0) * interval
             # stektest's nginx says ssl_session_timeout 18h; the lifetime hint is H x I = 8 s.
             # The agent re-read nginx.conf after nginx replaced it.
             assert m["stek_agent_sink_warnings"] == 1
@@ -136,7 +131,6 @@ def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
             metrics_text = agent.metrics_text()
         log = agent.log_path.read_text()
     assert_no_key_bytes(log + metrics_text, [ring])
-    assert "ssl_session_timeout" in log
 
 
 def test_replacement_ring_takes_effect_at_once(tmp_path):
@@ -176,6 +170,9 @@ def test_keys_running_out_serves_no_stek_key(tmp_path):
     key (it falls back to per-process keys), every key file and the cache are erased, /healthz
     says 503, and a ticket under a stek key no longer resumes."""
     interval, history = 3, 2
+    # Begin at a boundary: the held keys must still cover now when the agent starts, after
+    # the ring is derived (four stekctl runs) and written.
+    time.sleep(max(0.0, (epoch_now(interval) + 1) * interval - time.time()) + 0.1)
     e0 = epoch_now(interval)
     ring = make_ring(DOMAIN, e0 - history, e0 + 1, interval=interval, history=history)
     names = {k["name"] for k in ring["keys"]}
@@ -199,5 +196,4 @@ def test_keys_running_out_serves_no_stek_key(tmp_path):
             assert not fallback.reused
             stops_resuming(nginx.port, tmp_path, "1.2", stek_ticket.session_file)
         log = agent.log_path.read_text()
-    assert "NO STEK KEY FOR EPOCH" in log
     assert_no_key_bytes(log, [ring])

@@ -1,6 +1,7 @@
 # ctest-timeout: 300
-"""stek-scan on stek-managed hosts: the local fleet (scripts/fleet.py: a real stekd, two
-domains of two hosts, each a real stek-agent feeding a real nginx) watched from outside.
+"""stek-scan on stek-managed hosts: the local fleet (stektest.fleet, the one scripts/fleet.py
+runs: a real stekd, two domains of two hosts, each a real stek-agent feeding a real nginx)
+watched from outside.
 
 stek-scan must report the configured interval within one interval, key names shared by the
 hosts of a domain and never across domains (each name one stekd serves for that domain),
@@ -10,13 +11,10 @@ and that a ticket keeps resuming for the whole lifetime hint H x I and not beyon
 import json
 import os
 import subprocess
-import sys
 import time
 
-from stektest import BUILD_DIR, LOOPBACK, SOURCE_DIR, binary
-
-sys.path.insert(0, str(SOURCE_DIR / "scripts"))
-from fleet import Fleet  # noqa: E402
+from stektest import BUILD_DIR, LOOPBACK, binary
+from stektest.fleet import Fleet
 
 INTERVAL = 3  # seconds per epoch: short, so a watch sees several rotations
 HISTORY = 2   # epochs a ticket stays decryptable after its own

@@ -1,0 +1,156 @@
+"""Processes for the harness: where stek's programs are, running a command with a bound on time,
+background processes with a log file, free ports and bounded waits. 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal as signals
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+SOURCE_DIR = Path(os.environ.get("STEK_SOURCE_DIR", Path(__file__).resolve().parents[3]))
+BUILD_DIR = Path(os.environ.get("STEK_BUILD_DIR", SOURCE_DIR / "build"))
+LOOPBACK = "127.0.0.1"
+
+
+class HarnessError(AssertionError):
+    """A part failed to start or answer; the message says which and why. An AssertionError, so
+    that a test fails on it like on any other check, and a command line can catch it alone."""
+
+
+def binary(name: str, build_dir: Path | None = None) -> Path:
+    """Path of one of stek's programs in the build tree (default: STEK_BUILD_DIR or build/)."""
+    build_dir = Path(build_dir or BUILD_DIR)
+    for candidate in (build_dir / "apps" / name / name, build_dir / name):
+        if candidate.exists():
+            return candidate.resolve()
+    raise HarnessError(f"{build_dir / 'apps' / name / name} is missing: build it first "
+                       f"(scripts/build.sh)")
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+def run(args, *, timeout: float = 30, check: bool = True, input: bytes | None = None,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs a command with a bound on time; returns its completed process (bytes output)."""
+    proc = subprocess.run([str(a) for a in args], input=input, capture_output=True,
+                          timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise HarnessError(
+            f"{' '.join(map(str, args))} exited {proc.returncode}\n"
+            f"stdout: {proc.stdout.decode(errors='replace')}\n"
+            f"stderr: {proc.stderr.decode(errors='replace')}")
+    return proc
+
+
+def stekctl(*args, build_dir: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    return run([binary("stekctl", build_dir), *args], **kw)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def accepts(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port now."""
+    with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.5):
+        return True
+    return False
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Polls predicate until it returns a truthy value; bounded by timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"{what} not reached within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def wait_for_port(port: int, timeout: float = 15.0, proc=None) -> None:
+    """Waits until something accepts connections on 127.0.0.1:port, or fails early when proc
+    (a subprocess.Popen or a Process) exits first."""
+    def listening():
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(f"process exited with {proc.returncode} before listening on {port}")
+        return accepts(port)
+    wait_until(listening, timeout, interval=0.05, what=f"a listener on {LOOPBACK}:{port}")
+
+
+class Process:
+    """A background program in its own process group, its output in a log file; stopped on
+    exit, never leaked. append=True keeps the log of earlier runs (a persistent directory)."""
+
+    def __init__(self, args, log: Path, env: dict | None = None, cwd: Path | None = None,
+                 name: str | None = None, append: bool = False):
+        self.args = [str(a) for a in args]
+        self.name = name or Path(self.args[0]).name
+        self.log_path = log
+        self._log = open(log, "ab" if append else "wb")
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                     start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check_alive(self) -> None:
+        """Raises HarnessError, with the end of the log, when the program has exited."""
+        if not self.alive():
+            tail = self.output().splitlines()[-5:]
+            raise HarnessError(f"{self.name} exited with status {self.proc.returncode}; "
+                               f"last lines of {self.log_path}:\n  " + "\n  ".join(tail))
+
+    def send_signal(self, sig: int) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0, sig: int = signals.SIGTERM) -> int:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signals.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._log.close()
+        return self.proc.returncode
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
