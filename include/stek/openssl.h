@@ -172,6 +172,10 @@ class TicketKeys {
 
   // One snapshot; the caller keeps it for as long as it needs a consistent view.
   std::shared_ptr<const KeySnapshot> snapshot() const { return current_.load(); }
+  // The snapshot for a handshake: rotates first if an epoch boundary has passed (so a server
+  // that never runs a watcher or calls tick() still stops encrypting under an expired key).
+  // Never waits: if another thread is publishing, returns the snapshot as it is.
+  std::shared_ptr<const KeySnapshot> current();
   KeyStatus status() const;
 
   // For ring sources: record a failure (the file vanished, did not parse) without touching keys.
@@ -186,7 +190,7 @@ class TicketKeys {
   Random& random() const { return *random_; }
 
  private:
-  Status publish_locked(UnixSeconds now);
+  void rotate_locked(const std::shared_ptr<const KeySnapshot>& seen, UnixSeconds now);
 
   const Clock* clock_;
   Random* random_;
@@ -268,11 +272,18 @@ Result<Bytes> nginx_session_id_context(SSL_CTX* ctx, std::string_view module = "
 struct StatefulOptions {
   std::size_t cache_size = 20480;          // sessions held; the oldest are evicted beyond it
   std::chrono::seconds timeout{2 * 3600};  // session lifetime, capped at 7 days
+  const Clock* clock = nullptr;            // expiry checks; default: the system clock
 };
 // STEK-less: tickets are opaque ids of sessions held in this process's cache (TLS 1.3
 // stateful tickets, TLS 1.2 session ids). Nothing in a ticket can be decrypted by anyone.
 // Resumption works only on this process.
+// The sessions are kept by libstek (serialised, wiped when dropped), not in OpenSSL's internal
+// cache, so a session stays resumable when its connection ends without the server's
+// close_notify (OpenSSL's internal cache drops it then). Replaces the SSL_CTX's session cache
+// callbacks; sets an info callback (to forget sessions after fatal alerts) unless one is set.
 Status enable_stateful_tickets(SSL_CTX* ctx, const StatefulOptions& options = {});
+// Sessions held now for ctx in STEK-less mode (0 if the mode is not enabled on ctx).
+std::size_t stateful_sessions(const SSL_CTX* ctx);
 
 // ---------------------------------------------------------------- ring source
 

@@ -1,5 +1,5 @@
 // SSL_CTX integration: the ticket key callback, its per-handshake snapshot, outcome counting,
-// safe defaults, nginx's session id context and the STEK-less mode.
+// safe defaults and nginx's session id context.
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
 #include "ticket_crypto.h"
 
@@ -77,7 +78,7 @@ HandshakeState* handshake_state(SSL* s, const CtxState& st) {
       return nullptr;
     }
   }
-  if (!hs->snapshot || !SSL_in_init(s)) hs->snapshot = st.keys->snapshot();
+  if (!hs->snapshot || !SSL_in_init(s)) hs->snapshot = st.keys->current();
   return hs;
 }
 
@@ -267,7 +268,8 @@ Result<Bytes> nginx_session_id_context(std::span<X509* const> certificates,
     return make_error(Errc::invalid_argument, "nginx session id context: no certificate");
   }
   Bytes out(SHA_DIGEST_LENGTH);
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  UniquePtr<EVP_MD_CTX> owner(EVP_MD_CTX_new());
+  EVP_MD_CTX* md = owner.get();
   bool ok = md != nullptr && EVP_DigestInit_ex(md, EVP_sha1(), nullptr) == 1 &&
             EVP_DigestUpdate(md, module.data(), module.size()) == 1;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -282,7 +284,6 @@ Result<Bytes> nginx_session_id_context(std::span<X509* const> certificates,
          EVP_DigestUpdate(md, digest, len) == 1;
   }
   ok = ok && EVP_DigestFinal_ex(md, out.data(), &len) == 1 && len == out.size();
-  EVP_MD_CTX_free(md);
   if (!ok) return openssl_error("SHA-1 of the certificates failed");
   return out;
 }
@@ -295,25 +296,6 @@ Result<Bytes> nginx_session_id_context(SSL_CTX* ctx, std::string_view module) {
   }
   X509* certs[] = {cert};
   return nginx_session_id_context(certs, SSL_CTX_get_client_CA_list(ctx), module);
-}
-
-Status enable_stateful_tickets(SSL_CTX* ctx, const StatefulOptions& options) {
-  if (ctx == nullptr)
-    return make_error(Errc::invalid_argument, "enable_stateful_tickets: no SSL_CTX");
-  if (options.cache_size == 0) {
-    // OpenSSL reads 0 as "unlimited": a client could then grow the cache without bound.
-    return make_error(Errc::invalid_argument, "session cache size must be at least 1");
-  }
-  // With SSL_OP_NO_TICKET OpenSSL 3 sends TLS 1.3 tickets that only name a cached session,
-  // and resumes TLS 1.2 by session id: nothing in either can be decrypted.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
-  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, nullptr);
-  SSL_CTX_set_max_early_data(ctx, 0);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx, static_cast<long>(options.cache_size));
-  SSL_CTX_set_timeout(ctx, capped_seconds(options.timeout.count()));
-  return {};
 }
 
 }  // namespace stek::openssl

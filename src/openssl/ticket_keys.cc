@@ -111,7 +111,25 @@ void TicketKeys::tick() {
   const UnixSeconds now = clock_->now();
   if (now < *snap->refresh_at) return;
   std::lock_guard lock(mu_);
-  if (current_.load() != snap || !source_) return;  // another writer got here first
+  rotate_locked(snap, now);
+}
+
+std::shared_ptr<const KeySnapshot> TicketKeys::current() {
+  auto snap = current_.load();
+  if (!snap->refresh_at) return snap;
+  const UnixSeconds now = clock_->now();
+  if (now < *snap->refresh_at) return snap;
+  // A handshake never waits for a writer: if one is busy (a ring update, or another handshake
+  // rotating), it publishes the same rotation or a newer ring in a moment.
+  std::unique_lock lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return snap;
+  rotate_locked(snap, now);
+  return current_.load();
+}
+
+// Publishes the roles at `now` unless another writer replaced `seen` meanwhile.
+void TicketKeys::rotate_locked(const std::shared_ptr<const KeySnapshot>& seen, UnixSeconds now) {
+  if (current_.load() != seen || !source_) return;  // another writer got here first
   auto next = std::make_shared<KeySnapshot>();
   auto schedule = schedule_for(*source_, fallback_schedule_);
   Status s =

@@ -243,6 +243,29 @@ TEST_P(Install, NoTicketsWhenTheHeldKeysRunOut) {
   EXPECT_EQ(counters().issued, 0u);
 }
 
+TEST_P(Install, RotatesAtTheBoundaryWithoutWatcherOrTick) {
+  // No watcher and no tick(): the callback itself sees that the boundary has passed.
+  const Epoch e = schedule.epoch_at(kNow);
+  const UnixSeconds boundary = schedule.epoch_start(e + 1);
+  clock.set(boundary - 1);
+  EXPECT_EQ(handshake(server.get(), client.get()).ticket_name_hex(), name_of_epoch(e));
+  clock.set(boundary);
+  auto r = handshake(server.get(), client.get());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.ticket_name_hex(), name_of_epoch(e + 1));
+  EXPECT_EQ(keys->status().current_key, name_of_epoch(e + 1));
+  clock.set(boundary + 1);
+  EXPECT_EQ(handshake(server.get(), client.get()).ticket_name_hex(), name_of_epoch(e + 1));
+}
+
+TEST_P(Install, StopsIssuingWhenTheHeldKeysRunOutWithoutTick) {
+  clock.set(schedule.epoch_start(schedule.epoch_at(kNow) + schedule.lookahead() + 1));
+  auto r = handshake(server.get(), client.get());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.ticket().empty()) << "no ticket under a key whose epoch has ended";
+  EXPECT_FALSE(keys->status().has_keys);
+}
+
 TEST_P(Install, HandshakeKeepsTheSnapshotItTook) {
   if (version() != TLS1_3_VERSION) GTEST_SKIP() << "TLS 1.2 renews within one server flight";
   // Ticket under an older key: decrypted in the first server flight, renewed in the last.
@@ -400,49 +423,6 @@ TEST(NginxSessionIdContext, MismatchedContextRefusesResumption) {
   ASSERT_TRUE(first.ok);
   EXPECT_FALSE(handshake(b.get(), client.get(), {.resume = first.session.get()}).resumed);
   EXPECT_TRUE(handshake(c.get(), client.get(), {.resume = first.session.get()}).resumed);
-}
-
-// ------------------------------------------------------------ STEK-less mode
-
-TEST(StatefulTickets, ResumeOnlyOnTheServerThatHoldsTheSession) {
-  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
-    auto a = make_server_ctx(version);
-    auto b = make_server_ctx(version);
-    ASSERT_TRUE(enable_stateful_tickets(a.get()).ok());
-    ASSERT_TRUE(enable_stateful_tickets(b.get()).ok());
-    auto client = make_client_ctx(version);
-    auto first = handshake(a.get(), client.get());
-    ASSERT_TRUE(first.ok) << first.error;
-    if (version == TLS1_3_VERSION) {
-      // The ticket is only an id: OpenSSL's 32-byte session id, nothing sealed.
-      EXPECT_EQ(first.ticket().size(), 32u);
-    } else {
-      EXPECT_TRUE(first.ticket().empty());
-    }
-    EXPECT_TRUE(handshake(a.get(), client.get(), {.resume = first.session.get()}).resumed);
-    EXPECT_FALSE(handshake(b.get(), client.get(), {.resume = first.session.get()}).resumed);
-  }
-}
-
-TEST(StatefulTickets, CacheIsBounded) {
-  auto server = make_server_ctx(TLS1_3_VERSION);
-  ASSERT_TRUE(enable_stateful_tickets(server.get(), {.cache_size = 8}).ok());
-  auto client = make_client_ctx(TLS1_3_VERSION);
-  std::vector<testing::SessionPtr> sessions;
-  for (int i = 0; i < 20; ++i) {
-    auto r = handshake(server.get(), client.get());
-    ASSERT_TRUE(r.ok);
-    sessions.push_back(std::move(r.session));
-  }
-  EXPECT_LE(SSL_CTX_sess_number(server.get()), 8);
-  EXPECT_FALSE(handshake(server.get(), client.get(), {.resume = sessions.front().get()}).resumed)
-      << "the oldest session was evicted";
-  EXPECT_TRUE(handshake(server.get(), client.get(), {.resume = sessions.back().get()}).resumed);
-}
-
-TEST(StatefulTickets, RefusesAnUnboundedCache) {
-  auto server = make_server_ctx(TLS1_3_VERSION);
-  EXPECT_FALSE(enable_stateful_tickets(server.get(), {.cache_size = 0}).ok());
 }
 
 }  // namespace
