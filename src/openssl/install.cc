@@ -1,5 +1,7 @@
 // SSL_CTX integration: the ticket key callback, its per-handshake snapshot, outcome counting,
 // safe defaults and nginx's session id context.
+#include "stek/openssl/install.h"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -9,9 +11,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "stek/openssl.h"
 #include "stek/ossl_ptr.h"
 
+#include "keys_state.h"
 #include "ticket_crypto.h"
 
 namespace stek::openssl {
@@ -105,7 +107,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
 
   if (encrypt != 0) {
     if (!snap.ring) {
-      st->keys->count_issued(false);
+      detail::KeysAccess::count_issued(*st->keys, false);
       return 0;
     }
     const TicketKey& key = snap.ring->encrypting().key;
@@ -116,7 +118,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
         !detail::init_ticket_hmac(mac, key)) {
       return -1;
     }
-    st->keys->count_issued(true);
+    detail::KeysAccess::count_issued(*st->keys, true);
     return 1;
   }
 
@@ -125,7 +127,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
   if (!st->allow_psk_ke && SSL_version(s) == TLS1_3_VERSION &&
       (SSL_get_options(s) & SSL_OP_ALLOW_NO_DHE_KEX) != 0) {
     hs->decision = Decision::refused_psk_ke;
-    st->keys->count_refused_psk_ke();
+    detail::KeysAccess::count_refused_psk_ke(*st->keys);
     return 0;
   }
   KeyName name;
@@ -133,7 +135,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
   const auto match = snap.ring ? snap.ring->find(name) : std::nullopt;
   if (!match) {
     hs->decision = Decision::unknown_key;
-    if (!st->observe_outcomes) st->keys->count(TicketResult::unknown_key);
+    if (!st->observe_outcomes) detail::KeysAccess::count(*st->keys, TicketResult::unknown_key);
     return 0;
   }
   const TicketKey& key = match->key->key;
@@ -142,7 +144,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
     return -1;
   }
   hs->decision = match->renew ? Decision::renew : Decision::ok;
-  if (!st->observe_outcomes) st->keys->count(to_result(hs->decision));
+  if (!st->observe_outcomes) detail::KeysAccess::count(*st->keys, to_result(hs->decision));
   // OpenSSL sends TLS 1.3 tickets after a resumption only when asked to renew: without a fresh
   // one, a client that uses each ticket once (RFC 8446 C.4) falls back to a full handshake.
   const bool fresh = st->fresh_tls13_tickets && SSL_version(s) == TLS1_3_VERSION;
@@ -160,16 +162,17 @@ SSL_TICKET_RETURN observe_ticket(SSL* s, SSL_SESSION*, const unsigned char*, siz
     case SSL_TICKET_SUCCESS:
     case SSL_TICKET_SUCCESS_RENEW:
       // Count the key's verdict: a TLS 1.3 fresh ticket under the current key is not a renewal.
-      st->keys->count(decision == Decision::renew ||
-                              (decision == Decision::none && status == SSL_TICKET_SUCCESS_RENEW)
-                          ? TicketResult::renew
-                          : TicketResult::ok);
+      detail::KeysAccess::count(
+          *st->keys, decision == Decision::renew ||
+                             (decision == Decision::none && status == SSL_TICKET_SUCCESS_RENEW)
+                         ? TicketResult::renew
+                         : TicketResult::ok);
       return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
     case SSL_TICKET_NO_DECRYPT:
       if (decision == Decision::unknown_key) {
-        st->keys->count(TicketResult::unknown_key);
+        detail::KeysAccess::count(*st->keys, TicketResult::unknown_key);
       } else if (decision != Decision::refused_psk_ke) {
-        st->keys->count(TicketResult::invalid);  // MAC, size or padding failed
+        detail::KeysAccess::count(*st->keys, TicketResult::invalid);  // MAC, size or padding failed
       }
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     default:  // SSL_TICKET_EMPTY: no ticket offered

@@ -6,7 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "stek/openssl.h"
+#include "stek/openssl/install.h"
 
 #include "session_cache.h"
 

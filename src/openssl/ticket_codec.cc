@@ -1,11 +1,12 @@
 // Ticket seal/open in OpenSSL's layout, outside any handshake.
+#include "stek/openssl/ticket_codec.h"
+
 #include <cstring>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "stek/openssl.h"
 #include "stek/ossl_ptr.h"
 
 #include "ticket_crypto.h"
