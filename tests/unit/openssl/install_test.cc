@@ -6,6 +6,7 @@
 
 #include "stek/bytes.h"
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
 #include "ring_fixtures.h"
 #include "tls_pair.h"
@@ -83,10 +84,10 @@ TEST_P(Install, TicketFromTheCallbackOpensWithTheCodecAsASession) {
   OpenedTicket opened = codec.open(keys->snapshot()->ring.value(), first.ticket());
   ASSERT_EQ(opened.result, TicketResult::ok);
   const unsigned char* p = opened.plaintext().data();
-  SSL_SESSION* sess = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(opened.plaintext().size()));
+  UniquePtr<SSL_SESSION> sess(
+      d2i_SSL_SESSION(nullptr, &p, static_cast<long>(opened.plaintext().size())));
   ASSERT_NE(sess, nullptr) << "the ticket's plaintext is OpenSSL's session encoding";
-  EXPECT_EQ(SSL_SESSION_get_protocol_version(sess), version());
-  SSL_SESSION_free(sess);
+  EXPECT_EQ(SSL_SESSION_get_protocol_version(sess.get()), version());
 }
 
 TEST_P(Install, RenewsExactlyForNonCurrentKeys) {
