@@ -3,8 +3,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
 #include "tls_pair.h"
 
@@ -93,6 +95,37 @@ TEST_P(StatefulTickets, ExpiredSessionsDoNotResume) {
   EXPECT_FALSE(handshake(server.get(), client.get(), {.resume = first.session.get()}).resumed);
   EXPECT_EQ(stateful_sessions(server.get()), 2 * held - 1)
       << "the expired session is dropped; the full handshake adds as many as the first";
+}
+
+TEST(StatefulTicketsAlerts, AFatalAlertForgetsTheConnectionsSession) {
+  // RFC 5246 7.2.2: after a fatal alert the session is forgotten. A TLS 1.2 handshake over a
+  // memory BIO pair, then a forged application data record makes the server send bad_record_mac.
+  auto server_ctx = make_server_ctx(TLS1_2_VERSION);
+  ASSERT_TRUE(enable_stateful_tickets(server_ctx.get()).ok());
+  auto client_ctx = make_client_ctx(TLS1_2_VERSION);
+  UniquePtr<SSL> client(SSL_new(client_ctx.get()));
+  UniquePtr<SSL> server(SSL_new(server_ctx.get()));
+  BIO* cbio = nullptr;
+  BIO* sbio = nullptr;
+  ASSERT_EQ(BIO_new_bio_pair(&cbio, 0, &sbio, 0), 1);
+  SSL_set_bio(client.get(), cbio, cbio);
+  SSL_set_bio(server.get(), sbio, sbio);
+  SSL_set_connect_state(client.get());
+  SSL_set_accept_state(server.get());
+  for (int i = 0;
+       i < 32 && !(SSL_is_init_finished(client.get()) && SSL_is_init_finished(server.get())); ++i) {
+    SSL_do_handshake(client.get());
+    SSL_do_handshake(server.get());
+  }
+  ASSERT_TRUE(SSL_is_init_finished(server.get()));
+  ASSERT_EQ(stateful_sessions(server_ctx.get()), 1u);
+
+  const unsigned char forged[5 + 48] = {23, 3, 3, 0, 48};  // application data, zero bytes
+  ASSERT_EQ(BIO_write(cbio, forged, sizeof forged), static_cast<int>(sizeof forged));
+  char byte;
+  EXPECT_LE(SSL_read(server.get(), &byte, 1), 0);
+  EXPECT_EQ(stateful_sessions(server_ctx.get()), 0u);
+  ERR_clear_error();
 }
 
 TEST(StatefulTicketsOptions, RefusesAnUnboundedCache) {
