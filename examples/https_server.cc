@@ -275,8 +275,9 @@ class Server {
              "\",\"connections\":" + std::to_string(stats_.connections) +
              ",\"handshakes\":" + std::to_string(stats_.handshakes) +
              ",\"resumed\":" + std::to_string(stats_.resumed) +
-             ",\"failed\":" + std::to_string(stats_.failed) +
-             ",\"cached_sessions\":" + std::to_string(SSL_CTX_sess_number(ctx_));
+             ",\"failed\":" + std::to_string(stats_.failed) + ",\"cached_sessions\":" +
+             std::to_string(cfg_.tickets == "stateless" ? stek::openssl::stateful_sessions(ctx_)
+                                                        : SSL_CTX_sess_number(ctx_));
       if (tickets_.keys)
         body += ",\"keys\":" + stek::openssl::key_status_json(tickets_.keys->status());
       body += "}\n";

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 #include "stek/random.h"
 
 #include "tls_pair.h"
@@ -152,7 +153,8 @@ class LoopbackServer {
       if (c < 0) continue;
       const int one = 1;
       setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      SSL* ssl = SSL_new(ctx_);
+      UniquePtr<SSL> owner(SSL_new(ctx_));
+      SSL* ssl = owner.get();
       SSL_set_fd(ssl, c);
       if (SSL_accept(ssl) == 1) {
         char byte = 'k';
@@ -161,7 +163,7 @@ class LoopbackServer {
         SSL_shutdown(ssl);
       }
       ERR_clear_error();
-      SSL_free(ssl);
+      owner.reset();
       close(c);
     }
   }
@@ -194,7 +196,8 @@ ClientResult connect_once(SSL_CTX* client_ctx, int port, SessionPtr& session) {
     close(fd);
     return r;
   }
-  SSL* ssl = SSL_new(client_ctx);
+  UniquePtr<SSL> owner(SSL_new(client_ctx));
+  SSL* ssl = owner.get();
   SSL_set_fd(ssl, fd);
   if (session) SSL_set_session(ssl, session.get());
   char byte = 0;
@@ -207,7 +210,7 @@ ClientResult connect_once(SSL_CTX* client_ctx, int port, SessionPtr& session) {
     session.reset(newest);
   }
   ERR_clear_error();
-  SSL_free(ssl);
+  owner.reset();
   close(fd);
   return r;
 }

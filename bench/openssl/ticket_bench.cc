@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 #include "stek/random.h"
 
 namespace stek::openssl {
@@ -47,21 +48,18 @@ Bytes fixed_ticket(const TicketKey& key) {
 
 // The floor: raw EVP calls with contexts and output buffers made once.
 struct Floor {
-  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
-  EVP_MAC* mac_alg = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  EVP_CIPHER_CTX* cctx = EVP_CIPHER_CTX_new();
-  EVP_MAC_CTX* mctx = EVP_MAC_CTX_new(mac_alg);
+  UniquePtr<EVP_CIPHER> cipher_owner{EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr)};
+  UniquePtr<EVP_MAC> mac_owner{EVP_MAC_fetch(nullptr, "HMAC", nullptr)};
+  UniquePtr<EVP_CIPHER_CTX> cctx_owner{EVP_CIPHER_CTX_new()};
+  UniquePtr<EVP_MAC_CTX> mctx_owner{EVP_MAC_CTX_new(mac_owner.get())};
+  EVP_CIPHER* cipher = cipher_owner.get();
+  EVP_CIPHER_CTX* cctx = cctx_owner.get();
+  EVP_MAC_CTX* mctx = mctx_owner.get();
   Floor() {
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
     EVP_MAC_CTX_set_params(mctx, params);
-  }
-  ~Floor() {
-    EVP_MAC_CTX_free(mctx);
-    EVP_CIPHER_CTX_free(cctx);
-    EVP_MAC_free(mac_alg);
-    EVP_CIPHER_free(cipher);
   }
   Floor(const Floor&) = delete;
   Floor& operator=(const Floor&) = delete;

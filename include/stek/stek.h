@@ -38,6 +38,35 @@ int stek_install(SSL_CTX* ctx, stek_keys* keys, int early_data, char* err, size_
 int stek_enable_stateful_tickets(SSL_CTX* ctx, size_t cache_size, long timeout_seconds, char* err,
                                  size_t err_len);
 
+/* Key status, without key bytes: one consistent reading, taken by stek_key_status_get and
+ * read with the accessors below (NULL-safe: a NULL status reads as empty). Counters are read
+ * by name, so new counters need no new function. */
+typedef struct stek_key_status stek_key_status;
+
+stek_key_status* stek_key_status_get(const stek_keys* keys); /* NULL if out of memory */
+void stek_key_status_free(stek_key_status* status);
+
+int stek_key_status_has_keys(const stek_key_status* status); /* a ticket can be issued now */
+const char* stek_key_status_current_key(const stek_key_status* status); /* hex name or "" */
+/* Seconds until the held keys run out without a new ring; 0 if the ring has no schedule. */
+int stek_key_status_runway_seconds(const stek_key_status* status, int64_t* seconds);
+uint64_t stek_key_status_ring_version(const stek_key_status* status);
+size_t stek_key_status_keys_decrypting(const stek_key_status* status);
+int stek_key_status_source_present(const stek_key_status* status);
+const char* stek_key_status_last_error(const stek_key_status* status); /* "" if none */
+/* issued, not_issued, resumed, renewed, unknown_key, invalid, refused_psk_ke; 0 if unknown. */
+uint64_t stek_key_status_counter(const stek_key_status* status, const char* name);
+/* Everything above as one JSON object (what key_status_json gives in C++). */
+const char* stek_key_status_json(const stek_key_status* status);
+
+/* Deprecated: a fixed struct that cannot grow without breaking callers (it already lacks
+ * not_issued and refused_psk_ke). Use stek_key_status_get and its accessors; removed in the
+ * next release. */
+#if defined(__GNUC__) || defined(__clang__)
+#define STEK_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define STEK_DEPRECATED(msg)
+#endif
 typedef struct stek_status {
   int has_keys;           /* a ticket can be issued now */
   char current_key[33];   /* hex name of the encrypting key, "" if none */
@@ -50,6 +79,7 @@ typedef struct stek_status {
   uint64_t issued, resumed, renewed, unknown_key, invalid;
 } stek_status;
 
+STEK_DEPRECATED("use stek_key_status_get and its accessors")
 int stek_keys_status(const stek_keys* keys, stek_status* out);
 
 #ifdef __cplusplus

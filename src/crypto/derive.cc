@@ -1,25 +1,18 @@
 // HKDF-SHA256 through OpenSSL 3's EVP_KDF, and the stek/v1 key derivation K(d,e).
 #include "stek/derive.h"
 
+#include <algorithm>
+#include <array>
+#include <string>
+
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
-#include <algorithm>
-#include <array>
-#include <memory>
-#include <string>
+#include "stek/key_size.h"
+#include "stek/ossl_ptr.h"
 
 namespace stek {
-
-namespace {
-struct KdfDeleter {
-  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
-};
-struct KdfCtxDeleter {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-}  // namespace
 
 Result<SecretBytes> hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std::size_t length) {
   if (length == 0 || length > 255 * 32) {
@@ -27,9 +20,9 @@ Result<SecretBytes> hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std:
                       "HKDF-SHA256 output length " + std::to_string(length) + " is out of 1..8160");
   }
   // Fetched once: EVP_KDF_fetch walks the provider tables and is not free.
-  static const std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  static const UniquePtr<EVP_KDF> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
   if (!kdf) return make_error(Errc::crypto, "OpenSSL has no HKDF implementation");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  UniquePtr<EVP_KDF_CTX> ctx(EVP_KDF_CTX_new(kdf.get()));
   if (!ctx) return make_error(Errc::crypto, "EVP_KDF_CTX_new failed");
 
   char digest[] = "SHA256";
@@ -40,8 +33,7 @@ Result<SecretBytes> hkdf_sha256(ByteView salt, ByteView ikm, ByteView info, std:
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
   params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, octets(ikm), ikm.size());
   if (!salt.empty()) {
-    params[n++] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, octets(salt), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, octets(salt), salt.size());
   }
   params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, octets(info), info.size());
   params[n] = OSSL_PARAM_construct_end();
@@ -62,9 +54,14 @@ Status validate_domain_id(std::string_view domain) {
   std::size_t i = 0;
   while (i < domain.size()) {
     const auto c = static_cast<unsigned char>(domain[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
     if (len == 0 || i + len > domain.size()) {
-      return make_error(Errc::invalid_argument, "domain id is not valid UTF-8 at byte " + std::to_string(i));
+      return make_error(Errc::invalid_argument,
+                        "domain id is not valid UTF-8 at byte " + std::to_string(i));
     }
     if (len == 1 && (c < 0x20 || c == 0x7f)) {
       return make_error(Errc::invalid_argument,
@@ -74,13 +71,15 @@ Status validate_domain_id(std::string_view domain) {
     for (std::size_t j = 1; j < len; ++j) {
       const auto cc = static_cast<unsigned char>(domain[i + j]);
       if ((cc & 0xc0) != 0x80) {
-        return make_error(Errc::invalid_argument, "domain id is not valid UTF-8 at byte " + std::to_string(i + j));
+        return make_error(Errc::invalid_argument,
+                          "domain id is not valid UTF-8 at byte " + std::to_string(i + j));
       }
       cp = cp << 6 | (cc & 0x3f);
     }
     static constexpr std::uint32_t kMinForLen[] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < kMinForLen[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return make_error(Errc::invalid_argument, "domain id is not valid UTF-8 at byte " + std::to_string(i));
+      return make_error(Errc::invalid_argument,
+                        "domain id is not valid UTF-8 at byte " + std::to_string(i));
     }
     if (cp >= 0x80 && cp <= 0x9f) {  // C1 controls (U+0080..U+009F), e.g. NEL
       return make_error(Errc::invalid_argument,
@@ -98,7 +97,8 @@ Result<Bytes> derivation_info(std::string_view domain, Epoch epoch) {
   info.insert(info.end(), domain.begin(), domain.end());
   info.push_back(0);
   const auto e = static_cast<std::uint64_t>(epoch);
-  for (int shift = 56; shift >= 0; shift -= 8) info.push_back(static_cast<std::uint8_t>(e >> shift));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    info.push_back(static_cast<std::uint8_t>(e >> shift));
   return info;
 }
 
@@ -119,7 +119,7 @@ Result<TicketKey> derive_ticket_key(ByteView domain_secret, ByteView epoch_secre
                         hkdf_sha256(domain_secret, epoch_secret, info, kDerivedKeySize));
   KeyName name{};
   std::copy_n(okm.data(), kKeyNameSize, name.begin());
-  const std::size_t part = size == KeySize::k80 ? 32 : 16;
+  const std::size_t part = secret_size(size);
   return TicketKey::make(name, SecretBytes::copy_of(okm.view(16, part)),
                          SecretBytes::copy_of(okm.view(48, part)));
 }

@@ -1,9 +1,11 @@
 // Random bytes from OpenSSL's DRBG, and fresh random keys.
 #include "stek/random.h"
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
-#include <algorithm>
+#include "stek/key_size.h"
 
 namespace stek {
 
@@ -22,7 +24,7 @@ Result<SecretBytes> random_secret(Random& random, std::size_t n) {
 }
 
 Result<TicketKey> random_ticket_key(Random& random, KeySize size) {
-  const std::size_t part = size == KeySize::k80 ? 32 : 16;
+  const std::size_t part = secret_size(size);
   STEK_ASSIGN_OR_RETURN(SecretBytes all, random_secret(random, kKeyNameSize + 2 * part));
   KeyName name{};
   std::copy_n(all.data(), kKeyNameSize, name.begin());

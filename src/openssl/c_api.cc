@@ -1,9 +1,16 @@
 // The C API (stek/stek.h) over the C++ one.
 #include <cstring>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "stek/openssl.h"
 #include "stek/stek.h"
+
+struct stek_key_status {
+  stek::openssl::KeyStatus status;
+  std::string json;
+};
 
 struct stek_keys {
   std::shared_ptr<stek::openssl::TicketKeys> keys;
@@ -88,6 +95,70 @@ int stek_enable_stateful_tickets(SSL_CTX* ctx, size_t cache_size, long timeout_s
   options.timeout = std::chrono::seconds(timeout_seconds);
   auto s = stek::openssl::enable_stateful_tickets(ctx, options);
   return s.ok() ? 1 : fail(s.error(), err, err_len);
+}
+
+stek_key_status* stek_key_status_get(const stek_keys* keys) {
+  if (keys == nullptr) return nullptr;
+  try {
+    auto out = std::make_unique<stek_key_status>();
+    out->status = keys->keys->status();
+    out->json = stek::openssl::key_status_json(out->status);
+    return out.release();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void stek_key_status_free(stek_key_status* status) {
+  delete status;
+}
+
+int stek_key_status_has_keys(const stek_key_status* st) {
+  return st != nullptr && st->status.has_keys ? 1 : 0;
+}
+
+const char* stek_key_status_current_key(const stek_key_status* st) {
+  return st != nullptr ? st->status.current_key.c_str() : "";
+}
+
+int stek_key_status_runway_seconds(const stek_key_status* st, int64_t* seconds) {
+  if (st == nullptr || !st->status.runway_seconds) return 0;
+  if (seconds != nullptr) *seconds = *st->status.runway_seconds;
+  return 1;
+}
+
+uint64_t stek_key_status_ring_version(const stek_key_status* st) {
+  return st != nullptr ? st->status.ring_version : 0;
+}
+
+size_t stek_key_status_keys_decrypting(const stek_key_status* st) {
+  return st != nullptr ? st->status.keys_decrypting : 0;
+}
+
+int stek_key_status_source_present(const stek_key_status* st) {
+  return st != nullptr && st->status.source_present ? 1 : 0;
+}
+
+const char* stek_key_status_last_error(const stek_key_status* st) {
+  return st != nullptr ? st->status.last_error.c_str() : "";
+}
+
+uint64_t stek_key_status_counter(const stek_key_status* st, const char* name) {
+  if (st == nullptr || name == nullptr) return 0;
+  const stek::openssl::TicketCounters& c = st->status.counters;
+  const std::string_view n(name);
+  if (n == "issued") return c.issued;
+  if (n == "not_issued") return c.not_issued;
+  if (n == "resumed") return c.resumed;
+  if (n == "renewed") return c.renewed;
+  if (n == "unknown_key") return c.unknown_key;
+  if (n == "invalid") return c.invalid;
+  if (n == "refused_psk_ke") return c.refused_psk_ke;
+  return 0;
+}
+
+const char* stek_key_status_json(const stek_key_status* st) {
+  return st != nullptr ? st->json.c_str() : "{}";
 }
 
 int stek_keys_status(const stek_keys* keys, stek_status* out) {

@@ -1,5 +1,7 @@
 // SSL_CTX integration: the ticket key callback, its per-handshake snapshot, outcome counting,
-// safe defaults, nginx's session id context and the STEK-less mode.
+// safe defaults and nginx's session id context.
+#include "stek/openssl/install.h"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -9,8 +11,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
+#include "keys_state.h"
 #include "ticket_crypto.h"
 
 namespace stek::openssl {
@@ -77,7 +80,7 @@ HandshakeState* handshake_state(SSL* s, const CtxState& st) {
       return nullptr;
     }
   }
-  if (!hs->snapshot || !SSL_in_init(s)) hs->snapshot = st.keys->snapshot();
+  if (!hs->snapshot || !SSL_in_init(s)) hs->snapshot = st.keys->current();
   return hs;
 }
 
@@ -104,7 +107,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
 
   if (encrypt != 0) {
     if (!snap.ring) {
-      st->keys->count_issued(false);
+      detail::KeysAccess::count_issued(*st->keys, false);
       return 0;
     }
     const TicketKey& key = snap.ring->encrypting().key;
@@ -115,7 +118,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
         !detail::init_ticket_hmac(mac, key)) {
       return -1;
     }
-    st->keys->count_issued(true);
+    detail::KeysAccess::count_issued(*st->keys, true);
     return 1;
   }
 
@@ -124,7 +127,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
   if (!st->allow_psk_ke && SSL_version(s) == TLS1_3_VERSION &&
       (SSL_get_options(s) & SSL_OP_ALLOW_NO_DHE_KEX) != 0) {
     hs->decision = Decision::refused_psk_ke;
-    st->keys->count_refused_psk_ke();
+    detail::KeysAccess::count_refused_psk_ke(*st->keys);
     return 0;
   }
   KeyName name;
@@ -132,7 +135,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
   const auto match = snap.ring ? snap.ring->find(name) : std::nullopt;
   if (!match) {
     hs->decision = Decision::unknown_key;
-    if (!st->observe_outcomes) st->keys->count(TicketResult::unknown_key);
+    if (!st->observe_outcomes) detail::KeysAccess::count(*st->keys, TicketResult::unknown_key);
     return 0;
   }
   const TicketKey& key = match->key->key;
@@ -141,7 +144,7 @@ int ticket_key_callback(SSL* s, unsigned char* key_name, unsigned char* iv, EVP_
     return -1;
   }
   hs->decision = match->renew ? Decision::renew : Decision::ok;
-  if (!st->observe_outcomes) st->keys->count(to_result(hs->decision));
+  if (!st->observe_outcomes) detail::KeysAccess::count(*st->keys, to_result(hs->decision));
   // OpenSSL sends TLS 1.3 tickets after a resumption only when asked to renew: without a fresh
   // one, a client that uses each ticket once (RFC 8446 C.4) falls back to a full handshake.
   const bool fresh = st->fresh_tls13_tickets && SSL_version(s) == TLS1_3_VERSION;
@@ -159,16 +162,17 @@ SSL_TICKET_RETURN observe_ticket(SSL* s, SSL_SESSION*, const unsigned char*, siz
     case SSL_TICKET_SUCCESS:
     case SSL_TICKET_SUCCESS_RENEW:
       // Count the key's verdict: a TLS 1.3 fresh ticket under the current key is not a renewal.
-      st->keys->count(decision == Decision::renew ||
-                              (decision == Decision::none && status == SSL_TICKET_SUCCESS_RENEW)
-                          ? TicketResult::renew
-                          : TicketResult::ok);
+      detail::KeysAccess::count(
+          *st->keys, decision == Decision::renew ||
+                             (decision == Decision::none && status == SSL_TICKET_SUCCESS_RENEW)
+                         ? TicketResult::renew
+                         : TicketResult::ok);
       return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
     case SSL_TICKET_NO_DECRYPT:
       if (decision == Decision::unknown_key) {
-        st->keys->count(TicketResult::unknown_key);
+        detail::KeysAccess::count(*st->keys, TicketResult::unknown_key);
       } else if (decision != Decision::refused_psk_ke) {
-        st->keys->count(TicketResult::invalid);  // MAC, size or padding failed
+        detail::KeysAccess::count(*st->keys, TicketResult::invalid);  // MAC, size or padding failed
       }
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     default:  // SSL_TICKET_EMPTY: no ticket offered
@@ -267,7 +271,8 @@ Result<Bytes> nginx_session_id_context(std::span<X509* const> certificates,
     return make_error(Errc::invalid_argument, "nginx session id context: no certificate");
   }
   Bytes out(SHA_DIGEST_LENGTH);
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  UniquePtr<EVP_MD_CTX> owner(EVP_MD_CTX_new());
+  EVP_MD_CTX* md = owner.get();
   bool ok = md != nullptr && EVP_DigestInit_ex(md, EVP_sha1(), nullptr) == 1 &&
             EVP_DigestUpdate(md, module.data(), module.size()) == 1;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -282,7 +287,6 @@ Result<Bytes> nginx_session_id_context(std::span<X509* const> certificates,
          EVP_DigestUpdate(md, digest, len) == 1;
   }
   ok = ok && EVP_DigestFinal_ex(md, out.data(), &len) == 1 && len == out.size();
-  EVP_MD_CTX_free(md);
   if (!ok) return openssl_error("SHA-1 of the certificates failed");
   return out;
 }
@@ -295,25 +299,6 @@ Result<Bytes> nginx_session_id_context(SSL_CTX* ctx, std::string_view module) {
   }
   X509* certs[] = {cert};
   return nginx_session_id_context(certs, SSL_CTX_get_client_CA_list(ctx), module);
-}
-
-Status enable_stateful_tickets(SSL_CTX* ctx, const StatefulOptions& options) {
-  if (ctx == nullptr)
-    return make_error(Errc::invalid_argument, "enable_stateful_tickets: no SSL_CTX");
-  if (options.cache_size == 0) {
-    // OpenSSL reads 0 as "unlimited": a client could then grow the cache without bound.
-    return make_error(Errc::invalid_argument, "session cache size must be at least 1");
-  }
-  // With SSL_OP_NO_TICKET OpenSSL 3 sends TLS 1.3 tickets that only name a cached session,
-  // and resumes TLS 1.2 by session id: nothing in either can be decrypted.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
-  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, nullptr);
-  SSL_CTX_set_max_early_data(ctx, 0);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx, static_cast<long>(options.cache_size));
-  SSL_CTX_set_timeout(ctx, capped_seconds(options.timeout.count()));
-  return {};
 }
 
 }  // namespace stek::openssl

@@ -6,6 +6,8 @@
 // no reconnect logic), a server restart needs no agent to be up, and the atomic rename gives
 // whole-or-nothing updates for free. The directory is watched, not the file, because a rename
 // replaces the file's inode and a watch on the old inode would never fire again.
+#include "stek/openssl/ring_watcher.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -17,7 +19,8 @@
 
 #include "stek/file.h"
 #include "stek/formats.h"
-#include "stek/openssl.h"
+
+#include "keys_state.h"
 
 namespace stek::openssl {
 
@@ -75,7 +78,8 @@ void RingFileWatcher::try_add_watch() {
   if (dir.empty()) dir = ".";
   watch_ = inotify_add_watch(inotify_fd_, dir.c_str(), kDirEvents);
   if (watch_ < 0) {
-    keys_->report_source_error(
+    detail::KeysAccess::report_source_error(
+        *keys_,
         make_error(Errc::io, dir.string() + ": cannot watch directory: " + std::strerror(errno)),
         false);
   }
@@ -124,7 +128,8 @@ void RingFileWatcher::reload() {
   if (!ring.ok()) {
     std::error_code ec;
     const bool present = fs::exists(path_, ec);
-    keys_->report_source_error(
+    detail::KeysAccess::report_source_error(
+        *keys_,
         present ? ring.error()
                 : make_error(Errc::not_found, path_.string() +
                                                   ": ring file is gone; rotating through the " +
@@ -132,7 +137,7 @@ void RingFileWatcher::reload() {
         present);
     return;
   }
-  keys_->report_source_ok();
+  detail::KeysAccess::report_source_ok(*keys_);
   (void)keys_->update(std::move(ring).value());  // a refused ring is recorded in status()
 }
 

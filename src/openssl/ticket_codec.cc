@@ -1,11 +1,13 @@
 // Ticket seal/open in OpenSSL's layout, outside any handshake.
+#include "stek/openssl/ticket_codec.h"
+
 #include <cstring>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
 #include "ticket_crypto.h"
 
@@ -56,12 +58,10 @@ std::string_view ticket_result_name(TicketResult result) {
 }
 
 struct TicketCodec::Impl {
-  EVP_CIPHER_CTX* cipher = nullptr;
-  EVP_MAC_CTX* mac = nullptr;
-  ~Impl() {
-    EVP_CIPHER_CTX_free(cipher);
-    EVP_MAC_CTX_free(mac);
-  }
+  UniquePtr<EVP_CIPHER_CTX> cipher_ctx;
+  UniquePtr<EVP_MAC_CTX> mac_ctx;
+  EVP_CIPHER_CTX* cipher = nullptr;  // cipher_ctx.get()
+  EVP_MAC_CTX* mac = nullptr;        // mac_ctx.get()
 
   // MAC over data with the key's HMAC key into out (32 bytes). The digest was set once when
   // the context was made; each call only sets the key.
@@ -85,8 +85,10 @@ Result<TicketCodec> TicketCodec::make() {
                       "OpenSSL lacks AES-CBC or HMAC (is the default provider loaded?)");
   }
   auto impl = std::make_unique<Impl>();
-  impl->cipher = EVP_CIPHER_CTX_new();
-  impl->mac = EVP_MAC_CTX_new(algs.hmac);
+  impl->cipher_ctx.reset(EVP_CIPHER_CTX_new());
+  impl->mac_ctx.reset(EVP_MAC_CTX_new(algs.hmac));
+  impl->cipher = impl->cipher_ctx.get();
+  impl->mac = impl->mac_ctx.get();
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};

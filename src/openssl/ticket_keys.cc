@@ -1,10 +1,12 @@
 // TicketKeys: the published key snapshot, its time-driven re-derivation, and status.
+#include "stek/openssl/ticket_keys.h"
+
 #include <algorithm>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
-#include "stek/openssl.h"
+#include "keys_state.h"
 
 namespace stek::openssl {
 
@@ -77,12 +79,19 @@ Status derive_into(const KeyRing& source, const std::optional<Schedule>& schedul
 TicketKeys::TicketKeys(KeysOptions options)
     : clock_(options.clock ? options.clock : &default_clock()),
       random_(options.random ? options.random : &default_random()),
-      fallback_schedule_(options.fallback_schedule) {
-  current_.store(std::make_shared<const KeySnapshot>());
+      fallback_schedule_(options.fallback_schedule),
+      state_(std::make_unique<State>()) {
+  state_->current.store(std::make_shared<const KeySnapshot>());
+}
+
+TicketKeys::~TicketKeys() = default;
+
+std::shared_ptr<const KeySnapshot> TicketKeys::snapshot() const {
+  return state_->current.load();
 }
 
 Status TicketKeys::update(KeyRing source) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(state_->mu);
   const UnixSeconds now = clock_->now();
   auto schedule = schedule_for(source, fallback_schedule_);
   Status result;
@@ -93,46 +102,64 @@ Status TicketKeys::update(KeyRing source) {
     auto snap = std::make_shared<KeySnapshot>();
     result = derive_into(source, *schedule, now, *snap);
     if (result.ok()) {
-      snap->generation = ++generation_;
-      source_ = std::move(source);
-      loaded_at_ = now;
-      last_error_.clear();
-      current_.store(std::move(snap));
+      snap->generation = ++state_->generation;
+      state_->source = std::move(source);
+      state_->loaded_at = now;
+      state_->last_error.clear();
+      state_->current.store(std::move(snap));
       return {};
     }
   }
-  last_error_ = "ring refused, previous keys kept: " + result.error().message;
+  state_->last_error = "ring refused, previous keys kept: " + result.error().message;
   return result;
 }
 
 void TicketKeys::tick() {
-  const auto snap = current_.load();
+  const auto snap = state_->current.load();
   if (!snap->refresh_at) return;
   const UnixSeconds now = clock_->now();
   if (now < *snap->refresh_at) return;
-  std::lock_guard lock(mu_);
-  if (current_.load() != snap || !source_) return;  // another writer got here first
+  std::lock_guard lock(state_->mu);
+  rotate_locked(snap, now);
+}
+
+std::shared_ptr<const KeySnapshot> TicketKeys::current() {
+  auto snap = state_->current.load();
+  if (!snap->refresh_at) return snap;
+  const UnixSeconds now = clock_->now();
+  if (now < *snap->refresh_at) return snap;
+  // A handshake never waits for a writer: if one is busy (a ring update, or another handshake
+  // rotating), it publishes the same rotation or a newer ring in a moment.
+  std::unique_lock lock(state_->mu, std::try_to_lock);
+  if (!lock.owns_lock()) return snap;
+  rotate_locked(snap, now);
+  return state_->current.load();
+}
+
+// Publishes the roles at `now` unless another writer replaced `seen` meanwhile.
+void TicketKeys::rotate_locked(const std::shared_ptr<const KeySnapshot>& seen, UnixSeconds now) {
+  if (state_->current.load() != seen || !state_->source) return;  // another writer got here first
   auto next = std::make_shared<KeySnapshot>();
-  auto schedule = schedule_for(*source_, fallback_schedule_);
-  Status s =
-      schedule.ok() ? derive_into(*source_, *schedule, now, *next) : Status(schedule.error());
+  auto schedule = schedule_for(*state_->source, fallback_schedule_);
+  Status s = schedule.ok() ? derive_into(*state_->source, *schedule, now, *next)
+                           : Status(schedule.error());
   if (!s.ok()) {
-    last_error_ = s.error().message;
+    state_->last_error = s.error().message;
     next->ring.reset();  // no encrypting key: stop issuing rather than extend an old key's life
   }
-  next->generation = ++generation_;
-  current_.store(std::move(next));
+  next->generation = ++state_->generation;
+  state_->current.store(std::move(next));
 }
 
 std::optional<std::chrono::milliseconds> TicketKeys::until_next_tick() const {
-  const auto snap = current_.load();
+  const auto snap = state_->current.load();
   if (!snap->refresh_at) return std::nullopt;
   const UnixSeconds now = clock_->now();
   return std::chrono::milliseconds(std::max<std::int64_t>(0, *snap->refresh_at - now) * 1000);
 }
 
 KeyStatus TicketKeys::status() const {
-  const auto snap = current_.load();
+  const auto snap = state_->current.load();
   KeyStatus s;
   const UnixSeconds now = clock_->now();
   if (snap->ring) {
@@ -150,59 +177,69 @@ KeyStatus TicketKeys::status() const {
     s.runway_seconds = std::max<std::int64_t>(0, *snap->keys_run_out_at - now);
   s.generation = snap->generation;
   {
-    std::lock_guard lock(mu_);
-    s.loaded_at = loaded_at_;
-    s.last_error = last_error_;
-    s.source_present = source_present_;
+    std::lock_guard lock(state_->mu);
+    s.loaded_at = state_->loaded_at;
+    s.last_error = state_->last_error;
+    s.source_present = state_->source_present;
   }
   const auto get = [](const std::atomic<std::uint64_t>& a) {
     return a.load(std::memory_order_relaxed);
   };
-  s.counters.issued = get(counters_.issued);
-  s.counters.not_issued = get(counters_.not_issued);
-  s.counters.resumed = get(counters_.resumed);
-  s.counters.renewed = get(counters_.renewed);
-  s.counters.unknown_key = get(counters_.unknown_key);
-  s.counters.invalid = get(counters_.invalid);
-  s.counters.refused_psk_ke = get(counters_.refused_psk_ke);
+  s.counters.issued = get(state_->counters.issued);
+  s.counters.not_issued = get(state_->counters.not_issued);
+  s.counters.resumed = get(state_->counters.resumed);
+  s.counters.renewed = get(state_->counters.renewed);
+  s.counters.unknown_key = get(state_->counters.unknown_key);
+  s.counters.invalid = get(state_->counters.invalid);
+  s.counters.refused_psk_ke = get(state_->counters.refused_psk_ke);
   return s;
 }
 
-void TicketKeys::report_source_error(const Error& error, bool source_present) {
-  std::lock_guard lock(mu_);
-  last_error_ = error.message;
-  source_present_ = source_present;
+namespace detail {
+
+void KeysAccess::report_source_error(TicketKeys& keys, const Error& error, bool source_present) {
+  TicketKeys::State& st = *keys.state_;
+  std::lock_guard lock(st.mu);
+  st.last_error = error.message;
+  st.source_present = source_present;
 }
 
-void TicketKeys::report_source_ok() {
-  std::lock_guard lock(mu_);
-  source_present_ = true;
+void KeysAccess::report_source_ok(TicketKeys& keys) {
+  TicketKeys::State& st = *keys.state_;
+  std::lock_guard lock(st.mu);
+  st.source_present = true;
 }
 
-void TicketKeys::count(TicketResult result) {
+void KeysAccess::count(TicketKeys& keys, TicketResult result) {
+  AtomicCounters& c = keys.state_->counters;
+  std::atomic<std::uint64_t>* counter = nullptr;
   switch (result) {
     case TicketResult::ok:
-      counters_.resumed.fetch_add(1, std::memory_order_relaxed);
+      counter = &c.resumed;
       break;
     case TicketResult::renew:
-      counters_.renewed.fetch_add(1, std::memory_order_relaxed);
+      counter = &c.renewed;
       break;
     case TicketResult::unknown_key:
-      counters_.unknown_key.fetch_add(1, std::memory_order_relaxed);
+      counter = &c.unknown_key;
       break;
     case TicketResult::invalid:
-      counters_.invalid.fetch_add(1, std::memory_order_relaxed);
+      counter = &c.invalid;
       break;
   }
+  if (counter != nullptr) counter->fetch_add(1, std::memory_order_relaxed);
 }
 
-void TicketKeys::count_issued(bool issued) {
-  (issued ? counters_.issued : counters_.not_issued).fetch_add(1, std::memory_order_relaxed);
+void KeysAccess::count_issued(TicketKeys& keys, bool issued) {
+  AtomicCounters& c = keys.state_->counters;
+  (issued ? c.issued : c.not_issued).fetch_add(1, std::memory_order_relaxed);
 }
 
-void TicketKeys::count_refused_psk_ke() {
-  counters_.refused_psk_ke.fetch_add(1, std::memory_order_relaxed);
+void KeysAccess::count_refused_psk_ke(TicketKeys& keys) {
+  keys.state_->counters.refused_psk_ke.fetch_add(1, std::memory_order_relaxed);
 }
+
+}  // namespace detail
 
 std::string key_status_json(const KeyStatus& s) {
   nlohmann::ordered_json j;

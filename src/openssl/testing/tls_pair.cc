@@ -106,8 +106,10 @@ std::string Handshake::ticket_name_hex() const {
 Handshake handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, const HandshakeOptions& options) {
   Handshake result;
   ERR_clear_error();
-  SSL* client = SSL_new(client_ctx);
-  SSL* server = SSL_new(server_ctx);
+  UniquePtr<SSL> client_owner(SSL_new(client_ctx));
+  UniquePtr<SSL> server_owner(SSL_new(server_ctx));
+  SSL* client = client_owner.get();
+  SSL* server = server_owner.get();
   BIO* cbio = nullptr;
   BIO* sbio = nullptr;
   BIO_new_bio_pair(&cbio, 0, &sbio, 0);
@@ -150,7 +152,7 @@ Handshake handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, const HandshakeOpt
     // A clean close: OpenSSL marks sessions of connections freed without close_notify as not
     // resumable (and drops them from the server cache).
     SSL_shutdown(client);
-    SSL_shutdown(server);
+    if (options.server_shutdown) SSL_shutdown(server);
     ERR_clear_error();
     result.ok = true;
     result.resumed = SSL_session_reused(server) == 1;
@@ -158,8 +160,6 @@ Handshake handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, const HandshakeOpt
   } else if (result.error.empty()) {
     result.error = "handshake did not finish";
   }
-  SSL_free(client);
-  SSL_free(server);
   return result;
 }
 

@@ -11,17 +11,12 @@
 #include <openssl/ssl.h>
 
 #include "stek/bytes.h"
+#include "stek/ossl_ptr.h"
 
 namespace stek::testing {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-};
-struct SslSessionFree {
-  void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SessionPtr = std::unique_ptr<SSL_SESSION, SslSessionFree>;
+using SslCtxPtr = UniquePtr<SSL_CTX>;
+using SessionPtr = UniquePtr<SSL_SESSION>;
 
 // A P-256 key and a self-signed certificate for "localhost", made once per process.
 struct TestIdentity {
@@ -50,6 +45,9 @@ struct HandshakeOptions {
   // Called after each round of the handshake pump (client step, server step): lets a test
   // change the server's keys between the flights of one handshake.
   std::function<void(int round)> between_rounds;
+  // false: the server's SSL is freed without SSL_shutdown (no close_notify from the server),
+  // as when a client drops the connection first.
+  bool server_shutdown = true;
 };
 
 // Runs one handshake and lets the client read the server's TLS 1.3 tickets.

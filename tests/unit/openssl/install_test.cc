@@ -6,6 +6,7 @@
 
 #include "stek/bytes.h"
 #include "stek/openssl.h"
+#include "stek/ossl_ptr.h"
 
 #include "ring_fixtures.h"
 #include "tls_pair.h"
@@ -83,10 +84,10 @@ TEST_P(Install, TicketFromTheCallbackOpensWithTheCodecAsASession) {
   OpenedTicket opened = codec.open(keys->snapshot()->ring.value(), first.ticket());
   ASSERT_EQ(opened.result, TicketResult::ok);
   const unsigned char* p = opened.plaintext().data();
-  SSL_SESSION* sess = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(opened.plaintext().size()));
+  UniquePtr<SSL_SESSION> sess(
+      d2i_SSL_SESSION(nullptr, &p, static_cast<long>(opened.plaintext().size())));
   ASSERT_NE(sess, nullptr) << "the ticket's plaintext is OpenSSL's session encoding";
-  EXPECT_EQ(SSL_SESSION_get_protocol_version(sess), version());
-  SSL_SESSION_free(sess);
+  EXPECT_EQ(SSL_SESSION_get_protocol_version(sess.get()), version());
 }
 
 TEST_P(Install, RenewsExactlyForNonCurrentKeys) {
@@ -241,6 +242,29 @@ TEST_P(Install, NoTicketsWhenTheHeldKeysRunOut) {
   EXPECT_TRUE(r.ticket().empty());
   EXPECT_GE(counters().not_issued, 1u);
   EXPECT_EQ(counters().issued, 0u);
+}
+
+TEST_P(Install, RotatesAtTheBoundaryWithoutWatcherOrTick) {
+  // No watcher and no tick(): the callback itself sees that the boundary has passed.
+  const Epoch e = schedule.epoch_at(kNow);
+  const UnixSeconds boundary = schedule.epoch_start(e + 1);
+  clock.set(boundary - 1);
+  EXPECT_EQ(handshake(server.get(), client.get()).ticket_name_hex(), name_of_epoch(e));
+  clock.set(boundary);
+  auto r = handshake(server.get(), client.get());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.ticket_name_hex(), name_of_epoch(e + 1));
+  EXPECT_EQ(keys->status().current_key, name_of_epoch(e + 1));
+  clock.set(boundary + 1);
+  EXPECT_EQ(handshake(server.get(), client.get()).ticket_name_hex(), name_of_epoch(e + 1));
+}
+
+TEST_P(Install, StopsIssuingWhenTheHeldKeysRunOutWithoutTick) {
+  clock.set(schedule.epoch_start(schedule.epoch_at(kNow) + schedule.lookahead() + 1));
+  auto r = handshake(server.get(), client.get());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.ticket().empty()) << "no ticket under a key whose epoch has ended";
+  EXPECT_FALSE(keys->status().has_keys);
 }
 
 TEST_P(Install, HandshakeKeepsTheSnapshotItTook) {
@@ -400,49 +424,6 @@ TEST(NginxSessionIdContext, MismatchedContextRefusesResumption) {
   ASSERT_TRUE(first.ok);
   EXPECT_FALSE(handshake(b.get(), client.get(), {.resume = first.session.get()}).resumed);
   EXPECT_TRUE(handshake(c.get(), client.get(), {.resume = first.session.get()}).resumed);
-}
-
-// ------------------------------------------------------------ STEK-less mode
-
-TEST(StatefulTickets, ResumeOnlyOnTheServerThatHoldsTheSession) {
-  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
-    auto a = make_server_ctx(version);
-    auto b = make_server_ctx(version);
-    ASSERT_TRUE(enable_stateful_tickets(a.get()).ok());
-    ASSERT_TRUE(enable_stateful_tickets(b.get()).ok());
-    auto client = make_client_ctx(version);
-    auto first = handshake(a.get(), client.get());
-    ASSERT_TRUE(first.ok) << first.error;
-    if (version == TLS1_3_VERSION) {
-      // The ticket is only an id: OpenSSL's 32-byte session id, nothing sealed.
-      EXPECT_EQ(first.ticket().size(), 32u);
-    } else {
-      EXPECT_TRUE(first.ticket().empty());
-    }
-    EXPECT_TRUE(handshake(a.get(), client.get(), {.resume = first.session.get()}).resumed);
-    EXPECT_FALSE(handshake(b.get(), client.get(), {.resume = first.session.get()}).resumed);
-  }
-}
-
-TEST(StatefulTickets, CacheIsBounded) {
-  auto server = make_server_ctx(TLS1_3_VERSION);
-  ASSERT_TRUE(enable_stateful_tickets(server.get(), {.cache_size = 8}).ok());
-  auto client = make_client_ctx(TLS1_3_VERSION);
-  std::vector<testing::SessionPtr> sessions;
-  for (int i = 0; i < 20; ++i) {
-    auto r = handshake(server.get(), client.get());
-    ASSERT_TRUE(r.ok);
-    sessions.push_back(std::move(r.session));
-  }
-  EXPECT_LE(SSL_CTX_sess_number(server.get()), 8);
-  EXPECT_FALSE(handshake(server.get(), client.get(), {.resume = sessions.front().get()}).resumed)
-      << "the oldest session was evicted";
-  EXPECT_TRUE(handshake(server.get(), client.get(), {.resume = sessions.back().get()}).resumed);
-}
-
-TEST(StatefulTickets, RefusesAnUnboundedCache) {
-  auto server = make_server_ctx(TLS1_3_VERSION);
-  EXPECT_FALSE(enable_stateful_tickets(server.get(), {.cache_size = 0}).ok());
 }
 
 }  // namespace

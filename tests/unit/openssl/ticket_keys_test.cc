@@ -4,6 +4,7 @@
 #include "stek/bytes.h"
 #include "stek/openssl.h"
 
+#include "keys_state.h"
 #include "ring_fixtures.h"
 
 namespace stek::openssl {
@@ -146,7 +147,7 @@ TEST(TicketKeys, StatusNeverContainsKeyBytes) {
   Fixture f;
   const KeyRing ring = make_window_ring(f.schedule, kNow);
   ASSERT_TRUE(f.keys->update(ring.clone()).ok());
-  f.keys->report_source_error(make_error(Errc::io, "something"), true);
+  detail::KeysAccess::report_source_error(*f.keys, make_error(Errc::io, "something"), true);
   const std::string json = key_status_json(f.keys->status());
   for (const RingKey& k : ring.keys()) {
     for (const SecretBytes* secret : {&k.key.hmac_key(), &k.key.aes_key()}) {
@@ -162,13 +163,13 @@ TEST(TicketKeys, StatusNeverContainsKeyBytes) {
 
 TEST(TicketKeys, CountsOutcomes) {
   Fixture f;
-  f.keys->count(TicketResult::ok);
-  f.keys->count(TicketResult::renew);
-  f.keys->count(TicketResult::renew);
-  f.keys->count(TicketResult::unknown_key);
-  f.keys->count(TicketResult::invalid);
-  f.keys->count_issued(true);
-  f.keys->count_issued(false);
+  detail::KeysAccess::count(*f.keys, TicketResult::ok);
+  detail::KeysAccess::count(*f.keys, TicketResult::renew);
+  detail::KeysAccess::count(*f.keys, TicketResult::renew);
+  detail::KeysAccess::count(*f.keys, TicketResult::unknown_key);
+  detail::KeysAccess::count(*f.keys, TicketResult::invalid);
+  detail::KeysAccess::count_issued(*f.keys, true);
+  detail::KeysAccess::count_issued(*f.keys, false);
   const TicketCounters c = f.keys->status().counters;
   EXPECT_EQ(c.resumed, 1u);
   EXPECT_EQ(c.renewed, 2u);
