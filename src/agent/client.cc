@@ -1,9 +1,13 @@
 // The long-poll request and its answer, over the shared HTTPS client.
 #include "client.h"
 
-#include <charconv>
+#include <cctype>
 
 #include "stek/bytes.h"
+
+#include "api/http.h"
+#include "api/query.h"
+#include "api/ring_version.h"
 
 namespace stek::agent {
 
@@ -18,25 +22,20 @@ Result<ServerUrl> parse_server_url(std::string_view url) {
 }
 
 std::string keyring_target(const PollRequest& request) {
-  std::string target = "/v1/keyring?domain=";
-  for (const char c : request.domain) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      target.push_back(c);
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      target.push_back('%');
-      target.push_back(kHex[u >> 4]);
-      target.push_back(kHex[u & 15]);
-    }
-  }
-  if (request.wait) target += "&wait=" + std::to_string(*request.wait);
-  target += "&timeout=" + std::to_string(request.timeout);
-  return target;
+  api::KeyringQuery query;
+  query.domain = request.domain;
+  if (request.wait) query.wait = api::RingVersion::from_wire(*request.wait);
+  query.timeout = static_cast<std::uint64_t>(request.timeout);
+  return api::keyring_target(query);
 }
 
 namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 // Printable text of a non-ring answer (stekd's {"error": ...}), shortened, for errors.
 std::string short_text(const SecretString& body) {
@@ -54,11 +53,10 @@ std::string short_text(const SecretString& body) {
 PollAnswer to_answer(const net::HttpResponse& response) {
   PollAnswer answer;
   answer.status = static_cast<int>(response.status);
-  if (auto it = response.headers.find("x-stek-ring-version"); it != response.headers.end()) {
-    std::uint64_t v = 0;
-    const std::string& value = it->second;
-    auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (err == std::errc() && end == value.data() + value.size()) answer.ring_version = v;
+  if (auto it = response.headers.find(lowercase(api::kRingVersionHeader));
+      it != response.headers.end()) {
+    if (auto v = api::parse_ring_version(it->second, api::kRingVersionHeader); v.ok())
+      answer.ring_version = v->wire();
   }
   if (answer.status == 200) {
     answer.body = SecretBytes::copy_of(as_bytes({response.body.data(), response.body.size()}));

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/http.h"
+
 namespace stek::ctl {
 
 namespace {
@@ -40,7 +42,7 @@ int fail(Env& env, const Error& e) {
 }  // namespace
 
 int status(const OnlineArgs& args, Env& env) {
-  auto s = call(args, "GET", "/v1/admin/status");
+  auto s = call(args, "GET", std::string(api::kAdminStatusPath));
   if (!s.ok()) return fail(env, s.error());
   if (args.json) {
     env.out << s->dump(2) << "\n";
@@ -69,7 +71,7 @@ int status(const OnlineArgs& args, Env& env) {
 }
 
 int agents(const OnlineArgs& args, Env& env) {
-  auto a = call(args, "GET", "/v1/admin/agents");
+  auto a = call(args, "GET", std::string(api::kAdminAgentsPath));
   if (!a.ok()) return fail(env, a.error());
   if (args.json) {
     env.out << a->dump(2) << "\n";
@@ -94,15 +96,7 @@ int agents(const OnlineArgs& args, Env& env) {
 }
 
 int rotate_domain_secret(const OnlineArgs& args, const std::string& domain, Env& env) {
-  std::string escaped;
-  for (unsigned char c : domain) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      escaped.push_back(static_cast<char>(c));
-    } else {
-      escaped += fmt::format("%{:02X}", c);
-    }
-  }
-  auto r = call(args, "POST", "/v1/admin/domains/" + escaped + "/rotate-secret");
+  auto r = call(args, "POST", api::rotate_secret_path(domain));
   if (!r.ok()) return fail(env, r.error());
   if (args.json) {
     env.out << r->dump(2) << "\n";

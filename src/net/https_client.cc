@@ -18,6 +18,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "api/host_port.h"
+
 namespace stek::net {
 
 namespace asio = boost::asio;
@@ -47,28 +49,11 @@ Result<Url> parse_https_url(std::string_view url) {
       rest.find('@') != std::string_view::npos) {
     return bad("no user part, query or fragment");
   }
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return bad("unclosed [");
-    out.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return bad("junk after ]");
-      port = rest.substr(1);
-    }
-  } else {
-    const auto colon = rest.rfind(':');
-    out.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-  }
-  if (out.host.empty()) return bad("no host");
-  if (port.empty()) port = "443";
-  unsigned value = 0;
-  auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (err != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-    return bad("bad port");
-  }
+  // The authority is HOST[:PORT] with IPv6 in brackets: the one parser in src/api.
+  auto authority = api::parse_host_port(rest, {.default_port = 443, .allow_port_zero = false});
+  if (!authority.ok()) return bad(authority.error().message);
+  out.host = authority->host;
+  const std::string port = std::to_string(authority->port);
   out.port = std::string(port);
   boost::system::error_code ec;
   asio::ip::make_address(out.host, ec);
