@@ -1,5 +1,5 @@
-// A small plain-HTTP listener for /metrics (Prometheus text) and /healthz, running on the
-// agent's io_context. It serves numbers only; keys never pass through it.
+// The agent's plain-HTTP /metrics and /healthz port: the shared listener of src/net
+// (metrics_listener.h) bound to the agent's metrics_listen address.
 #pragma once
 
 #include <functional>
@@ -9,17 +9,11 @@
 #include "stek/result.h"
 
 #include "config.h"
-
-namespace boost::asio {
-class io_context;
-}
+#include "metrics_listener.h"
 
 namespace stek::agent {
 
-struct HealthReport {
-  bool healthy;
-  std::string text;
-};
+using HealthReport = net::HealthReport;
 
 class MetricsServer {
  public:
@@ -30,14 +24,13 @@ class MetricsServer {
   static Result<std::unique_ptr<MetricsServer>> start(boost::asio::io_context& io,
                                                       const ListenAddress& address, Render render,
                                                       Health health);
-  ~MetricsServer();
   // The bound port (useful with port 0).
-  std::uint16_t port() const;
+  std::uint16_t port() const { return listener_->port(); }
 
  private:
-  struct Impl;
-  explicit MetricsServer(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;
+  explicit MetricsServer(std::unique_ptr<net::MetricsListener> listener)
+      : listener_(std::move(listener)) {}
+  std::unique_ptr<net::MetricsListener> listener_;
 };
 
 }  // namespace stek::agent

@@ -1,59 +1,64 @@
-// KeyServer: stekd's network side. One HTTPS port with mutual TLS for agents and admins
-// (docs/api.md) and a plain-HTTP metrics port. Runs on one asio event loop: thousands of
-// long-polls cost a timer and a socket each, not a thread.
+// KeyServer: stekd's network side, composed of small parts: the mTLS transport
+// (mtls_transport.h) with the API router as its handler (api_router.h: keyring API, admin
+// API), the agent registry, the long-poll wait list, and the plain-HTTP metrics listener with
+// the status page. It also wakes at every epoch boundary to run key maintenance.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-
-#include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <set>
-#include <string>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "stek/clock.h"
+
+#include "admin_api.h"
+#include "agent_registry.h"
+#include "api_router.h"
 #include "audit.h"
 #include "config.h"
 #include "key_service.h"
-#include "stek/clock.h"
+#include "keyring_api.h"
+#include "metrics_listener.h"
+#include "mtls_transport.h"
+#include "wait_list.h"
 
 namespace stek::server {
-
-struct AgentRecord {
-  std::vector<std::string> domains;
-  std::string address;
-  UnixSeconds last_seen = 0;
-  std::optional<Epoch> holds_through_epoch;
-  std::size_t connections = 0;
-};
-
-struct ServerCounters {
-  std::map<int, std::uint64_t> requests_by_status;
-  std::uint64_t connections_open = 0;
-};
 
 class KeyServer {
  public:
   KeyServer(boost::asio::io_context& io, ServerConfig config, KeyService& keys, const Clock& clock,
             AuditSink& audit);
-  ~KeyServer();
 
   // Binds both ports and starts accepting; schedules key maintenance at epoch boundaries.
   Status start();
   // Stops accepting and closes every connection; the io_context then runs out of work.
   void stop();
 
-  std::uint16_t port() const;
-  std::uint16_t metrics_port() const;
+  std::uint16_t port() const { return transport_.port(); }
+  std::uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
   // Runs maintenance now (also done by the boundary timer) and wakes waiting agents when a
   // ring changed.
   void maintain_now();
 
-  class Impl;  // public so the connection classes in key_server.cc can name it
-
  private:
-  std::unique_ptr<Impl> impl_;
+  void schedule_maintenance();
+  net::MetricsEndpoints metrics_endpoints();
+
+  ServerConfig config_;
+  KeyService& keys_;
+  const Clock& clock_;
+  boost::asio::io_context& io_;
+  AgentRegistry agents_;
+  WaitList waits_;
+  KeyringApi keyring_;
+  AdminApi admin_;
+  ApiRouter router_;
+  MtlsTransport transport_;
+  std::unique_ptr<net::MetricsListener> metrics_;
+  boost::asio::steady_timer maintenance_;
+  bool stopping_ = false;
 };
 
 }  // namespace stek::server

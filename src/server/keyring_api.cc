@@ -1,0 +1,96 @@
+// GET /v1/keyring: authorisation by certificate domain, then the ring or a long poll.
+#include "keyring_api.h"
+
+#include <algorithm>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "query.h"
+
+namespace stek::server {
+
+KeyringApi::KeyringApi(KeyService& keys, AgentRegistry& agents, WaitList& waits, const Clock& clock,
+                       std::int64_t long_poll_timeout)
+    : keys_(keys),
+      agents_(agents),
+      waits_(waits),
+      clock_(clock),
+      long_poll_timeout_(long_poll_timeout) {}
+
+HttpReply KeyringApi::handle(const HttpRequest& request,
+                             const std::map<std::string, std::string>& query) {
+  if (!request.peer.identity || request.peer.identity->kind != Identity::Kind::agent) {
+    return error_response(403, "forbidden");
+  }
+  if (request.method != "GET") return error_response(405, "use GET");
+  const Identity& id = *request.peer.identity;
+  std::string domain;
+  std::optional<std::uint64_t> wait;
+  std::int64_t timeout = long_poll_timeout_;
+  for (const auto& [k, v] : query) {
+    if (k == "domain") {
+      domain = v;
+    } else if (k == "wait") {
+      auto n = parse_u64(v, "wait");
+      if (!n.ok()) return error_response(400, n.error().message);
+      wait = *n;
+    } else if (k == "timeout") {
+      auto n = parse_u64(v, "timeout");
+      if (!n.ok() || *n < 1) return error_response(400, "timeout must be a positive integer");
+      timeout = std::min<std::int64_t>(static_cast<std::int64_t>(*n), long_poll_timeout_);
+    } else {
+      return error_response(400, "unknown query parameter \"" + k + "\"");
+    }
+  }
+  if (domain.empty()) {
+    if (id.domains.size() != 1) {
+      return error_response(400, "this certificate names several domains: pass domain=");
+    }
+    domain = id.domains.front();
+  }
+  // Only the certificate's own domains, and only configured ones: 403 and nothing else.
+  if (std::find(id.domains.begin(), id.domains.end(), domain) == id.domains.end() ||
+      !keys_.has_domain(domain)) {
+    return error_response(403, "forbidden");
+  }
+  if (!keys_.healthy(clock_.now())) return error_response(503, "key store not ready");
+  agents_.saw(id);
+  if (wait) {
+    agents_.holds_through(
+        id.name, static_cast<Epoch>(*wait >> kVersionEpochShift) + keys_.schedule().lookahead());
+  }
+  const std::uint64_t version = keys_.ring_version(domain);
+  if (!wait || version > *wait) return ring_response(domain, version, id);
+  waits_.add(request.peer.connection, {domain, *wait});
+  return LongPoll{std::chrono::seconds(timeout)};
+}
+
+HttpResponse KeyringApi::resume(const Peer& peer) {
+  const auto waiter = waits_.take(peer.connection);
+  if (!waiter || !peer.identity) return error_response(500, "no long poll on this connection");
+  const Identity& id = *peer.identity;
+  agents_.saw(id);
+  const std::uint64_t version = keys_.ring_version(waiter->domain);
+  if (version > waiter->version) return ring_response(waiter->domain, version, id);
+  HttpResponse r;
+  r.status = 304;
+  r.headers.emplace_back("X-Stek-Ring-Version", std::to_string(version));
+  return r;
+}
+
+HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t version,
+                                       const Identity& id) {
+  auto doc = keys_.ring_document(domain);
+  if (!doc.ok()) {
+    spdlog::error("ring for {} failed: {}", domain, doc.error().message);
+    return error_response(500, "ring derivation failed");
+  }
+  agents_.holds_through(id.name, keys_.current_epoch() + keys_.schedule().lookahead());
+  HttpResponse r;
+  r.secret = *doc;
+  r.headers.emplace_back("X-Stek-Ring-Version", std::to_string(version));
+  return r;
+}
+
+}  // namespace stek::server

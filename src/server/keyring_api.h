@@ -1,0 +1,41 @@
+// KeyringApi: GET /v1/keyring (docs/api.md). Answers an agent with its own domain's ring at
+// once when it is newer than the version the agent holds, else parks the request on the
+// wait list as a long poll until the ring changes or the timeout passes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "stek/clock.h"
+
+#include "agent_registry.h"
+#include "http_handler.h"
+#include "key_service.h"
+#include "wait_list.h"
+
+namespace stek::server {
+
+class KeyringApi {
+ public:
+  // long_poll_timeout: the longest wait, in seconds (server.long_poll_timeout).
+  KeyringApi(KeyService& keys, AgentRegistry& agents, WaitList& waits, const Clock& clock,
+             std::int64_t long_poll_timeout);
+
+  // One request with its decoded query.
+  HttpReply handle(const HttpRequest& request, const std::map<std::string, std::string>& query);
+  // The answer to a long poll that was woken or timed out: the ring if it is newer than the
+  // agent's, else 304.
+  HttpResponse resume(const Peer& peer);
+
+ private:
+  HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Identity& id);
+
+  KeyService& keys_;
+  AgentRegistry& agents_;
+  WaitList& waits_;
+  const Clock& clock_;
+  std::int64_t long_poll_timeout_;
+};
+
+}  // namespace stek::server

@@ -1,0 +1,27 @@
+// Taking the status snapshot.
+#include "server_status.h"
+
+namespace stek::server {
+
+ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now) {
+  ServerStatus s;
+  s.now = now;
+  s.healthy = keys.healthy(now);
+  s.epoch = keys.current_epoch();
+  s.schedule = keys.schedule().params();
+  s.lifetime_hint = keys.schedule().lifetime_hint();
+  s.epochs_held = keys.epochs_held();
+  s.epoch_secrets_held = keys.epoch_secrets_held();
+  s.erasures_total = keys.erasures_total();
+  for (const std::string& d : keys.domains()) {
+    s.domains.push_back({d, keys.ring_version(d), keys.secret_version(d)});
+  }
+  for (const auto& [host, a] : agents.agents()) {
+    s.agents.push_back({host, a.domains, a.address, a.last_seen, a.holds_through_epoch,
+                        a.connections > 0, agents.is_stale(a, s.epoch)});
+  }
+  s.agent_counts = agents.counts(s.epoch);
+  return s;
+}
+
+}  // namespace stek::server

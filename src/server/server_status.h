@@ -1,0 +1,51 @@
+// ServerStatus: one snapshot of what stekd shows about itself (schedule, domains, agents,
+// agents), taken from the key service and the agent registry. The status page, /metrics
+// and the admin API render it; tests build one by hand.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stek/schedule.h"
+
+#include "agent_registry.h"
+#include "key_service.h"
+
+namespace stek::server {
+
+struct DomainStatus {
+  std::string name;
+  std::uint64_t ring_version = 0;
+  std::uint32_t secret_version = 0;
+};
+
+struct AgentStatus {
+  std::string host;
+  std::vector<std::string> domains;
+  std::string address;
+  UnixSeconds last_seen = 0;
+  std::optional<Epoch> holds_through_epoch;
+  bool connected = false;
+  bool stale = false;
+};
+
+struct ServerStatus {
+  UnixSeconds now = 0;
+  bool healthy = false;
+  Epoch epoch = 0;
+  ScheduleParams schedule{};
+  std::int64_t lifetime_hint = 0;
+  std::optional<EpochRange> epochs_held;
+  std::size_t epoch_secrets_held = 0;
+  std::uint64_t erasures_total = 0;
+  std::vector<DomainStatus> domains;
+  std::vector<AgentStatus> agents;  // by host id
+  AgentCounts agent_counts;
+};
+
+ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now);
+
+}  // namespace stek::server

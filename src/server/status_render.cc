@@ -1,0 +1,88 @@
+// The status page and stekd's /metrics.
+#include "status_render.h"
+
+#include "prometheus.h"
+
+namespace stek::server {
+
+std::string escape_html(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string render_status_page(const ServerStatus& s) {
+  std::string page = "<!doctype html><title>stekd</title><h1>stekd</h1><p>epoch " +
+                     std::to_string(s.epoch) + ", interval " + std::to_string(s.schedule.interval) +
+                     " s, history " + std::to_string(s.schedule.history) + ", lookahead " +
+                     std::to_string(s.schedule.lookahead) +
+                     "</p><table border=1><tr><th>domain<th>ring version<th>secret version</tr>";
+  for (const DomainStatus& d : s.domains) {
+    page += "<tr><td>" + escape_html(d.name) + "<td>" + std::to_string(d.ring_version) + "<td>" +
+            std::to_string(d.secret_version) + "</tr>";
+  }
+  page +=
+      "</table><table border=1><tr><th>agent<th>domains<th>last seen (s ago)<th>holds "
+      "through epoch<th>connected<th>stale</tr>";
+  for (const AgentStatus& a : s.agents) {
+    std::string domains;
+    for (const auto& d : a.domains) domains += (domains.empty() ? "" : ", ") + escape_html(d);
+    page += "<tr><td>" + escape_html(a.host) + "<td>" + domains + "<td>" +
+            std::to_string(s.now - a.last_seen) + "<td>" +
+            (a.holds_through_epoch ? std::to_string(*a.holds_through_epoch) : "-") + "<td>" +
+            (a.connected ? "yes" : "no") + "<td>" + (a.stale ? "STALE" : "no") + "</tr>";
+  }
+  page += "</table><p><a href=/metrics>metrics</a></p>\n";
+  return page;
+}
+
+std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport) {
+  using net::MetricType;
+  net::PrometheusText m;
+  m.single("stek_up", MetricType::gauge, "1 when the current epoch's secret exists",
+           s.healthy ? 1 : 0);
+  m.single("stek_current_epoch", MetricType::gauge, "Current epoch number", s.epoch);
+  m.single("stek_epoch_secrets_held", MetricType::gauge,
+           "Epoch secrets held (history + current + lookahead)", s.epoch_secrets_held);
+  m.single("stek_domains", MetricType::gauge, "Configured domains", s.domains.size());
+  m.single("stek_agents_known", MetricType::gauge, "Agents seen since start", s.agent_counts.known);
+  m.single("stek_agents_connected", MetricType::gauge, "Agents with an open connection",
+           s.agent_counts.connected);
+  m.single("stek_agents_stale", MetricType::gauge,
+           "Agents not seen recently or without the current key", s.agent_counts.stale);
+  m.single("stek_connections_open", MetricType::gauge, "Open client connections",
+           transport.connections_open);
+  m.single("stek_erasures_total", MetricType::counter, "Secrets erased", s.erasures_total);
+  m.family("stek_requests_total", MetricType::counter, "Requests answered, by HTTP status");
+  for (const auto& [status, n] : transport.requests_by_status) {
+    m.sample("stek_requests_total", {{"status", std::to_string(status)}}, n);
+  }
+  m.family("stek_ring_version", MetricType::gauge, "Current ring version per domain");
+  for (const DomainStatus& d : s.domains) {
+    m.sample("stek_ring_version", {{"domain", d.name}}, d.ring_version);
+  }
+  return m.text();
+}
+
+}  // namespace stek::server

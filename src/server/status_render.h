@@ -1,0 +1,20 @@
+// stekd's status, rendered: an HTML page for people (every string escaped: domain and host
+// names come from configuration and client certificates) and Prometheus text for /metrics.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mtls_transport.h"
+#include "server_status.h"
+
+namespace stek::server {
+
+// Escapes &, <, >, " and ' for HTML text and attribute values.
+std::string escape_html(std::string_view text);
+
+std::string render_status_page(const ServerStatus& s);
+// Prometheus text for /metrics; `transport` adds connection and request counts.
+std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport);
+
+}  // namespace stek::server

@@ -1,0 +1,90 @@
+// stek-agent's /metrics text is unchanged by the move to the shared renderer: the expected
+// text below is what the agent's own renderer (before src/net/prometheus.h) printed for the
+// same Metrics value, captured by compiling that version of src/agent/metrics.cc.
+#include <gtest/gtest.h>
+
+#include "metrics.h"
+
+namespace stek::agent {
+namespace {
+
+TEST(AgentMetricsText, IsByteForByteWhatTheAgentPrintedBefore) {
+  Metrics m;
+  m.domain = "eu-\"west\"\\\n";
+  m.ring_version = 522981474305;
+  m.current_epoch = 498754;
+  m.runway_seconds = -5;
+  m.keys_held = 21;
+  m.keys_served = 20;
+  m.serving = true;
+  m.last_sync = 1795514400;
+  m.sync_failures = 3;
+  m.rings_accepted = 2;
+  m.keys_erased = 7;
+  m.sinks["nginx"] = {4, 2, 1, 0, 1};
+  m.sinks["json \"x\""] = {1, 0, 0, 5, 0};
+  const std::string expected = R"(
+# HELP stek_agent_ring_version Version of the ring this agent holds.
+# TYPE stek_agent_ring_version gauge
+stek_agent_ring_version{domain="eu-\"west\"\\\n"} 522981474305
+# HELP stek_agent_current_epoch Epoch this agent serves now.
+# TYPE stek_agent_current_epoch gauge
+stek_agent_current_epoch{domain="eu-\"west\"\\\n"} 498754
+# HELP stek_agent_runway_seconds Seconds this agent can keep rotating on held keys without stekd.
+# TYPE stek_agent_runway_seconds gauge
+stek_agent_runway_seconds{domain="eu-\"west\"\\\n"} -5
+# HELP stek_agent_serving 1 when a held key covers the current epoch.
+# TYPE stek_agent_serving gauge
+stek_agent_serving{domain="eu-\"west\"\\\n"} 1
+# HELP stek_agent_keys_held Keys held in memory.
+# TYPE stek_agent_keys_held gauge
+stek_agent_keys_held{domain="eu-\"west\"\\\n"} 21
+# HELP stek_agent_keys_served Keys given to servers (all roles).
+# TYPE stek_agent_keys_served gauge
+stek_agent_keys_served{domain="eu-\"west\"\\\n"} 20
+# HELP stek_agent_last_sync_timestamp_seconds Unix time of the last good answer from stekd, 0 if none.
+# TYPE stek_agent_last_sync_timestamp_seconds gauge
+stek_agent_last_sync_timestamp_seconds{domain="eu-\"west\"\\\n"} 1795514400
+# HELP stek_agent_sync_failures_total Failed attempts to sync with stekd.
+# TYPE stek_agent_sync_failures_total counter
+stek_agent_sync_failures_total{domain="eu-\"west\"\\\n"} 3
+# HELP stek_agent_rings_accepted_total New ring versions accepted.
+# TYPE stek_agent_rings_accepted_total counter
+stek_agent_rings_accepted_total{domain="eu-\"west\"\\\n"} 2
+# HELP stek_agent_keys_erased_total Expired keys erased from memory.
+# TYPE stek_agent_keys_erased_total counter
+stek_agent_keys_erased_total{domain="eu-\"west\"\\\n"} 7
+# HELP stek_agent_sink_writes_total Files a sink wrote.
+# TYPE stek_agent_sink_writes_total counter
+stek_agent_sink_writes_total{sink="json \"x\""} 1
+stek_agent_sink_writes_total{sink="nginx"} 4
+# HELP stek_agent_sink_reloads_total Server reloads a sink requested.
+# TYPE stek_agent_sink_reloads_total counter
+stek_agent_sink_reloads_total{sink="json \"x\""} 0
+stek_agent_sink_reloads_total{sink="nginx"} 2
+# HELP stek_agent_sink_erasures_total Key files a sink erased.
+# TYPE stek_agent_sink_erasures_total counter
+stek_agent_sink_erasures_total{sink="json \"x\""} 0
+stek_agent_sink_erasures_total{sink="nginx"} 1
+# HELP stek_agent_sink_failures_total Sink updates that failed.
+# TYPE stek_agent_sink_failures_total counter
+stek_agent_sink_failures_total{sink="json \"x\""} 5
+stek_agent_sink_failures_total{sink="nginx"} 0
+# HELP stek_agent_sink_warnings Configuration warnings of a sink's server.
+# TYPE stek_agent_sink_warnings gauge
+stek_agent_sink_warnings{sink="json \"x\""} 0
+stek_agent_sink_warnings{sink="nginx"} 1
+)";
+  EXPECT_EQ(render_prometheus(m), expected.substr(1));
+}
+
+TEST(AgentMetricsText, ListsSinkFamiliesEvenWithoutSinks) {
+  Metrics m;
+  m.domain = "d";
+  const std::string text = render_prometheus(m);
+  EXPECT_NE(text.find("# TYPE stek_agent_sink_warnings gauge\n"), std::string::npos);
+  EXPECT_EQ(text.find("{sink="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stek::agent

@@ -1,0 +1,112 @@
+// /v1/admin/... through the router with request values: status, agents, rotation, audit.
+#include <gtest/gtest.h>
+
+#include "fakes_server.h"
+
+namespace stek::server {
+namespace {
+
+using namespace split_testing;
+
+constexpr Epoch kEpoch = kStart / 60;
+
+bool audited(const MemoryAuditLog& log, const std::string& event, const std::string& actor) {
+  for (const auto& e : log.events) {
+    if (e.value("event", "") == event && e.value("actor", "") == actor) return true;
+  }
+  return false;
+}
+
+TEST(AdminApi, StatusReportsScheduleDomainsAndAgentsAndIsAudited) {
+  NetPartsRig rig;
+  rig.request(rig.connect(agent_identity("web1", {"eu-west"})), "GET", "/v1/keyring");
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const HttpResponse r = answered(rig.request(ops, "GET", "/v1/admin/status"));
+  ASSERT_EQ(r.status, 200u);
+  const auto s = body_json(r);
+  EXPECT_EQ(s["epoch"], kEpoch);
+  EXPECT_EQ(s["healthy"], true);
+  EXPECT_EQ(
+      s["schedule"],
+      nlohmann::json({{"interval", 60}, {"history", 2}, {"lookahead", 2}, {"lifetime_hint", 120}}));
+  EXPECT_EQ(s["epochs_held"], nlohmann::json({kEpoch, kEpoch + 2}));
+  ASSERT_EQ(s["domains"].size(), 2u);
+  EXPECT_EQ(s["domains"][0]["name"], "eu-west");
+  EXPECT_EQ(s["domains"][0]["secret_version"], 1);
+  EXPECT_EQ(s["agents"], nlohmann::json({{"known", 1}, {"connected", 1}, {"stale", 0}}));
+  EXPECT_TRUE(audited(rig.audit, "admin_status", "ops"));
+}
+
+TEST(AdminApi, AgentsListsEachAgentWithWhatItHolds) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.request(web1, "GET", "/v1/keyring");
+  rig.router.closed(web1);
+  const HttpResponse r =
+      answered(rig.request(rig.connect(admin_identity("ops")), "GET", "/v1/admin/agents"));
+  ASSERT_EQ(r.status, 200u);
+  const auto agents = body_json(r);
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0]["host"], "web1");
+  EXPECT_EQ(agents[0]["domains"], nlohmann::json({"eu-west"}));
+  EXPECT_EQ(agents[0]["address"], "192.0.2.7:40000");
+  EXPECT_EQ(agents[0]["last_seen"], kStart);
+  EXPECT_EQ(agents[0]["holds_through_epoch"], kEpoch + 2);
+  EXPECT_EQ(agents[0]["connected"], false);
+  EXPECT_EQ(agents[0]["stale"], false);
+  EXPECT_TRUE(audited(rig.audit, "admin_agents", "ops"));
+}
+
+TEST(AdminApi, RotationReplacesTheSecretOfThatDomainOnly) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const HttpResponse r =
+      answered(rig.request(ops, "POST", "/v1/admin/domains/eu-west/rotate-secret"));
+  ASSERT_EQ(r.status, 200u);
+  const auto body = body_json(r);
+  EXPECT_EQ(body["domain"], "eu-west");
+  EXPECT_EQ(body["secret_version"], 2);
+  EXPECT_EQ(body["ring_version"], rig.keys.ring_version("eu-west"));
+  EXPECT_EQ(rig.keys.secret_version("eu-west"), 2u);
+  EXPECT_EQ(rig.keys.secret_version("us-east"), 1u);
+}
+
+TEST(AdminApi, RotationDecodesThePercentEncodedDomain) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/domains/eu%2Dwest/rotate-secret")).status,
+            200u);
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/domains/eu%zz/rotate-secret")).status,
+            400u);
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/domains/ap-south/rotate-secret")).status,
+            404u);
+}
+
+TEST(AdminApi, WrongMethodsGet405AndUnknownPaths404) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/status")).status, 405u);
+  EXPECT_EQ(answered(rig.request(ops, "DELETE", "/v1/admin/agents")).status, 405u);
+  EXPECT_EQ(answered(rig.request(ops, "GET", "/v1/admin/domains/eu-west/rotate-secret")).status,
+            405u);
+  EXPECT_EQ(answered(rig.request(ops, "GET", "/v1/admin/nothing")).status, 404u);
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/domains//rotate-secret")).status, 404u);
+  EXPECT_EQ(rig.keys.secret_version("eu-west"), 1u);
+}
+
+TEST(AdminApi, AgentsCannotUseItAndNothingIsAudited) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  for (const auto& [method, target] :
+       {std::pair{"GET", "/v1/admin/status"}, std::pair{"GET", "/v1/admin/agents"},
+        std::pair{"POST", "/v1/admin/domains/eu-west/rotate-secret"}}) {
+    const HttpResponse r = answered(rig.request(web1, method, target));
+    EXPECT_EQ(r.status, 403u) << target;
+    EXPECT_EQ(body_json(r), nlohmann::json({{"error", "forbidden"}}));
+  }
+  EXPECT_EQ(rig.keys.secret_version("eu-west"), 1u);
+  EXPECT_FALSE(audited(rig.audit, "admin_status", "web1"));
+}
+
+}  // namespace
+}  // namespace stek::server

@@ -1,0 +1,121 @@
+// Fakes for the tests of stekd's network parts (keyring API, admin API, router, status): an
+// in-memory Store, a Random that counts, and a small rig that wires the parts like KeyServer
+// does, around a real KeyService, with a fixed clock and a wake recorder instead of sockets.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "stek/clock.h"
+#include "stek/random.h"
+
+#include "admin_api.h"
+#include "agent_registry.h"
+#include "api_router.h"
+#include "audit.h"
+#include "key_service.h"
+#include "keyring_api.h"
+#include "store.h"
+#include "wait_list.h"
+
+namespace stek::server::split_testing {
+
+// Keeps the state in memory; commits are compare-and-swap on the generation, like any Store.
+class NetPartsMemoryStore final : public Store {
+ public:
+  Result<StoreState> load() override { return state_.clone(); }
+  Result<bool> commit(const StoreState& next, std::uint64_t expected) override {
+    if (state_.generation != expected) return false;
+    state_ = next.clone();
+    return true;
+  }
+  std::string describe() const override { return "memory"; }
+
+ private:
+  StoreState state_;
+};
+
+// Every byte it gives is one more than the last: secrets differ, runs are reproducible.
+class NetPartsCountingRandom final : public Random {
+ public:
+  Status fill(std::span<std::uint8_t> out) override {
+    for (auto& b : out) b = next_++;
+    return {};
+  }
+
+ private:
+  std::uint8_t next_ = 1;
+};
+
+inline constexpr UnixSeconds kStart = 1'800'000'000;  // a multiple of 60: epoch 30'000'000
+inline constexpr ScheduleParams kRigParams{60, 2, 2};
+inline constexpr std::int64_t kLongPollTimeout = 300;
+inline constexpr std::int64_t kStaleAfter = 600;
+
+inline Identity agent_identity(const std::string& host, std::vector<std::string> domains) {
+  return {Identity::Kind::agent, host, std::move(domains)};
+}
+inline Identity admin_identity(const std::string& name) {
+  return {Identity::Kind::admin, name, {}};
+}
+
+// The network parts of stekd without the transport, as KeyServer composes them.
+struct NetPartsRig {
+  explicit NetPartsRig(std::size_t connections_per_identity = 4)
+      : keys(*Schedule::make(kRigParams), {"eu-west", "us-east"}, store, random, audit),
+        agents(clock, connections_per_identity, kStaleAfter),
+        waits([this](ConnectionId id) { woken.push_back(id); }),
+        keyring(keys, agents, waits, clock, kLongPollTimeout),
+        admin(keys, agents, waits, audit, clock),
+        router(keys, agents, waits, keyring, admin) {
+    EXPECT_TRUE(keys.start(clock.now()).ok());
+  }
+
+  // A connection that finished its handshake with this identity (none: no verified cert).
+  Peer connect(std::optional<Identity> identity) {
+    Peer p{++last_connection, std::move(identity), "192.0.2.7:40000"};
+    router.opened(p);
+    return p;
+  }
+
+  HttpReply request(const Peer& peer, const std::string& method, const std::string& target) {
+    return router.handle(HttpRequest{peer, method, target, {}, {}});
+  }
+
+  FixedClock clock{kStart};
+  NetPartsMemoryStore store;
+  NetPartsCountingRandom random;
+  MemoryAuditLog audit;
+  KeyService keys;
+  AgentRegistry agents;
+  std::vector<ConnectionId> woken;
+  WaitList waits;
+  KeyringApi keyring;
+  AdminApi admin;
+  ApiRouter router;
+  ConnectionId last_connection = 0;
+};
+
+// The reply is an answer now (not a long poll); returns it.
+inline HttpResponse answered(const HttpReply& reply) {
+  EXPECT_TRUE(std::holds_alternative<HttpResponse>(reply)) << "expected an answer, got a long poll";
+  if (const auto* r = std::get_if<HttpResponse>(&reply)) return *r;
+  return {};
+}
+
+inline std::string header(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+inline nlohmann::json body_json(const HttpResponse& r) {
+  return nlohmann::json::parse(r.text);
+}
+
+}  // namespace stek::server::split_testing

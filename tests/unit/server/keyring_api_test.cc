@@ -1,0 +1,206 @@
+// GET /v1/keyring through the router, with request values, a fixed clock and an in-memory
+// store: authorisation, query errors, immediate answers, long polls and their wake-ups.
+#include <gtest/gtest.h>
+
+#include "fakes_server.h"
+
+namespace stek::server {
+namespace {
+
+using namespace split_testing;
+
+constexpr Epoch kEpoch = kStart / 60;
+constexpr std::uint64_t kVersion = (static_cast<std::uint64_t>(kEpoch) << 20) + 1;
+
+TEST(KeyringApi, AnswersAtOnceWithTheRingWhenTheAgentHoldsNone) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpResponse r = answered(rig.request(web1, "GET", "/v1/keyring"));
+  EXPECT_EQ(r.status, 200u);
+  ASSERT_NE(r.secret, nullptr);
+  EXPECT_EQ(r.text, "");  // key bytes only in the shared secret buffer
+  EXPECT_EQ(header(r, "X-Stek-Ring-Version"), std::to_string(kVersion));
+  const auto ring = nlohmann::json::parse(r.secret->data(), r.secret->data() + r.secret->size());
+  EXPECT_EQ(ring["version"], kVersion);
+  for (const auto& k : ring["keys"]) EXPECT_EQ(k["domain"], "eu-west");
+}
+
+TEST(KeyringApi, AnswersAtOnceWhenTheAgentHoldsAnOlderVersion) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpResponse r =
+      answered(rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion - 1)));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(rig.waits.size() == 0);
+}
+
+TEST(KeyringApi, ParksAnAgentThatHoldsTheCurrentVersion) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpReply reply =
+      rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion) + "&timeout=20");
+  ASSERT_TRUE(std::holds_alternative<LongPoll>(reply));
+  EXPECT_EQ(std::get<LongPoll>(reply).timeout, std::chrono::seconds(20));
+  EXPECT_EQ(rig.waits.size(), 1u);
+}
+
+TEST(KeyringApi, CapsTheTimeoutAtTheConfiguredLongPollTimeout) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpReply reply =
+      rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion) + "&timeout=99999");
+  ASSERT_TRUE(std::holds_alternative<LongPoll>(reply));
+  EXPECT_EQ(std::get<LongPoll>(reply).timeout, std::chrono::seconds(kLongPollTimeout));
+  const HttpReply default_timeout =
+      rig.request(rig.connect(agent_identity("web2", {"eu-west"})), "GET",
+                  "/v1/keyring?wait=" + std::to_string(kVersion));
+  EXPECT_EQ(std::get<LongPoll>(default_timeout).timeout, std::chrono::seconds(kLongPollTimeout));
+}
+
+TEST(KeyringApi, LongPollThatTimesOutWithoutChangeGets304AndTheCurrentVersion) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  const HttpResponse r = rig.router.resume(web1);
+  EXPECT_EQ(r.status, 304u);
+  EXPECT_EQ(r.text, "");
+  EXPECT_EQ(header(r, "X-Stek-Ring-Version"), std::to_string(kVersion));
+  EXPECT_EQ(rig.waits.size(), 0u);
+}
+
+TEST(KeyringApi, RotationWakesOnlyThatDomainsWaitersWhoThenGetTheNewRing) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer web3 = rig.connect(agent_identity("web3", {"us-east"}));
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  rig.request(web3, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  const Peer admin = rig.connect(admin_identity("ops"));
+  EXPECT_EQ(answered(rig.request(admin, "POST", "/v1/admin/domains/eu-west/rotate-secret")).status,
+            200u);
+  EXPECT_EQ(rig.woken, std::vector<ConnectionId>{web1.connection});
+  const HttpResponse r = rig.router.resume(web1);
+  EXPECT_EQ(r.status, 200u);
+  ASSERT_NE(r.secret, nullptr);
+  EXPECT_EQ(header(r, "X-Stek-Ring-Version"), std::to_string(kVersion + 1));
+  EXPECT_EQ(rig.waits.size(), 1u);  // web3 still waits
+}
+
+TEST(KeyringApi, NewEpochWakesEveryWaiterOnce) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer web3 = rig.connect(agent_identity("web3", {"us-east"}));
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  rig.request(web3, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  rig.clock.advance(60);
+  ASSERT_TRUE(rig.keys.maintain(rig.clock.now()).ok());
+  rig.waits.all_rings_changed();
+  rig.waits.all_rings_changed();
+  EXPECT_EQ(rig.woken, (std::vector<ConnectionId>{web1.connection, web3.connection}));
+  const HttpResponse r = rig.router.resume(web3);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(header(r, "X-Stek-Ring-Version"),
+            std::to_string((static_cast<std::uint64_t>(kEpoch + 1) << 20) + 1));
+}
+
+TEST(KeyringApi, ClosedConnectionLeavesTheWaitListAndIsNotWoken) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  rig.router.closed(web1);
+  EXPECT_EQ(rig.waits.size(), 0u);
+  rig.waits.all_rings_changed();
+  EXPECT_TRUE(rig.woken.empty());
+}
+
+TEST(KeyringApi, RefusesEveryoneButTheDomainsOwnAgentsWithAPlain403) {
+  NetPartsRig rig;
+  struct Case {
+    const char* what;
+    std::optional<Identity> id;
+    std::string target;
+  };
+  const std::vector<Case> cases = {
+      {"other domain", agent_identity("web3", {"us-east"}), "/v1/keyring?domain=eu-west"},
+      {"unconfigured domain", agent_identity("x", {"ap-south"}), "/v1/keyring"},
+      {"admin", admin_identity("ops"), "/v1/keyring?domain=eu-west"},
+      {"no verified certificate", std::nullopt, "/v1/keyring"},
+  };
+  for (const Case& c : cases) {
+    const HttpResponse r = answered(rig.request(rig.connect(c.id), "GET", c.target));
+    EXPECT_EQ(r.status, 403u) << c.what;
+    EXPECT_EQ(body_json(r), nlohmann::json({{"error", "forbidden"}})) << c.what;
+    EXPECT_EQ(r.secret, nullptr) << c.what;
+  }
+}
+
+TEST(KeyringApi, ClientWithoutIdentityIsAlsoDisconnected) {
+  NetPartsRig rig;
+  EXPECT_TRUE(answered(rig.request(rig.connect(std::nullopt), "GET", "/v1/keyring")).close);
+}
+
+TEST(KeyringApi, MalformedQueriesGet400AndOtherMethods405) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  for (const char* target :
+       {"/v1/keyring?wait=abc", "/v1/keyring?bogus=1", "/v1/keyring?wait=1&wait=2",
+        "/v1/keyring?timeout=0", "/v1/keyring?wait=%zz", "/v1/keyring?wait=99999999999999999999"}) {
+    EXPECT_EQ(answered(rig.request(web1, "GET", target)).status, 400u) << target;
+  }
+  EXPECT_EQ(answered(rig.request(web1, "POST", "/v1/keyring")).status, 405u);
+  EXPECT_EQ(answered(rig.request(web1, "GET", "/v1/nothing")).status, 404u);
+}
+
+TEST(KeyringApi, ErrorMessageWithNonUtf8BytesIsStillValidJson) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpResponse r = answered(rig.request(web1, "GET", "/v1/keyring?%ff=1"));
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NO_THROW(body_json(r));
+}
+
+TEST(KeyringApi, CertificateWithSeveralDomainsMustNameOne) {
+  NetPartsRig rig;
+  const Peer shared = rig.connect(agent_identity("shared", {"eu-west", "us-east"}));
+  EXPECT_EQ(answered(rig.request(shared, "GET", "/v1/keyring")).status, 400u);
+  EXPECT_EQ(answered(rig.request(shared, "GET", "/v1/keyring?domain=us-east")).status, 200u);
+}
+
+TEST(KeyringApi, ConnectionsOverTheIdentityLimitGet429AndAreClosed) {
+  NetPartsRig rig(/*connections_per_identity=*/2);
+  const Peer a = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer b = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer c = rig.connect(agent_identity("web1", {"eu-west"}));
+  EXPECT_EQ(answered(rig.request(a, "GET", "/v1/keyring")).status, 200u);
+  EXPECT_EQ(answered(rig.request(b, "GET", "/v1/keyring")).status, 200u);
+  const HttpResponse refused = answered(rig.request(c, "GET", "/v1/keyring"));
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_TRUE(refused.close);
+  rig.router.closed(c);
+  rig.router.closed(a);
+  EXPECT_EQ(
+      answered(rig.request(rig.connect(agent_identity("web1", {"eu-west"})), "GET", "/v1/keyring"))
+          .status,
+      200u);
+}
+
+TEST(KeyringApi, StoreWithoutTheCurrentEpochsSecretGets503) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.clock.advance(10 * 60);  // no maintenance ran: no secret for the current epoch
+  EXPECT_EQ(answered(rig.request(web1, "GET", "/v1/keyring")).status, 503u);
+}
+
+TEST(KeyringApi, RecordsTheAgentAndTheNewestEpochItHolds) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.clock.advance(5);
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  const AgentRecord& a = rig.agents.agents().at("web1");
+  EXPECT_EQ(a.last_seen, kStart + 5);
+  EXPECT_EQ(a.address, "192.0.2.7:40000");
+  EXPECT_EQ(a.holds_through_epoch, kEpoch + kRigParams.lookahead);
+  EXPECT_EQ(a.connections, 1u);
+}
+
+}  // namespace
+}  // namespace stek::server
