@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache clang-format
   # libraries
   libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev libyaml-cpp-dev libboost-dev

@@ -3,7 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "query.h"
+#include "api/http.h"
 #include "server_status.h"
 
 namespace stek::server {
@@ -56,43 +56,39 @@ HttpResponse AdminApi::handle(const HttpRequest& request, std::string_view path)
     return error_response(403, "forbidden");
   }
   const std::string& actor = request.peer.identity->name;
-  if (path == "/v1/admin/status") {
+  if (path == api::kAdminStatusPath) {
     if (request.method != "GET") return error_response(405, "use GET");
     audit_.record("admin_status", {{"actor", actor}});
     return json_response(200, status_json(collect_status(keys_, agents_, clock_.now())));
   }
-  if (path == "/v1/admin/agents") {
+  if (path == api::kAdminAgentsPath) {
     if (request.method != "GET") return error_response(405, "use GET");
     audit_.record("admin_agents", {{"actor", actor}});
     return json_response(200, agents_json(collect_status(keys_, agents_, clock_.now())));
   }
-  static constexpr std::string_view kDomains = "/v1/admin/domains/";
-  static constexpr std::string_view kRotate = "/rotate-secret";
-  if (path.starts_with(kDomains) && path.size() > kDomains.size() + kRotate.size() &&
-      path.ends_with(kRotate)) {
-    if (request.method != "POST") return error_response(405, "use POST");
-    return rotate(actor,
-                  path.substr(kDomains.size(), path.size() - kDomains.size() - kRotate.size()));
+  auto domain = api::rotate_secret_domain(path);
+  if (!domain.ok() && domain.error().code == Errc::not_found) {
+    return error_response(404, "no such admin path");
   }
-  return error_response(404, "no such admin path");
+  if (request.method != "POST") return error_response(405, "use POST");
+  if (!domain.ok()) return error_response(400, domain.error().message);
+  return rotate(actor, *domain);
 }
 
-HttpResponse AdminApi::rotate(const std::string& actor, std::string_view encoded_domain) {
-  auto domain = percent_decode(encoded_domain);
-  if (!domain.ok()) return error_response(400, domain.error().message);
-  if (!keys_.has_domain(*domain)) return error_response(404, "domain is not configured");
-  auto version = keys_.rotate_domain_secret(*domain, clock_.now(), actor);
+HttpResponse AdminApi::rotate(const std::string& actor, const std::string& domain) {
+  if (!keys_.has_domain(domain)) return error_response(404, "domain is not configured");
+  auto version = keys_.rotate_domain_secret(domain, clock_.now(), actor);
   if (!version.ok()) {
-    spdlog::error("rotation of {} failed: {}", *domain, version.error().message);
+    spdlog::error("rotation of {} failed: {}", domain, version.error().message);
     return error_response(500, "rotation failed: " + version.error().message);
   }
   spdlog::warn(
       "domain {} secret replaced (version {}) by {}: every ticket of the domain stops resuming",
-      *domain, *version, actor);
-  waits_.ring_changed(*domain);
-  return json_response(200, {{"domain", *domain},
+      domain, *version, actor);
+  waits_.ring_changed(domain);
+  return json_response(200, {{"domain", domain},
                              {"secret_version", *version},
-                             {"ring_version", keys_.ring_version(*domain)}});
+                             {"ring_version", keys_.ring_version(domain)}});
 }
 
 }  // namespace stek::server

@@ -24,7 +24,7 @@ class AdminApi {
   HttpResponse handle(const HttpRequest& request, std::string_view path);
 
  private:
-  HttpResponse rotate(const std::string& actor, std::string_view encoded_domain);
+  HttpResponse rotate(const std::string& actor, const std::string& domain);
 
   KeyService& keys_;
   const AgentRegistry& agents_;

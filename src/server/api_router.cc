@@ -3,7 +3,8 @@
 
 #include <algorithm>
 
-#include "query.h"
+#include "api/http.h"
+#include "api/query.h"
 
 namespace stek::server {
 
@@ -33,14 +34,11 @@ HttpReply ApiRouter::handle(const HttpRequest& request) {
     r.close = true;
     return r;
   }
-  const std::string_view target = request.target;
-  const auto qpos = target.find('?');
-  const std::string_view path = target.substr(0, qpos);
-  auto query =
-      parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+  const auto [path, query_text] = api::split_target(request.target);
+  auto query = api::parse_query(query_text);
   if (!query.ok()) return error_response(400, query.error().message);
-  if (path == "/v1/keyring") return keyring_.handle(request, *query);
-  if (path.starts_with("/v1/admin/")) return admin_.handle(request, path);
+  if (path == api::kKeyringPath) return keyring_.handle(request, *query);
+  if (path.starts_with(api::kAdminPrefix)) return admin_.handle(request, path);
   return error_response(404, "no such path");
 }
 

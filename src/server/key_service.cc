@@ -185,7 +185,7 @@ Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain
     StoreState next = state_.clone();
     auto& versions = next.domains[domain];
     const std::uint32_t old = versions.empty() ? 0 : versions.back().version;
-    if (old >= kMaxSecretVersion)
+    if (old >= api::RingVersion::kMaxSecretVersion)
       return make_error(Errc::unsupported, "domain secret version limit reached");
     STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
     std::vector<json> events;
@@ -226,7 +226,10 @@ std::uint32_t KeyService::secret_version(const std::string& domain) const {
 }
 
 std::uint64_t KeyService::ring_version(const std::string& domain) const {
-  return (static_cast<std::uint64_t>(epoch_) << kVersionEpochShift) | secret_version(domain);
+  // Epochs (Unix time / interval) stay far below RingVersion::kMaxEpoch, and rotation stops
+  // at kMaxSecretVersion, so make() cannot refuse here.
+  auto version = api::RingVersion::make(epoch_, secret_version(domain));
+  return version.ok() ? version->wire() : 0;
 }
 
 Result<KeyRing> KeyService::ring(const std::string& domain) const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/ring_version.h"
 #include "stek/random.h"
 #include "stek/ring.h"
 #include "stek/schedule.h"
@@ -18,10 +19,6 @@
 #include "store.h"
 
 namespace stek::server {
-
-// Ring versions: E * 2^20 + the domain secret's version (docs/api.md).
-inline constexpr int kVersionEpochShift = 20;
-inline constexpr std::uint32_t kMaxSecretVersion = (1u << kVersionEpochShift) - 1;
 
 class KeyService {
  public:

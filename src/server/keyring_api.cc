@@ -6,7 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "query.h"
+#include "api/http.h"
+#include "api/query.h"
+#include "api/ring_version.h"
 
 namespace stek::server {
 
@@ -25,24 +27,15 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
   }
   if (request.method != "GET") return error_response(405, "use GET");
   const Identity& id = *request.peer.identity;
-  std::string domain;
+  auto parsed = api::keyring_query(query);
+  if (!parsed.ok()) return error_response(400, parsed.error().message);
+  std::string domain = parsed->domain.value_or("");
   std::optional<std::uint64_t> wait;
-  std::int64_t timeout = long_poll_timeout_;
-  for (const auto& [k, v] : query) {
-    if (k == "domain") {
-      domain = v;
-    } else if (k == "wait") {
-      auto n = parse_u64(v, "wait");
-      if (!n.ok()) return error_response(400, n.error().message);
-      wait = *n;
-    } else if (k == "timeout") {
-      auto n = parse_u64(v, "timeout");
-      if (!n.ok() || *n < 1) return error_response(400, "timeout must be a positive integer");
-      timeout = std::min<std::int64_t>(static_cast<std::int64_t>(*n), long_poll_timeout_);
-    } else {
-      return error_response(400, "unknown query parameter \"" + k + "\"");
-    }
-  }
+  if (parsed->wait) wait = parsed->wait->wire();
+  const std::int64_t timeout =
+      parsed->timeout ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                            *parsed->timeout, static_cast<std::uint64_t>(long_poll_timeout_)))
+                      : long_poll_timeout_;
   if (domain.empty()) {
     if (id.domains.size() != 1) {
       return error_response(400, "this certificate names several domains: pass domain=");
@@ -58,7 +51,7 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
   agents_.saw(id);
   if (wait) {
     agents_.holds_through(
-        id.name, static_cast<Epoch>(*wait >> kVersionEpochShift) + keys_.schedule().lookahead());
+        id.name, parsed->wait->epoch() + keys_.schedule().lookahead());
   }
   const std::uint64_t version = keys_.ring_version(domain);
   if (!wait || version > *wait) return ring_response(domain, version, id);
@@ -75,7 +68,7 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   if (version > waiter->version) return ring_response(waiter->domain, version, id);
   HttpResponse r;
   r.status = 304;
-  r.headers.emplace_back("X-Stek-Ring-Version", std::to_string(version));
+  r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
   return r;
 }
 
@@ -89,7 +82,7 @@ HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t 
   agents_.holds_through(id.name, keys_.current_epoch() + keys_.schedule().lookahead());
   HttpResponse r;
   r.secret = *doc;
-  r.headers.emplace_back("X-Stek-Ring-Version", std::to_string(version));
+  r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
   return r;
 }
 

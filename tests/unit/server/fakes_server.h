@@ -1,5 +1,5 @@
-// Fakes for the tests of stekd's network parts (keyring API, admin API, router, status): an
-// in-memory Store, a Random that counts, and a small rig that wires the parts like KeyServer
+// Fakes for the tests of stekd's network parts (keyring API, admin API, router, status): the
+// in-memory Store of memory_store.h, a Random that counts, and a small rig that wires the parts like KeyServer
 // does, around a real KeyService, with a fixed clock and a wake recorder instead of sockets.
 #pragma once
 
@@ -19,25 +19,10 @@
 #include "audit.h"
 #include "key_service.h"
 #include "keyring_api.h"
-#include "store.h"
+#include "memory_store.h"
 #include "wait_list.h"
 
 namespace stek::server::split_testing {
-
-// Keeps the state in memory; commits are compare-and-swap on the generation, like any Store.
-class NetPartsMemoryStore final : public Store {
- public:
-  Result<StoreState> load() override { return state_.clone(); }
-  Result<bool> commit(const StoreState& next, std::uint64_t expected) override {
-    if (state_.generation != expected) return false;
-    state_ = next.clone();
-    return true;
-  }
-  std::string describe() const override { return "memory"; }
-
- private:
-  StoreState state_;
-};
 
 // Every byte it gives is one more than the last: secrets differ, runs are reproducible.
 class NetPartsCountingRandom final : public Random {
@@ -87,7 +72,7 @@ struct NetPartsRig {
   }
 
   FixedClock clock{kStart};
-  NetPartsMemoryStore store;
+  testing::InMemoryStore store;
   NetPartsCountingRandom random;
   MemoryAuditLog audit;
   KeyService keys;

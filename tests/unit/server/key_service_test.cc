@@ -219,13 +219,13 @@ TEST_F(KeyServiceTest, RotatingAnUnconfiguredDomainIsNotFoundAndCommitsNothing) 
 
 TEST_F(KeyServiceTest, RotationStopsAtTheSecretVersionLimit) {
   store.write_as_other([](StoreState& s) {
-    s.domains["eu"].push_back({kMaxSecretVersion, kAllEpochs, pattern_bytes(90, 32)});
+    s.domains["eu"].push_back({api::RingVersion::kMaxSecretVersion, kAllEpochs, pattern_bytes(90, 32)});
   });
   KeyService& keys = started();
   auto r = keys.rotate_domain_secret("eu", clock.now(), "admin:ops");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::unsupported);
-  EXPECT_EQ(stored_versions("eu"), std::vector<std::uint32_t>{kMaxSecretVersion});
+  EXPECT_EQ(stored_versions("eu"), std::vector<std::uint32_t>{api::RingVersion::kMaxSecretVersion});
 }
 
 TEST_F(KeyServiceTest, ScheduledReplacementKeepsTheOldVersionWhileALiveEpochUsesIt) {
