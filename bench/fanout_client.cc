@@ -3,13 +3,6 @@
 //   baseline: every agent fetches the current ring at once (no long-poll)
 //   fan-out:  time from the rotation request to the last agent holding the new ring
 // Driven by bench/fanout.py, which starts stekd and measures its CPU and memory.
-#include <CLI/CLI.hpp>
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +11,13 @@
 #include <memory>
 #include <optional>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "https_client.h"
 
@@ -43,16 +43,19 @@ struct Agent : std::enable_shared_from_this<Agent> {
     req.keep_alive(true);
     parser.emplace();
     parser->body_limit(1 << 20);
-    http::async_write(stream, req, [self = shared_from_this(), cb](beast::error_code ec, std::size_t) {
-      if (ec) return cb(false);
-      http::async_read(self->stream, self->buffer, *self->parser, [self, cb](beast::error_code ec2, std::size_t) {
-        if (ec2) return cb(false);
-        auto& res = self->parser->get();
-        if (res.result_int() == 200) self->version = std::stoull(std::string(res["X-Stek-Ring-Version"]));
-        self->done = Clock::now();
-        cb(res.result_int() == 200);
-      });
-    });
+    http::async_write(
+        stream, req, [self = shared_from_this(), cb](beast::error_code ec, std::size_t) {
+          if (ec) return cb(false);
+          http::async_read(self->stream, self->buffer, *self->parser,
+                           [self, cb](beast::error_code ec2, std::size_t) {
+                             if (ec2) return cb(false);
+                             auto& res = self->parser->get();
+                             if (res.result_int() == 200)
+                               self->version = std::stoull(std::string(res["X-Stek-Ring-Version"]));
+                             self->done = Clock::now();
+                             cb(res.result_int() == 200);
+                           });
+        });
   }
 };
 
@@ -64,8 +67,10 @@ int main(int argc, char** argv) {
   int n = 1000, identities = 100;
   app.add_option("--port", port)->required();
   app.add_option("--ca", ca)->required();
-  app.add_option("--cert-prefix", prefix, "Host certificates are PREFIX-<i>.crt and PREFIX-<i>.key")->required();
-  app.add_option("--identities", identities, "How many host certificates (i = 0 .. K-1)")->capture_default_str();
+  app.add_option("--cert-prefix", prefix, "Host certificates are PREFIX-<i>.crt and PREFIX-<i>.key")
+      ->required();
+  app.add_option("--identities", identities, "How many host certificates (i = 0 .. K-1)")
+      ->capture_default_str();
   app.add_option("--admin-cert", admin_cert)->required();
   app.add_option("--admin-key", admin_key)->required();
   app.add_option("--agents,-n", n)->capture_default_str();
@@ -95,18 +100,20 @@ int main(int argc, char** argv) {
       agents.push_back(a);
       ++next;
       ++in_flight;
-      beast::get_lowest_layer(a->stream).async_connect(*endpoints.begin(), [&, a](beast::error_code ec) {
-        auto finish = [&](bool ok) {
-          --in_flight;
-          ok ? ++connected : ++failed;
-          launch();
-        };
-        if (ec) return finish(false);
-        a->stream.async_handshake(ssl::stream_base::client, [&, a, finish](beast::error_code ec2) {
-          if (ec2) return finish(false);
-          a->get("/v1/keyring?domain=" + domain, [finish](bool ok) { finish(ok); });
-        });
-      });
+      beast::get_lowest_layer(a->stream).async_connect(
+          *endpoints.begin(), [&, a](beast::error_code ec) {
+            auto finish = [&](bool ok) {
+              --in_flight;
+              ok ? ++connected : ++failed;
+              launch();
+            };
+            if (ec) return finish(false);
+            a->stream.async_handshake(
+                ssl::stream_base::client, [&, a, finish](beast::error_code ec2) {
+                  if (ec2) return finish(false);
+                  a->get("/v1/keyring?domain=" + domain, [finish](bool ok) { finish(ok); });
+                });
+          });
     }
   };
   launch();
@@ -132,7 +139,10 @@ int main(int argc, char** argv) {
   io.restart();
   for (auto& a : agents) {
     a->get("/v1/keyring?domain=" + domain + "&wait=" + std::to_string(version) + "&timeout=600",
-           [&](bool ok) { ++answered; woke_ok += ok; });
+           [&](bool ok) {
+             ++answered;
+             woke_ok += ok;
+           });
   }
   // Let stekd register every waiter.
   const auto settle = Clock::now() + std::chrono::seconds(2);
@@ -142,8 +152,9 @@ int main(int argc, char** argv) {
   stek::net::ClientTls tls{admin_cert, admin_key, ca};
   auto url = stek::net::parse_https_url("https://" + host + ":" + port);
   const auto t_rotate = Clock::now();
-  auto r = stek::net::https_request(tls, *url, "POST", "/v1/admin/domains/" + domain + "/rotate-secret", "",
-                                    std::chrono::seconds(30));
+  auto r =
+      stek::net::https_request(tls, *url, "POST", "/v1/admin/domains/" + domain + "/rotate-secret",
+                               "", std::chrono::seconds(30));
   if (!r.ok() || r->status != 200) {
     std::fprintf(stderr, "rotation failed\n");
     return 1;

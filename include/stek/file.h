@@ -3,10 +3,10 @@
 // never reads a partial file and a crash never loses the old one.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <filesystem>
+
+#include <sys/types.h>
 
 #include "stek/result.h"
 #include "stek/secret.h"

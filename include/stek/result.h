@@ -18,13 +18,13 @@ enum class Errc {
   unsupported,       // the target cannot express what was asked
   not_found,
   io,
-  crypto,            // an OpenSSL primitive failed
-  integrity,         // authentication failed (wrong key, damaged data)
-  forbidden,         // the caller's identity may not do this (HTTP 403)
-  conflict,          // a compare-and-swap kept losing to concurrent writers
-  exhausted,         // a per-identity or process limit is reached (HTTP 429)
-  rollback,          // stored state is older than state already seen (restored backup)
-  config,            // a configuration file or setting is wrong
+  crypto,     // an OpenSSL primitive failed
+  integrity,  // authentication failed (wrong key, damaged data)
+  forbidden,  // the caller's identity may not do this (HTTP 403)
+  conflict,   // a compare-and-swap kept losing to concurrent writers
+  exhausted,  // a per-identity or process limit is reached (HTTP 429)
+  rollback,   // stored state is older than state already seen (restored backup)
+  config,     // a configuration file or setting is wrong
 };
 
 const char* errc_name(Errc code);
@@ -37,7 +37,9 @@ struct Error {
   Error with_context(const std::string& context) const { return {code, context + ": " + message}; }
 };
 
-inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(Errc code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
@@ -83,10 +85,9 @@ using Status = Result<void>;
 }  // namespace stek
 
 // Propagates an error from an expression returning Result<...>.
-#define STEK_TRY(expr)                              \
-  do {                                              \
-    if (auto stek_try_r_ = (expr); !stek_try_r_.ok()) \
-      return stek_try_r_.error();                   \
+#define STEK_TRY(expr)                                                            \
+  do {                                                                            \
+    if (auto stek_try_r_ = (expr); !stek_try_r_.ok()) return stek_try_r_.error(); \
   } while (0)
 
 #define STEK_CONCAT_INNER_(a, b) a##b

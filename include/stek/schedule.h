@@ -78,7 +78,9 @@ class Schedule {
 
   // Seconds a host can run on the keys it holds at t with no key server: until the
   // end of epoch e+L.
-  std::int64_t runway(UnixSeconds t) const { return epoch_start(epoch_at(t) + p_.lookahead + 1) - t; }
+  std::int64_t runway(UnixSeconds t) const {
+    return epoch_start(epoch_at(t) + p_.lookahead + 1) - t;
+  }
 
  private:
   explicit Schedule(const ScheduleParams& p) : p_(p) {}

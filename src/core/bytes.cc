@@ -27,8 +27,12 @@ String hex_encode(ByteView bytes) {
 }
 }  // namespace
 
-std::string to_hex(ByteView bytes) { return hex_encode<std::string>(bytes); }
-SecretString to_hex_secret(ByteView bytes) { return hex_encode<SecretString>(bytes); }
+std::string to_hex(ByteView bytes) {
+  return hex_encode<std::string>(bytes);
+}
+SecretString to_hex_secret(ByteView bytes) {
+  return hex_encode<SecretString>(bytes);
+}
 
 namespace {
 int hex_value(char c) {
@@ -41,16 +45,16 @@ int hex_value(char c) {
 
 Result<SecretBytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) {
-    return make_error(Errc::bad_format,
-                      "hex text has " + std::to_string(hex.size()) + " digits, expected an even number");
+    return make_error(Errc::bad_format, "hex text has " + std::to_string(hex.size()) +
+                                            " digits, expected an even number");
   }
   SecretBytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
     int hi = hex_value(hex[2 * i]);
     int lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return make_error(Errc::bad_format,
-                        "hex text has a non-hex character at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
+      return make_error(Errc::bad_format, "hex text has a non-hex character at offset " +
+                                              std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
     }
     out.data()[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }

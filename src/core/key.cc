@@ -7,12 +7,14 @@
 
 namespace stek {
 
-std::string key_name_hex(const KeyName& name) { return to_hex(name); }
+std::string key_name_hex(const KeyName& name) {
+  return to_hex(name);
+}
 
 Result<KeyName> parse_key_name_hex(std::string_view hex) {
   if (hex.size() != 2 * kKeyNameSize) {
-    return make_error(Errc::bad_size, "key name has " + std::to_string(hex.size()) +
-                                          " hex digits, expected 32");
+    return make_error(Errc::bad_size,
+                      "key name has " + std::to_string(hex.size()) + " hex digits, expected 32");
   }
   STEK_ASSIGN_OR_RETURN(SecretBytes bytes, from_hex(hex));
   KeyName name{};
@@ -26,8 +28,8 @@ Status check_key_material(std::string_view what, ByteView bytes) {
       std::all_of(bytes.begin(), bytes.end(), [&](std::uint8_t b) { return b == bytes[0]; });
   if (repeated) {
     return make_error(Errc::weak_key,
-                      std::string(what) + (bytes[0] == 0 ? " is all zero bytes"
-                                                         : " is one byte repeated") +
+                      std::string(what) +
+                          (bytes[0] == 0 ? " is all zero bytes" : " is one byte repeated") +
                           ": refusing a placeholder key");
   }
   return {};

@@ -9,11 +9,16 @@ namespace stek {
 namespace {
 int role_rank(KeyRole r) {
   switch (r) {
-    case KeyRole::encrypt: return 0;
-    case KeyRole::next: return 1;
-    case KeyRole::decrypt: return 2;
-    case KeyRole::pending: return 3;
-    case KeyRole::expired: return 4;
+    case KeyRole::encrypt:
+      return 0;
+    case KeyRole::next:
+      return 1;
+    case KeyRole::decrypt:
+      return 2;
+    case KeyRole::pending:
+      return 3;
+    case KeyRole::expired:
+      return 4;
   }
   return 5;
 }
@@ -70,9 +75,8 @@ Result<KeyRing> KeyRing::make(std::vector<RingKey> keys, RingInfo info) {
     }
   }
   if (encrypting != 1) {
-    return make_error(Errc::invalid_argument,
-                      "key ring has " + std::to_string(encrypting) +
-                          " encrypting keys, expected exactly 1");
+    return make_error(Errc::invalid_argument, "key ring has " + std::to_string(encrypting) +
+                                                  " encrypting keys, expected exactly 1");
   }
   std::stable_sort(keys.begin(), keys.end(), [](const RingKey& a, const RingKey& b) {
     return role_rank(a.meta.role) < role_rank(b.meta.role);
@@ -99,8 +103,8 @@ Result<KeyRing> KeyRing::at(const Schedule& schedule, UnixSeconds t) const {
   std::vector<RingKey> out;
   for (const RingKey& k : keys_) {
     if (!k.meta.epoch) {
-      return make_error(Errc::invalid_argument, "key " + k.key.name_hex() +
-                                                    " has no epoch; roles cannot be derived");
+      return make_error(Errc::invalid_argument,
+                        "key " + k.key.name_hex() + " has no epoch; roles cannot be derived");
     }
     const Epoch epoch = *k.meta.epoch;
     KeyRole role = schedule.role(epoch, t);
@@ -117,9 +121,8 @@ Result<KeyRing> KeyRing::at(const Schedule& schedule, UnixSeconds t) const {
     copy.meta.not_after = schedule.not_after(epoch);
     out.push_back(std::move(copy));
   }
-  const bool has_current = std::any_of(out.begin(), out.end(), [](const RingKey& k) {
-    return k.meta.role == KeyRole::encrypt;
-  });
+  const bool has_current = std::any_of(
+      out.begin(), out.end(), [](const RingKey& k) { return k.meta.role == KeyRole::encrypt; });
   if (!has_current) {
     return make_error(Errc::not_found, "no key for the current epoch " +
                                            std::to_string(schedule.epoch_at(t)) +

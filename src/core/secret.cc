@@ -1,9 +1,9 @@
 // SecretBytes storage and wiping.
 #include "stek/secret.h"
 
-#include <openssl/crypto.h>
-
 #include <cstring>
+
+#include <openssl/crypto.h>
 
 namespace stek {
 
@@ -41,7 +41,9 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   return *this;
 }
 
-SecretBytes::~SecretBytes() { wipe(); }
+SecretBytes::~SecretBytes() {
+  wipe();
+}
 
 void SecretBytes::wipe() {
   secure_wipe(data_.get(), size_);
@@ -49,6 +51,8 @@ void SecretBytes::wipe() {
   size_ = 0;
 }
 
-bool SecretBytes::equals(ByteView other) const { return constant_time_equal(view(), other); }
+bool SecretBytes::equals(ByteView other) const {
+  return constant_time_equal(view(), other);
+}
 
 }  // namespace stek

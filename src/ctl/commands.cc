@@ -1,14 +1,14 @@
 // stekctl offline subcommands: keygen, inspect, convert, derive, demo.
 #include "commands.h"
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <unistd.h>
-
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "stek/bytes.h"
 #include "stek/derive.h"
@@ -58,7 +58,8 @@ Result<SecretBytes> read_input(const std::string& path) {
 
 Status write_output(const std::string& path, const SecretBytes& bytes, bool force, Env& env) {
   if (path == "-") {
-    env.out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    env.out.write(reinterpret_cast<const char*>(bytes.data()),
+                  static_cast<std::streamsize>(bytes.size()));
     env.out.flush();
     return {};
   }
@@ -91,11 +92,10 @@ void print_table(const KeyRing& ring, bool reveal, Env& env) {
   env.out << fmt::format("  {:<8} {:<32} {:>5} {:>9}  {:<20}  {:<20}  {}\n", "ROLE", "NAME", "SIZE",
                          "EPOCH", "NOT_BEFORE", "NOT_AFTER", "DOMAIN");
   for (const RingKey& k : ring.keys()) {
-    env.out << fmt::format("  {:<8} {:<32} {:>5} {:>9}  {:<20}  {:<20}  {}\n",
-                           key_role_name(k.meta.role), k.key.name_hex(), size_text(k.key),
-                           k.meta.epoch ? std::to_string(*k.meta.epoch) : "-",
-                           utc(k.meta.not_before), utc(k.meta.not_after),
-                           k.meta.domain.value_or("-"));
+    env.out << fmt::format(
+        "  {:<8} {:<32} {:>5} {:>9}  {:<20}  {:<20}  {}\n", key_role_name(k.meta.role),
+        k.key.name_hex(), size_text(k.key), k.meta.epoch ? std::to_string(*k.meta.epoch) : "-",
+        utc(k.meta.not_before), utc(k.meta.not_after), k.meta.domain.value_or("-"));
     if (reveal) {
       SecretString h = to_hex_secret(k.key.hmac_key().view());
       SecretString a = to_hex_secret(k.key.aes_key().view());
@@ -121,8 +121,8 @@ int keygen(const KeygenArgs& args, Env& env) {
   const std::int64_t max_count = schedule->history() + (has_next ? 2 : 1);
   if (count < 1 || count > max_count) {
     return fail(env, make_error(Errc::invalid_argument,
-                                fmt::format("--count must be 1 to {} (history + current{})", max_count,
-                                            has_next ? " + next" : "")));
+                                fmt::format("--count must be 1 to {} (history + current{})",
+                                            max_count, has_next ? " + next" : "")));
   }
   const UnixSeconds now = env.clock.now();
   const Epoch top = schedule->epoch_at(now) + (has_next ? 1 : 0);
@@ -139,7 +139,8 @@ int keygen(const KeygenArgs& args, Env& env) {
   if (!ring.ok()) return fail(env, ring.error());
   auto bytes = write_key_file(args.format, *ring, {now});
   if (!bytes.ok()) return fail(env, bytes.error());
-  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok()) return fail(env, s.error());
+  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok())
+    return fail(env, s.error());
   if (args.out != "-") {
     env.err << fmt::format("wrote {} ({}, {} key{}, encrypting key {}), mode 0600\n", args.out,
                            format_name(args.format), ring->size(), ring->size() == 1 ? "" : "s",
@@ -168,7 +169,8 @@ int inspect(const InspectArgs& args, Env& env) {
     doc["format"] = format_name(format);
     doc["ring_version"] = ring->info().version;
     if (const auto& s = ring->info().schedule) {
-      doc["schedule"] = {{"interval", s->interval}, {"history", s->history}, {"lookahead", s->lookahead}};
+      doc["schedule"] = {
+          {"interval", s->interval}, {"history", s->history}, {"lookahead", s->lookahead}};
     }
     doc["keys"] = nlohmann::ordered_json::array();
     for (const RingKey& k : ring->keys()) {
@@ -195,14 +197,17 @@ int inspect(const InspectArgs& args, Env& env) {
   env.out << fmt::format("{}: {}, {} key{}\n", args.path, format_name(format), ring->size(),
                          ring->size() == 1 ? "" : "s");
   if (const auto& s = ring->info().schedule) {
-    env.out << fmt::format("schedule: interval {} s, history {}, lookahead {}, lifetime hint {} s\n",
-                           s->interval, s->history, s->lookahead, s->history * s->interval);
+    env.out << fmt::format(
+        "schedule: interval {} s, history {}, lookahead {}, lifetime hint {} s\n", s->interval,
+        s->history, s->lookahead, s->history * s->interval);
   }
   print_table(*ring, args.reveal, env);
   if (format == Format::haproxy48 || format == Format::haproxy80) {
     if (ring->size() > 3) {
-      env.out << fmt::format("note: HAProxy (TLS_TICKETS_NO=3 by default) uses only the last 3 of "
-                             "these {} lines\n", ring->size());
+      env.out << fmt::format(
+          "note: HAProxy (TLS_TICKETS_NO=3 by default) uses only the last 3 of "
+          "these {} lines\n",
+          ring->size());
     }
   }
   return 0;
@@ -224,10 +229,12 @@ int convert(const ConvertArgs& args, Env& env) {
   }
   auto bytes = write_key_file(args.to, source, {now});
   if (!bytes.ok()) return fail(env, bytes.error());
-  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok()) return fail(env, s.error());
+  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok())
+    return fail(env, s.error());
   if (args.out != "-") {
-    env.err << fmt::format("wrote {} ({} -> {}, encrypting key {})\n", args.out, format_name(args.from),
-                           format_name(args.to), source.encrypting().key.name_hex());
+    env.err << fmt::format("wrote {} ({} -> {}, encrypting key {})\n", args.out,
+                           format_name(args.from), format_name(args.to),
+                           source.encrypting().key.name_hex());
   }
   return 0;
 }
@@ -240,7 +247,8 @@ int derive(const DeriveArgs& args, Env& env) {
   auto schedule = Schedule::make(args.schedule);
   if (!schedule.ok()) return fail(env, schedule.error());
   const KeySize size = size_for(args.format, 80);
-  auto key = derive_ticket_key(domain_secret->view(), epoch_secret->view(), args.domain, args.epoch, size);
+  auto key =
+      derive_ticket_key(domain_secret->view(), epoch_secret->view(), args.domain, args.epoch, size);
   if (!key.ok()) return fail(env, key.error());
   // The derived key is shown as the encrypting key of its own epoch.
   RingKey entry = with_schedule_meta(std::move(key).value(), *schedule, args.epoch,
@@ -255,10 +263,12 @@ int derive(const DeriveArgs& args, Env& env) {
   if (!ring.ok()) return fail(env, ring.error());
   auto bytes = write_key_file(args.format, *ring, {env.clock.now()});
   if (!bytes.ok()) return fail(env, bytes.error());
-  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok()) return fail(env, s.error());
+  if (auto s = write_output(args.out, *bytes, args.force, env); !s.ok())
+    return fail(env, s.error());
   if (args.out != "-") {
-    env.err << fmt::format("wrote {} ({}, K({}, {}) = key name {})\n", args.out, format_name(args.format),
-                           args.domain, args.epoch, ring->encrypting().key.name_hex());
+    env.err << fmt::format("wrote {} ({}, K({}, {}) = key name {})\n", args.out,
+                           format_name(args.format), args.domain, args.epoch,
+                           ring->encrypting().key.name_hex());
   }
   return 0;
 }
@@ -272,8 +282,8 @@ int demo(const DemoArgs& args, Env& env) {
       "stek demo: in-memory key schedule, no files, no network\n"
       "schedule: interval {} s, history {} epochs, lookahead {} epochs, lifetime hint {} s\n"
       "now {} = epoch {}; hosts hold epochs {}..{}; runway without the key server {} s\n\n",
-      schedule->interval(), schedule->history(), schedule->lookahead(), schedule->lifetime_hint(), utc(now),
-      schedule->epoch_at(now), window.first, window.last, schedule->runway(now));
+      schedule->interval(), schedule->history(), schedule->lookahead(), schedule->lifetime_hint(),
+      utc(now), schedule->epoch_at(now), window.first, window.last, schedule->runway(now));
 
   // Fleet-wide epoch secrets G_e, one per epoch of the window, and one domain secret D_d
   // per domain.

@@ -2,21 +2,30 @@
 #include <algorithm>
 #include <string>
 
-#include "codecs.h"
 #include "stek/bytes.h"
+
+#include "codecs.h"
 
 namespace stek {
 
 std::string_view format_name(Format format) {
   switch (format) {
-    case Format::nginx48: return "nginx48";
-    case Format::nginx80: return "nginx80";
-    case Format::haproxy48: return "haproxy48";
-    case Format::haproxy80: return "haproxy80";
-    case Format::apache: return "apache";
-    case Format::ats: return "ats";
-    case Format::h2o: return "h2o";
-    case Format::json: return "json";
+    case Format::nginx48:
+      return "nginx48";
+    case Format::nginx80:
+      return "nginx80";
+    case Format::haproxy48:
+      return "haproxy48";
+    case Format::haproxy80:
+      return "haproxy80";
+    case Format::apache:
+      return "apache";
+    case Format::ats:
+      return "ats";
+    case Format::h2o:
+      return "h2o";
+    case Format::json:
+      return "json";
   }
   return "unknown";
 }
@@ -39,8 +48,8 @@ Result<Format> parse_format_name(std::string_view name) {
   for (Format f : kAllFormats) {
     if (format_name(f) == name) return f;
   }
-  return make_error(Errc::invalid_argument,
-                    "unknown format \"" + std::string(name) + "\" (expected one of " + format_names() + ")");
+  return make_error(Errc::invalid_argument, "unknown format \"" + std::string(name) +
+                                                "\" (expected one of " + format_names() + ")");
 }
 
 Result<KeyRing> read_key_file(Format format, ByteView contents, const ReadOptions& options) {
@@ -49,11 +58,15 @@ Result<KeyRing> read_key_file(Format format, ByteView contents, const ReadOption
       case Format::nginx48:
       case Format::nginx80:
       case Format::apache:
-      case Format::ats: return formats::read_raw(format, contents);
+      case Format::ats:
+        return formats::read_raw(format, contents);
       case Format::haproxy48:
-      case Format::haproxy80: return formats::read_haproxy(format, contents);
-      case Format::h2o: return formats::read_h2o(contents, options);
-      case Format::json: return formats::read_json(contents);
+      case Format::haproxy80:
+        return formats::read_haproxy(format, contents);
+      case Format::h2o:
+        return formats::read_h2o(contents, options);
+      case Format::json:
+        return formats::read_json(contents);
     }
     return make_error(Errc::invalid_argument, "unknown format");
   }();
@@ -61,17 +74,22 @@ Result<KeyRing> read_key_file(Format format, ByteView contents, const ReadOption
   return ring;
 }
 
-Result<SecretBytes> write_key_file(Format format, const KeyRing& ring, const WriteOptions& options) {
+Result<SecretBytes> write_key_file(Format format, const KeyRing& ring,
+                                   const WriteOptions& options) {
   Result<SecretBytes> out = [&]() -> Result<SecretBytes> {
     switch (format) {
       case Format::nginx48:
       case Format::nginx80:
       case Format::apache:
-      case Format::ats: return formats::write_raw(format, ring);
+      case Format::ats:
+        return formats::write_raw(format, ring);
       case Format::haproxy48:
-      case Format::haproxy80: return formats::write_haproxy(format, ring);
-      case Format::h2o: return formats::write_h2o(ring);
-      case Format::json: return formats::write_json(ring, options);
+      case Format::haproxy80:
+        return formats::write_haproxy(format, ring);
+      case Format::h2o:
+        return formats::write_h2o(ring);
+      case Format::json:
+        return formats::write_json(ring, options);
     }
     return make_error(Errc::invalid_argument, "unknown format");
   }();
@@ -110,8 +128,9 @@ bool looks_like_text(std::string_view text) {
 Result<Format> detect_format(ByteView contents) {
   auto text = as_chars(contents);
   if (!text.empty() && looks_like_text(text)) {
-    auto first = std::find_if(text.begin(), text.end(),
-                              [](char c) { return c != ' ' && c != '\n' && c != '\r' && c != '\t'; });
+    auto first = std::find_if(text.begin(), text.end(), [](char c) {
+      return c != ' ' && c != '\n' && c != '\r' && c != '\t';
+    });
     if (first != text.end() && *first == '{') return Format::json;
     if (first != text.end() && *first == '-') return Format::h2o;
     // Base64 lines: the first line's decoded size tells 48 from 80.
@@ -129,7 +148,8 @@ Result<Format> detect_format(ByteView contents) {
                       "name differs, so pass --format");
   }
   if (!contents.empty() && contents.size() % 48 == 0) return Format::ats;
-  return make_error(Errc::bad_format, "cannot tell the format of " + std::to_string(contents.size()) +
+  return make_error(Errc::bad_format, "cannot tell the format of " +
+                                          std::to_string(contents.size()) +
                                           " bytes; pass --format (" + format_names() + ")");
 }
 

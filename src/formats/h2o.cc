@@ -2,8 +2,6 @@
 // {name, cipher, hash, key, not_before, not_after}. key = cipher key | HMAC key padded to the
 // hash block size (64 bytes for SHA-256). Times are Unix seconds; h2o encrypts with the
 // newest key whose not_before has passed and opens tickets with any listed key.
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -11,8 +9,11 @@
 #include <limits>
 #include <string>
 
-#include "codecs.h"
+#include <yaml-cpp/yaml.h>
+
 #include "stek/bytes.h"
+
+#include "codecs.h"
 
 namespace stek::formats {
 
@@ -29,7 +30,8 @@ std::string lower(std::string s) {
 Result<std::string> scalar(const YAML::Node& entry, const char* field) {
   const YAML::Node v = entry[field];
   if (!v) return make_error(Errc::bad_format, std::string("missing field \"") + field + "\"");
-  if (!v.IsScalar()) return make_error(Errc::bad_format, std::string("field \"") + field + "\" is not a scalar");
+  if (!v.IsScalar())
+    return make_error(Errc::bad_format, std::string("field \"") + field + "\" is not a scalar");
   return v.Scalar();
 }
 
@@ -40,7 +42,8 @@ Result<UnixSeconds> seconds(const YAML::Node& entry, const char* field) {
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return make_error(Errc::bad_format, std::string("field \"") + field + "\" is not a Unix time in seconds");
+    return make_error(Errc::bad_format,
+                      std::string("field \"") + field + "\" is not a Unix time in seconds");
   }
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<UnixSeconds>::max());
   return static_cast<UnixSeconds>(std::min(value, kMax));
@@ -63,7 +66,8 @@ Result<H2oEntry> parse_entry(const YAML::Node& entry) {
   } else if (lower(cipher) == "aes-128-cbc") {
     aes_len = 16;
   } else {
-    return make_error(Errc::unsupported, "cipher \"" + cipher + "\" is not aes-128-cbc or aes-256-cbc");
+    return make_error(Errc::unsupported,
+                      "cipher \"" + cipher + "\" is not aes-128-cbc or aes-256-cbc");
   }
   STEK_ASSIGN_OR_RETURN(std::string hash, scalar(entry, "hash"));
   if (lower(hash) != "sha256") {
@@ -101,7 +105,8 @@ Result<H2oEntry> parse_entry(const YAML::Node& entry) {
 
 Result<KeyRing> read_h2o(ByteView contents, const ReadOptions& options) {
   if (!options.now) {
-    return make_error(Errc::invalid_argument, "reading h2o files needs the current time to pick roles");
+    return make_error(Errc::invalid_argument,
+                      "reading h2o files needs the current time to pick roles");
   }
   const UnixSeconds now = *options.now;
   YAML::Node root;
@@ -109,7 +114,8 @@ Result<KeyRing> read_h2o(ByteView contents, const ReadOptions& options) {
     root = YAML::Load(std::string(as_chars(contents)));
   } catch (const YAML::Exception& e) {
     // e.mark locates the error; e.what() may quote the input, which holds key bytes.
-    return make_error(Errc::bad_format, "not valid YAML (line " + std::to_string(e.mark.line + 1) + ")");
+    return make_error(Errc::bad_format,
+                      "not valid YAML (line " + std::to_string(e.mark.line + 1) + ")");
   }
   if (!root.IsSequence()) return make_error(Errc::bad_format, "top level is not a list");
   std::vector<H2oEntry> entries;

@@ -3,8 +3,9 @@
 // last as the pre-shared next key.
 #include <string>
 
-#include "codecs.h"
 #include "stek/bytes.h"
+
+#include "codecs.h"
 
 namespace stek::formats {
 

@@ -10,9 +10,10 @@
 #include <string>
 #include <type_traits>
 
+#include "stek/bytes.h"
+
 #include "codecs.h"
 #include "secure_json.h"
-#include "stek/bytes.h"
 
 namespace stek::formats {
 
@@ -28,7 +29,8 @@ template <class Int>
 Result<std::optional<Int>> optional_int(const SecureJson& obj, const char* field) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return std::optional<Int>{};
-  if (!it->is_number_integer()) return make_error(Errc::bad_format, field_error(field, "is not an integer"));
+  if (!it->is_number_integer())
+    return make_error(Errc::bad_format, field_error(field, "is not an integer"));
   // Range-check before converting: a number that does not fit is refused, never wrapped.
   if (it->is_number_unsigned()) {
     const auto u = it->template get<std::uint64_t>();
@@ -97,7 +99,8 @@ Result<KeyRing> read_json(ByteView contents) {
     doc = SecureJson::parse(contents.begin(), contents.end());
   } catch (const SecureJson::parse_error& e) {
     // e.what() can quote the input, which holds key bytes: report the position only.
-    return make_error(Errc::bad_format, "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+    return make_error(Errc::bad_format,
+                      "not valid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   } catch (const SecureJson::out_of_range&) {
     // Thrown for numbers no double holds (e.g. 1e400); what() quotes the number.
     return make_error(Errc::bad_format, "not valid JSON (a number is out of range)");
@@ -106,7 +109,8 @@ Result<KeyRing> read_json(ByteView contents) {
   }
   if (!doc.is_object()) return make_error(Errc::bad_format, "top level is not an object");
   STEK_ASSIGN_OR_RETURN(auto format_version, optional_int<std::int64_t>(doc, "stek_ring"));
-  if (!format_version) return make_error(Errc::bad_format, "field \"stek_ring\" is missing: not a stek ring file");
+  if (!format_version)
+    return make_error(Errc::bad_format, "field \"stek_ring\" is missing: not a stek ring file");
   if (*format_version != kRingFormatVersion) {
     return make_error(Errc::unsupported, "ring format version " + std::to_string(*format_version) +
                                              " is not supported (this build reads version 1)");
@@ -116,7 +120,8 @@ Result<KeyRing> read_json(ByteView contents) {
   info.version = version.value_or(0);
   STEK_ASSIGN_OR_RETURN(info.generated_at, optional_int<UnixSeconds>(doc, "generated_at"));
   if (auto it = doc.find("schedule"); it != doc.end() && !it->is_null()) {
-    if (!it->is_object()) return make_error(Errc::bad_format, "field \"schedule\" is not an object");
+    if (!it->is_object())
+      return make_error(Errc::bad_format, "field \"schedule\" is not an object");
     ScheduleParams p;
     STEK_ASSIGN_OR_RETURN(auto interval, optional_int<std::int64_t>(*it, "interval"));
     STEK_ASSIGN_OR_RETURN(auto history, optional_int<std::int64_t>(*it, "history"));

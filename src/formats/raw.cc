@@ -12,16 +12,22 @@ RawLayout raw_layout(Format format) {
   switch (format) {
     // nginx: 48 bytes = name | AES-128 | HMAC; 80 bytes = name | HMAC | AES-256
     // (ngx_ssl_session_ticket_keys in src/event/ngx_event_openssl.c).
-    case Format::nginx48: return {KeySize::k48, Order::aes_then_hmac};
-    case Format::nginx80: return {KeySize::k80, Order::hmac_then_aes};
+    case Format::nginx48:
+      return {KeySize::k48, Order::aes_then_hmac};
+    case Format::nginx80:
+      return {KeySize::k80, Order::hmac_then_aes};
     // HAProxy: struct tls_sess_key_128/256 = name | AES | HMAC.
-    case Format::haproxy48: return {KeySize::k48, Order::aes_then_hmac};
-    case Format::haproxy80: return {KeySize::k80, Order::aes_then_hmac};
+    case Format::haproxy48:
+      return {KeySize::k48, Order::aes_then_hmac};
+    case Format::haproxy80:
+      return {KeySize::k80, Order::aes_then_hmac};
     // Apache mod_ssl and Traffic Server: name | HMAC | AES, 48 bytes.
     case Format::apache:
-    case Format::ats: return {KeySize::k48, Order::hmac_then_aes};
+    case Format::ats:
+      return {KeySize::k48, Order::hmac_then_aes};
     case Format::h2o:
-    case Format::json: break;
+    case Format::json:
+      break;
   }
   return {KeySize::k80, Order::hmac_then_aes};
 }
@@ -91,7 +97,8 @@ Result<SecretBytes> write_raw(Format format, const KeyRing& ring) {
   std::vector<const RingKey*> keys = server_keys(ring);
   if (format != Format::ats && keys.size() != 1) {
     return make_error(Errc::unsupported,
-                      "holds exactly one key per file, the ring has " + std::to_string(keys.size()) +
+                      "holds exactly one key per file, the ring has " +
+                          std::to_string(keys.size()) +
                           " keys a server uses; write the encrypting key alone (stekctl convert "
                           "--only-encrypting) or use a format that holds several");
   }

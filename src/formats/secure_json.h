@@ -2,11 +2,11 @@
 // documents that carry base64 key bytes.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "stek/secret.h"
 

@@ -1,16 +1,16 @@
 // Atomic, permission-exact key file I/O.
 #include "stek/file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <string>
 
-#include "stek/random.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "stek/bytes.h"
+#include "stek/random.h"
 
 namespace stek {
 

@@ -1,11 +1,11 @@
 // File-backed audit log.
 #include "audit.h"
 
+#include <cstring>
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
-
-#include <cstring>
 
 namespace stek::server {
 
@@ -18,14 +18,17 @@ Result<std::unique_ptr<FileAuditLog>> FileAuditLog::open(const std::filesystem::
   return std::unique_ptr<FileAuditLog>(new FileAuditLog(fd, clock));
 }
 
-FileAuditLog::~FileAuditLog() { ::close(fd_); }
+FileAuditLog::~FileAuditLog() {
+  ::close(fd_);
+}
 
 void FileAuditLog::record(std::string_view event, nlohmann::json fields) {
   nlohmann::json line = {{"ts", clock_.now()}, {"event", event}};
   line.update(fields);
   const std::string text = line.dump() + "\n";
   std::lock_guard lock(mu_);
-  if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd_) != 0) {
+  if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd_) != 0) {
     spdlog::error("audit log write failed: {}", std::strerror(errno));
   }
 }

@@ -2,11 +2,11 @@
 // Never key bytes: events carry epochs, domains, versions and actors only.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <mutex>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "stek/clock.h"
 #include "stek/result.h"
@@ -22,7 +22,8 @@ class AuditSink {
 // Appends lines to a file (O_APPEND, fsync per line: audit lines are rare and must survive).
 class FileAuditLog final : public AuditSink {
  public:
-  static Result<std::unique_ptr<FileAuditLog>> open(const std::filesystem::path& path, const Clock& clock);
+  static Result<std::unique_ptr<FileAuditLog>> open(const std::filesystem::path& path,
+                                                    const Clock& clock);
   ~FileAuditLog() override;
   void record(std::string_view event, nlohmann::json fields) override;
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "api/ring_version.h"
 #include "stek/random.h"
 #include "stek/ring.h"
 #include "stek/schedule.h"
 
+#include "api/ring_version.h"
 #include "audit.h"
 #include "store.h"
 

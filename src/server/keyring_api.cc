@@ -50,8 +50,7 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
   if (!keys_.healthy(clock_.now())) return error_response(503, "key store not ready");
   agents_.saw(id);
   if (wait) {
-    agents_.holds_through(
-        id.name, parsed->wait->epoch() + keys_.schedule().lookahead());
+    agents_.holds_through(id.name, parsed->wait->epoch() + keys_.schedule().lookahead());
   }
   const std::uint64_t version = keys_.ring_version(domain);
   if (!wait || version > *wait) return ring_response(domain, version, id);

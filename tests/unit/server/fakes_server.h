@@ -1,6 +1,7 @@
 // Fakes for the tests of stekd's network parts (keyring API, admin API, router, status): the
-// in-memory Store of memory_store.h, a Random that counts, and a small rig that wires the parts like KeyServer
-// does, around a real KeyService, with a fixed clock and a wake recorder instead of sockets.
+// in-memory Store of memory_store.h, a Random that counts, and a small rig that wires the parts
+// like KeyServer does, around a real KeyService, with a fixed clock and a wake recorder instead of
+// sockets.
 #pragma once
 
 #include <cstdint>

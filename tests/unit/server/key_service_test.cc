@@ -219,7 +219,8 @@ TEST_F(KeyServiceTest, RotatingAnUnconfiguredDomainIsNotFoundAndCommitsNothing) 
 
 TEST_F(KeyServiceTest, RotationStopsAtTheSecretVersionLimit) {
   store.write_as_other([](StoreState& s) {
-    s.domains["eu"].push_back({api::RingVersion::kMaxSecretVersion, kAllEpochs, pattern_bytes(90, 32)});
+    s.domains["eu"].push_back(
+        {api::RingVersion::kMaxSecretVersion, kAllEpochs, pattern_bytes(90, 32)});
   });
   KeyService& keys = started();
   auto r = keys.rotate_domain_secret("eu", clock.now(), "admin:ops");
