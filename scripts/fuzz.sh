@@ -33,7 +33,20 @@ run_one() {
 }
 case $mode in
   smoke)
-    for t in "${targets[@]}"; do run_one "$t" "${FUZZ_SECONDS:-20}"; done ;;
+    # One target per core at a time: the smoke run takes FUZZ_SECONDS x targets / cores.
+    jobs=$(nproc)
+    pids=()
+    status=0
+    for t in "${targets[@]}"; do
+      run_one "$t" "${FUZZ_SECONDS:-20}" &
+      pids+=($!)
+      if ((${#pids[@]} >= jobs)); then
+        wait "${pids[0]}" || status=1
+        pids=("${pids[@]:1}")
+      fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || status=1; done
+    exit $status ;;
   run)
     run_one "build-fuzz/tests/fuzz/fuzz_$2" "${3:-3600}" ;;
   *) echo "usage: $0 smoke | run NAME [SECONDS]" >&2; exit 2 ;;

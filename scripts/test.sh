@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs packages, builds with ASan/UBSan and
-# -Werror, runs every unit and integration test (real nginx, HAProxy, ... on 127.0.0.1),
-# then runs each fuzz target briefly. Usage: scripts/test.sh [ctest args, e.g. -R nginx]
+# The whole test suite, as CI runs it: installs packages, checks formatting, builds with
+# ASan/UBSan and -Werror, runs every unit and integration test (real nginx, HAProxy, ... on
+# 127.0.0.1), the thread-safety tests under TSan, then each fuzz target briefly.
+# Usage: scripts/test.sh [ctest args, e.g. -R nginx]   (with args: only that ctest run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+phase() { echo "test.sh: $1 done at $((SECONDS - start)) s" >&2; }
 bash scripts/setup.sh
+phase "package setup"
 jobs=$(nproc)
+if [[ $# -eq 0 ]]; then
+  bash scripts/format.sh --check
+fi
 bash scripts/build.sh asan >/dev/null
+phase "asan build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "$@"
+phase "unit and integration tests"
 if [[ $# -eq 0 ]]; then
   # Thread-safety tests (label "tsan") again under ThreadSanitizer; only their targets are built.
   bash scripts/build.sh tsan openssl_concurrency_test >/dev/null
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L tsan --no-tests=error --output-on-failure --timeout 600
-  if ls tests/fuzz/*.cmake >/dev/null 2>&1; then
-    bash scripts/fuzz.sh smoke
-  fi
+  phase "tsan build and tests"
+  bash scripts/fuzz.sh smoke
+  phase "fuzz build and smoke"
 fi

@@ -20,6 +20,8 @@ std::string to_hex(ByteView bytes);
 SecretString to_hex_secret(ByteView bytes);
 // Decodes hex (either case); the length must be even. No whitespace.
 Result<SecretBytes> from_hex(std::string_view hex);
+// The value of one hex digit (either case), or -1 for any other character.
+int hex_digit_value(char c);
 
 // Standard base64 with padding, into wiped storage.
 SecretBytes to_base64(ByteView bytes);
@@ -28,5 +30,8 @@ Result<SecretBytes> from_base64(std::string_view text);
 
 std::string_view as_chars(ByteView bytes);
 ByteView as_bytes(std::string_view text);
+
+// Text made safe inside HTML or XML elements and quoted attributes: & < > " ' escaped.
+std::string escape_markup(std::string_view text);
 
 }  // namespace stek

@@ -1,6 +1,8 @@
 // Percent encoding and decoding, and quoting of untrusted text for messages.
 #include "api/percent.h"
 
+#include "stek/bytes.h"
+
 namespace stek::api {
 
 namespace {
@@ -10,13 +12,6 @@ constexpr char kHex[] = "0123456789ABCDEF";
 bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -50,8 +45,8 @@ Result<std::string> percent_decode(std::string_view text, Plus plus) {
       return make_error(Errc::bad_format,
                         "truncated percent escape at offset " + std::to_string(i));
     } else {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
+      const int hi = hex_digit_value(text[i + 1]);
+      const int lo = hex_digit_value(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return make_error(Errc::bad_format,
                           "percent escape at offset " + std::to_string(i) + " is not %XX (hex)");

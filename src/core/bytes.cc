@@ -34,15 +34,6 @@ SecretString to_hex_secret(ByteView bytes) {
   return hex_encode<SecretString>(bytes);
 }
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 Result<SecretBytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) {
     return make_error(Errc::bad_format, "hex text has " + std::to_string(hex.size()) +
@@ -50,8 +41,8 @@ Result<SecretBytes> from_hex(std::string_view hex) {
   }
   SecretBytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i]);
+    int lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return make_error(Errc::bad_format, "hex text has a non-hex character at offset " +
                                               std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
@@ -92,6 +83,40 @@ Result<SecretBytes> from_base64(std::string_view text) {
   std::size_t pad = (text.back() == '=') + (text[text.size() - 2] == '=');
   // EVP_DecodeBlock counts padding as zero bytes; drop them.
   return SecretBytes::copy_of(buf.view(0, static_cast<std::size_t>(n) - pad));
+}
+
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string escape_markup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace stek

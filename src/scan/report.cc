@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "stek/bytes.h"
+
 #include "args.h"
 
 namespace stek::scan {
@@ -100,29 +102,6 @@ Json endpoint_json(const ScanData& data, const EndpointSummary& s) {
       Json{{"attempts", s.resume_attempts}, {"resumed", s.resumed}, {"renewed", s.renewed}};
   out["key_names"] = keys;
   out["rotations"] = rotations;
-  return out;
-}
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
   return out;
 }
 
@@ -331,14 +310,15 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
       fmt::format("<text x=\"16\" y=\"24\" font-size=\"16\" font-weight=\"bold\">stek-scan {}: "
                   "session ticket key names over time</text>\n",
                   mode_name(data.mode)));
-  add(fmt::format(
-      "<text x=\"16\" y=\"44\" fill=\"#444\">{} .. {} UTC ({}){} · {} key "
-      "name{} · {} finding{} at warning or above</text>\n",
-      xml_escape(utc_ms(t0)), clock_ms(data.finished_ms), format_duration_ms(data.finished_ms - t0),
-      data.mode == Mode::watch
-          ? fmt::format(", a connection every {}", format_duration_ms(data.every_ms))
-          : std::string(),
-      order.size(), order.size() == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s"));
+  add(
+      fmt::format("<text x=\"16\" y=\"44\" fill=\"#444\">{} .. {} UTC ({}){} · {} key "
+                  "name{} · {} finding{} at warning or above</text>\n",
+                  escape_markup(utc_ms(t0)), clock_ms(data.finished_ms),
+                  format_duration_ms(data.finished_ms - t0),
+                  data.mode == Mode::watch
+                      ? fmt::format(", a connection every {}", format_duration_ms(data.every_ms))
+                      : std::string(),
+                  order.size(), order.size() == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s"));
 
   // Time axis with grid lines.
   const std::int64_t step = tick_step_ms(t1 - t0, 8);
@@ -360,7 +340,7 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
                       kLeft, y, plot_w, kRow));
     }
     add(fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-weight=\"bold\">{}</text>\n",
-                    kLeft - 10, mid - 2, xml_escape(s.endpoint)));
+                    kLeft - 10, mid - 2, escape_markup(s.endpoint)));
     add(fmt::format(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\" "
         "font-size=\"10\">{} key{}, {} rotation{}, hint {}</text>\n",
@@ -373,7 +353,7 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
           "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" rx=\"3\" "
           "fill=\"{}\"><title>{} on {}: {} .. {}</title></rect>\n",
           x0, mid - kBar / 2, w, kBar, key_colour(colour_of[k.name]), key_name_hex(k.name),
-          xml_escape(s.endpoint), utc_ms(k.first_seen_ms), utc_ms(k.last_seen_ms)));
+          escape_markup(s.endpoint), utc_ms(k.first_seen_ms), utc_ms(k.last_seen_ms)));
     }
     for (Millis t : s.rotations_ms) {
       const double x = x_of(t);
@@ -391,7 +371,7 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
         add(
             fmt::format("<path d=\"M{0:.1f} {1} l6 6 m0 -6 l-6 6\" stroke=\"#d62728\" "
                         "stroke-width=\"1.6\"><title>{2}: {3}</title></path>\n",
-                        x - 3, y + 3, probe_status_name(c.status), xml_escape(c.detail)));
+                        x - 3, y + 3, probe_status_name(c.status), escape_markup(c.detail)));
         continue;
       }
       const bool named = !c.tickets.empty() && c.tickets.back().key_name.has_value();
@@ -427,7 +407,7 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
                     "</tspan><tspan dx=\"10\" fill=\"#666\">{}</tspan></text>\n",
                     x + 20, yy, key_name_hex(order[i]).substr(0, 12),
                     eps.size() > 1 ? fmt::format("shared by {} endpoints", eps.size())
-                                   : xml_escape(eps.front())));
+                                   : escape_markup(eps.front())));
   }
   if (order.size() > kMaxLegend) {
     add(fmt::format("<text x=\"16\" y=\"{}\" fill=\"#666\">… and {} more key names</text>\n",

@@ -1,36 +1,11 @@
 // The status page and stekd's /metrics.
 #include "status_render.h"
 
+#include "stek/bytes.h"
+
 #include "prometheus.h"
 
 namespace stek::server {
-
-std::string escape_html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string render_status_page(const ServerStatus& s) {
   std::string page = "<!doctype html><title>stekd</title><h1>stekd</h1><p>epoch " +
@@ -39,7 +14,7 @@ std::string render_status_page(const ServerStatus& s) {
                      std::to_string(s.schedule.lookahead) +
                      "</p><table border=1><tr><th>domain<th>ring version<th>secret version</tr>";
   for (const DomainStatus& d : s.domains) {
-    page += "<tr><td>" + escape_html(d.name) + "<td>" + std::to_string(d.ring_version) + "<td>" +
+    page += "<tr><td>" + escape_markup(d.name) + "<td>" + std::to_string(d.ring_version) + "<td>" +
             std::to_string(d.secret_version) + "</tr>";
   }
   page +=
@@ -47,8 +22,8 @@ std::string render_status_page(const ServerStatus& s) {
       "through epoch<th>connected<th>stale</tr>";
   for (const AgentStatus& a : s.agents) {
     std::string domains;
-    for (const auto& d : a.domains) domains += (domains.empty() ? "" : ", ") + escape_html(d);
-    page += "<tr><td>" + escape_html(a.host) + "<td>" + domains + "<td>" +
+    for (const auto& d : a.domains) domains += (domains.empty() ? "" : ", ") + escape_markup(d);
+    page += "<tr><td>" + escape_markup(a.host) + "<td>" + domains + "<td>" +
             std::to_string(s.now - a.last_seen) + "<td>" +
             (a.holds_through_epoch ? std::to_string(*a.holds_through_epoch) : "-") + "<td>" +
             (a.connected ? "yes" : "no") + "<td>" + (a.stale ? "STALE" : "no") + "</tr>";

@@ -10,8 +10,6 @@
 
 namespace stek::server {
 
-// Escapes &, <, >, " and ' for HTML text and attribute values.
-std::string escape_html(std::string_view text);
 
 std::string render_status_page(const ServerStatus& s);
 // Prometheus text for /metrics; `transport` adds connection and request counts.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stek/bytes.h"
+
 #include "fakes_server.h"
 
 namespace stek::server {
@@ -28,9 +30,9 @@ ServerStatus sample_status() {
 }
 
 TEST(EscapeHtml, EscapesTheFiveMarkupCharacters) {
-  EXPECT_EQ(escape_html("<a href=\"x\" title='y'>&</a>"),
+  EXPECT_EQ(escape_markup("<a href=\"x\" title='y'>&</a>"),
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-  EXPECT_EQ(escape_html("eu-west ü"), "eu-west ü");
+  EXPECT_EQ(escape_markup("eu-west ü"), "eu-west ü");
 }
 
 TEST(StatusPage, ShowsScheduleDomainsAndAgents) {
