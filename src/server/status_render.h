@@ -10,7 +10,6 @@
 
 namespace stek::server {
 
-
 std::string render_status_page(const ServerStatus& s);
 // Prometheus text for /metrics; `transport` adds connection and request counts.
 std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport);
