@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "stek/clock.h"
 #include "stek/openssl.h"
 #include "stek/ossl_ptr.h"
 #include "stek/random.h"
@@ -90,8 +91,14 @@ struct ServerSetup {
   std::optional<KeyRing> source;     // ring modes: what the swapping thread publishes again
 };
 
-const FixedClock& bench_clock() {
-  static const FixedClock clock(kNow);
+// Always kNow, so the ring's roles hold for the whole run.
+class PinnedClock final : public Clock {
+ public:
+  UnixSeconds now() const override { return kNow; }
+};
+
+const Clock& bench_clock() {
+  static const PinnedClock clock;
   return clock;
 }
 

@@ -23,18 +23,6 @@ class SystemClock final : public Clock {
   std::int64_t now_ms() const override;
 };
 
-// A clock tests set by hand.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(UnixSeconds t) : t_(t) {}
-  UnixSeconds now() const override { return t_; }
-  void set(UnixSeconds t) { t_ = t; }
-  void advance(UnixSeconds d) { t_ += d; }
-
- private:
-  UnixSeconds t_;
-};
-
 // How long a timer should wait to wake just after the schedule's next epoch boundary (so a
 // now() read on waking is in the new epoch), at least 1 ms and at most `most`, so a stepped
 // wall clock is noticed.

@@ -36,6 +36,13 @@ Result<KeyName> parse_key_name_hex(std::string_view hex);
 // 80 = name + 32 + 32 (AES-256).
 enum class KeySize { k48 = 48, k80 = 80 };
 
+// Bytes of each secret (HMAC key, AES key) in a key of this size: 16 or 32.
+constexpr std::size_t secret_size(KeySize size) {
+  return size == KeySize::k80 ? 32 : 16;
+}
+static_assert(kKeyNameSize + 2 * secret_size(KeySize::k48) == 48);
+static_assert(kKeyNameSize + 2 * secret_size(KeySize::k80) == 80);
+
 class TicketKey {
  public:
   // aes: 16 or 32 bytes. hmac: 16 or 32 bytes; 64 is accepted for keys read from h2o,

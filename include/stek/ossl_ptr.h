@@ -7,10 +7,12 @@
 #include <memory>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace stek {
 
@@ -40,6 +42,9 @@ STEK_OSSL_DELETER(SSL, SSL_free);
 STEK_OSSL_DELETER(SSL_CTX, SSL_CTX_free);
 STEK_OSSL_DELETER(SSL_SESSION, SSL_SESSION_free);
 STEK_OSSL_DELETER(BIO, BIO_free_all);
+STEK_OSSL_DELETER(BIGNUM, BN_free);
+STEK_OSSL_DELETER(X509_EXTENSION, X509_EXTENSION_free);
+STEK_OSSL_DELETER(GENERAL_NAMES, GENERAL_NAMES_free);  // a stack of GENERAL_NAME, with its items
 
 #undef STEK_OSSL_DELETER
 }  // namespace detail

@@ -6,6 +6,8 @@
 
 #include <openssl/pem.h>
 
+#include "stek/ossl_ptr.h"
+
 #include "api/identity.h"
 
 namespace stek::agent {
@@ -13,8 +15,7 @@ namespace stek::agent {
 Result<CertIdentity> read_cert_identity(const std::filesystem::path& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "r"), &std::fclose);
   if (!file) return make_error(Errc::io, path.string() + ": cannot open");
-  std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr),
-                                              &X509_free);
+  const UniquePtr<X509> cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr));
   if (!cert) return make_error(Errc::bad_format, path.string() + ": no PEM certificate");
   auto id = api::identity_from_certificate(cert.get());
   if (!id.ok()) {

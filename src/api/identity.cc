@@ -2,11 +2,11 @@
 #include "api/identity.h"
 
 #include <algorithm>
-#include <memory>
 
 #include <openssl/x509v3.h>
 
 #include "stek/derive.h"
+#include "stek/ossl_ptr.h"
 
 #include "api/percent.h"
 
@@ -74,9 +74,8 @@ std::vector<std::string> certificate_uris(const X509* cert) {
   if (cert == nullptr) return uris;
   // With no index, OpenSSL returns nothing when the extension is absent, malformed, or
   // present twice: such a certificate names no identity.
-  std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)),
-      &GENERAL_NAMES_free);
+  const UniquePtr<GENERAL_NAMES> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return uris;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);

@@ -54,8 +54,9 @@ Result<TicketKey> TicketKey::make(const KeyName& name, SecretBytes hmac, SecretB
 }
 
 std::optional<KeySize> TicketKey::size() const {
-  if (aes_.size() == 16 && hmac_.size() == 16) return KeySize::k48;
-  if (aes_.size() == 32 && hmac_.size() == 32) return KeySize::k80;
+  for (const KeySize size : {KeySize::k48, KeySize::k80}) {
+    if (aes_.size() == secret_size(size) && hmac_.size() == secret_size(size)) return size;
+  }
   return std::nullopt;
 }
 

@@ -9,7 +9,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
-#include "stek/key_size.h"
+#include "stek/key.h"
 #include "stek/ossl_ptr.h"
 
 namespace stek {

@@ -5,7 +5,7 @@
 
 #include <openssl/rand.h>
 
-#include "stek/key_size.h"
+#include "stek/key.h"
 
 namespace stek {
 

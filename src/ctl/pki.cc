@@ -1,8 +1,6 @@
 // Development PKI with OpenSSL 3: EC P-256 keys, X.509 v3 certificates with URI SANs.
 #include "pki.h"
 
-#include <memory>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -12,6 +10,7 @@
 #include "stek/bytes.h"
 #include "stek/derive.h"
 #include "stek/file.h"
+#include "stek/ossl_ptr.h"
 #include "stek/random.h"
 
 #include "api/identity.h"
@@ -22,18 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Bio = std::unique_ptr<BIO, BioFree>;
+using Pkey = UniquePtr<EVP_PKEY>;
+using Cert = UniquePtr<X509>;
+using Bio = UniquePtr<BIO>;
 
 Error ossl(const std::string& what) {
   return make_error(Errc::crypto, what + " failed (OpenSSL)");
@@ -49,11 +39,9 @@ Status add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) return ossl("certificate extension " + std::string(OBJ_nid2sn(nid)));
-  const int ok = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  if (ok != 1) return ossl("adding a certificate extension");
+  const UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+  if (!ext) return ossl("certificate extension " + std::string(OBJ_nid2sn(nid)));
+  if (X509_add_ext(cert, ext.get(), -1) != 1) return ossl("adding a certificate extension");
   return {};
 }
 
@@ -72,9 +60,8 @@ Result<Cert> make_cert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PK
   unsigned char serial[16];
   if (RAND_bytes(serial, sizeof serial) != 1) return ossl("serial number");
   serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
+  const UniquePtr<BIGNUM> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("stek development PKI"), -1, -1,

@@ -33,7 +33,7 @@ RawLayout raw_layout(Format format) {
 }
 
 Result<TicketKey> unpack_record(ByteView record, RawLayout layout) {
-  const std::size_t part = layout.size == KeySize::k80 ? 32 : 16;
+  const std::size_t part = secret_size(layout.size);
   if (record.size() != kKeyNameSize + 2 * part) {
     return make_error(Errc::bad_size, "key record is " + std::to_string(record.size()) +
                                           " bytes, expected " +
@@ -56,7 +56,7 @@ Status pack_record(const TicketKey& key, RawLayout layout, SecretBytes& out, std
                           "-byte key; converting between AES-128 and AES-256 keys would make a "
                           "different key (derive one with --format instead)");
   }
-  const std::size_t part = layout.size == KeySize::k80 ? 32 : 16;
+  const std::size_t part = secret_size(layout.size);
   const bool aes_first = layout.order == Order::aes_then_hmac;
   std::uint8_t* p = out.data() + offset;
   std::memcpy(p, key.name().data(), kKeyNameSize);

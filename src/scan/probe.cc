@@ -190,7 +190,7 @@ struct Collector {
 constexpr int kCollectorIndex = 0;  // the "app data" ex_data slot every SSL has
 
 std::shared_ptr<SSL_SESSION> share(SSL_SESSION* s) {
-  return std::shared_ptr<SSL_SESSION>(s, SSL_SESSION_free);
+  return UniquePtr<SSL_SESSION>(s);  // shared, still freed by the one SSL_SESSION deleter
 }
 
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
@@ -269,10 +269,6 @@ bool has_ticket(const SSL_SESSION* s) {
   return SSL_SESSION_has_ticket(s) == 1;
 }
 
-struct SslDeleter {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-
 }  // namespace
 
 Millis SystemMillisClock::now_ms() const {
@@ -283,8 +279,9 @@ Millis SystemMillisClock::now_ms() const {
 
 Result<std::unique_ptr<Prober>> Prober::make(const ProbeOptions& options, const MillisClock& clock,
                                              Random& random) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) return make_error(Errc::crypto, "SSL_CTX_new failed");
+  UniquePtr<SSL_CTX> owned(SSL_CTX_new(TLS_client_method()));
+  if (!owned) return make_error(Errc::crypto, "SSL_CTX_new failed");
+  SSL_CTX* ctx = owned.get();
   // A scanner talks to whatever is out there: old protocol versions and weak parameters
   // are measured, not refused. Certificates are checked and reported, never enforced.
   SSL_CTX_set_security_level(ctx, 0);
@@ -299,21 +296,17 @@ Result<std::unique_ptr<Prober>> Prober::make(const ProbeOptions& options, const 
   SSL_CTX_set_default_verify_paths(ctx);
   if (!options.ca_file.empty() &&
       SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
-    SSL_CTX_free(ctx);
     ERR_clear_error();
     return make_error(Errc::io, options.ca_file + ": cannot load CA certificates");
   }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
-  return std::unique_ptr<Prober>(new Prober(options, clock, random, ctx));
+  return std::unique_ptr<Prober>(new Prober(options, clock, random, std::move(owned)));
 }
 
-Prober::Prober(const ProbeOptions& options, const MillisClock& clock, Random& random, SSL_CTX* ctx)
-    : options_(options), clock_(clock), random_(random), ctx_(ctx) {}
-
-Prober::~Prober() {
-  SSL_CTX_free(ctx_);
-}
+Prober::Prober(const ProbeOptions& options, const MillisClock& clock, Random& random,
+               UniquePtr<SSL_CTX> ctx)
+    : options_(options), clock_(clock), random_(random), ctx_(std::move(ctx)) {}
 
 ProbeResult Prober::connect(const Endpoint& ep, ConnKind kind, const HeldTicket* offer) {
   ProbeResult result;
@@ -345,7 +338,7 @@ ProbeResult Prober::connect(const Endpoint& ep, ConnKind kind, const HeldTicket*
   Fd fd = std::move(std::get<Fd>(connected));
 
   Collector collector;
-  std::unique_ptr<SSL, SslDeleter> ssl(SSL_new(ctx_));
+  const UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
   if (!ssl) return finish(Failure{ProbeStatus::handshake_failed, "SSL_new failed"});
   SSL_set_ex_data(ssl.get(), kCollectorIndex, &collector);
   SSL_set_msg_callback(ssl.get(), on_message);
@@ -462,12 +455,12 @@ struct PskOutcome {
 };
 
 Result<SecretBytes> x25519_public_share() {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
-  if (key == nullptr) return make_error(Errc::crypto, "X25519 key generation failed");
+  // The private half is never needed: the probe stops at ServerHello.
+  const UniquePtr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  if (!key) return make_error(Errc::crypto, "X25519 key generation failed");
   SecretBytes pub(32);
   std::size_t n = pub.size();
-  const int ok = EVP_PKEY_get_raw_public_key(key, pub.data(), &n);
-  EVP_PKEY_free(key);  // the private half is never needed: the probe stops at ServerHello
+  const int ok = EVP_PKEY_get_raw_public_key(key.get(), pub.data(), &n);
   if (ok != 1 || n != 32) return make_error(Errc::crypto, "X25519 public key export failed");
   return pub;
 }

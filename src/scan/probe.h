@@ -8,13 +8,11 @@
 #include <optional>
 #include <string>
 
+#include "stek/ossl_ptr.h"
 #include "stek/random.h"
 #include "stek/result.h"
 
 #include "observation.h"
-
-typedef struct ssl_ctx_st SSL_CTX;
-typedef struct ssl_session_st SSL_SESSION;
 
 namespace stek::scan {
 
@@ -62,7 +60,6 @@ class Prober {
  public:
   static Result<std::unique_ptr<Prober>> make(const ProbeOptions& options, const MillisClock& clock,
                                               Random& random);
-  ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
 
@@ -76,11 +73,12 @@ class Prober {
   PskKeProbe check_psk_ke(const Endpoint& endpoint, const HeldTicket& ticket);
 
  private:
-  Prober(const ProbeOptions& options, const MillisClock& clock, Random& random, SSL_CTX* ctx);
+  Prober(const ProbeOptions& options, const MillisClock& clock, Random& random,
+         UniquePtr<SSL_CTX> ctx);
   ProbeOptions options_;
   const MillisClock& clock_;
   Random& random_;
-  SSL_CTX* ctx_;
+  UniquePtr<SSL_CTX> ctx_;
 };
 
 }  // namespace stek::scan

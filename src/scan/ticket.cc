@@ -2,18 +2,15 @@
 #include "ticket.h"
 
 #include <algorithm>
-#include <memory>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "stek/ossl_ptr.h"
+
 namespace stek::scan {
 
 namespace {
-
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
 
 bool hmac_verifies_with_zero_key(const TicketParts& t, std::size_t key_size) {
   const SecretBytes key(key_size);  // zeros
@@ -48,7 +45,7 @@ bool is_one_der_sequence(ByteView p) {
 bool decrypts_with_zero_aes_key(const TicketParts& t, const EVP_CIPHER* cipher,
                                 std::size_t key_size) {
   const SecretBytes key(key_size);  // zeros
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
+  const UniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
   if (!ctx || EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, key.data(), t.iv.data()) != 1) {
     return false;
   }

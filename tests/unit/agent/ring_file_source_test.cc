@@ -6,6 +6,7 @@
 #include "stek/file.h"
 
 #include "fakes.h"
+#include "testing/fixed_clock.h"
 
 namespace stek::agent {
 namespace {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "testing/fixed_clock.h"
 
 namespace stek::agent {
 namespace {

@@ -12,17 +12,16 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "stek/ossl_ptr.h"
+
 namespace stek::testing {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using CertPtr = std::unique_ptr<X509, X509Free>;
+using CertPtr = UniquePtr<X509>;
 
 // A self-signed P-256 certificate whose subjectAltName holds `uris` verbatim (no
 // escaping: the tests choose the exact bytes), plus a DNS name so it is never empty.
 inline CertPtr cert_with_uris(const std::vector<std::string>& uris) {
-  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
+  const UniquePtr<EVP_PKEY> key(EVP_EC_gen("P-256"));
   CertPtr cert(X509_new());
   if (!key || !cert) return nullptr;
   X509_set_version(cert.get(), 2);
@@ -30,8 +29,7 @@ inline CertPtr cert_with_uris(const std::vector<std::string>& uris) {
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
   X509_set_pubkey(cert.get(), key.get());
-  std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(sk_GENERAL_NAME_new_null(),
-                                                                 &GENERAL_NAMES_free);
+  const UniquePtr<GENERAL_NAMES> names(sk_GENERAL_NAME_new_null());
   auto add = [&](int type, const std::string& value) {
     ASN1_IA5STRING* s = ASN1_IA5STRING_new();
     ASN1_STRING_set(s, value.data(), static_cast<int>(value.size()));

@@ -18,6 +18,7 @@
 #include "stek/file.h"
 #include "stek/formats.h"
 
+#include "testing/fixed_clock.h"
 #include "testing/keys.h"
 
 namespace stek::ctl {

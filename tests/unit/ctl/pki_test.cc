@@ -9,6 +9,8 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 
+#include "stek/ossl_ptr.h"
+
 #include "api/identity.h"
 
 namespace stek::ctl {
@@ -27,8 +29,7 @@ class Pki : public ::testing::Test {
   Result<api::Identity> identity_of(const std::string& file) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen((dir_ / file).c_str(), "r"), &std::fclose);
     if (!f) return make_error(Errc::io, file + ": cannot open");
-    std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr),
-                                                &X509_free);
+    const UniquePtr<X509> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
     return api::identity_from_certificate(cert.get());
   }
 

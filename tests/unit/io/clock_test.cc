@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/fixed_clock.h"
+
 namespace stek {
 namespace {
 

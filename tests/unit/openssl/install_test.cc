@@ -9,6 +9,7 @@
 #include "stek/ossl_ptr.h"
 
 #include "ring_fixtures.h"
+#include "testing/fixed_clock.h"
 #include "tls_pair.h"
 
 namespace stek::openssl {

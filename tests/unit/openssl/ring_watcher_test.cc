@@ -12,6 +12,7 @@
 #include "stek/openssl.h"
 
 #include "ring_fixtures.h"
+#include "testing/fixed_clock.h"
 
 namespace stek::openssl {
 namespace {

@@ -8,6 +8,7 @@
 #include "stek/openssl.h"
 #include "stek/ossl_ptr.h"
 
+#include "testing/fixed_clock.h"
 #include "tls_pair.h"
 
 namespace stek::openssl {

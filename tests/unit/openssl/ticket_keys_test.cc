@@ -6,6 +6,7 @@
 
 #include "keys_state.h"
 #include "ring_fixtures.h"
+#include "testing/fixed_clock.h"
 
 namespace stek::openssl {
 namespace {

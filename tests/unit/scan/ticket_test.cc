@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "stek/ossl_ptr.h"
+
 namespace stek::scan {
 namespace {
 
@@ -37,13 +39,13 @@ Bytes der_session(std::size_t content) {
 Bytes seal(const Bytes& name, const Bytes& hmac_key, const Bytes& aes_key, const Bytes& plain) {
   const Bytes iv = filled(16, 0xa0);
   const EVP_CIPHER* cipher = aes_key.size() == 32 ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  const UniquePtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
   Bytes ct(plain.size() + 16);
   int n = 0, tail = 0;
-  EXPECT_EQ(EVP_EncryptInit_ex(ctx, cipher, nullptr, aes_key.data(), iv.data()), 1);
-  EXPECT_EQ(EVP_EncryptUpdate(ctx, ct.data(), &n, plain.data(), static_cast<int>(plain.size())), 1);
-  EXPECT_EQ(EVP_EncryptFinal_ex(ctx, ct.data() + n, &tail), 1);
-  EVP_CIPHER_CTX_free(ctx);
+  EXPECT_EQ(EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, aes_key.data(), iv.data()), 1);
+  EXPECT_EQ(
+      EVP_EncryptUpdate(ctx.get(), ct.data(), &n, plain.data(), static_cast<int>(plain.size())), 1);
+  EXPECT_EQ(EVP_EncryptFinal_ex(ctx.get(), ct.data() + n, &tail), 1);
   ct.resize(static_cast<std::size_t>(n + tail));
   Bytes ticket = name;
   ticket.insert(ticket.end(), iv.begin(), iv.end());

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/fixed_clock.h"
+
 namespace stek::server {
 namespace {
 

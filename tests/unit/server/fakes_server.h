@@ -21,6 +21,7 @@
 #include "key_service.h"
 #include "keyring_api.h"
 #include "memory_store.h"
+#include "testing/fixed_clock.h"
 #include "wait_list.h"
 
 namespace stek::server::split_testing {

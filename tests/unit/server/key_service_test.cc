@@ -14,6 +14,7 @@
 #include "stek/derive.h"
 
 #include "memory_store.h"
+#include "testing/fixed_clock.h"
 #include "testing/keys.h"
 
 namespace stek::server {
