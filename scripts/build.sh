@@ -12,12 +12,19 @@ shift || true
 case $kind in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   debug) dir=build-debug; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON -DSTEK_SANITIZE=ON -DSTEK_BENCH=ON) ;;
-  tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_TSAN=ON -DSTEK_BENCH=OFF) ;;
+  # -g1 (functions and line tables, enough for sanitizer and gdb backtraces) compiles about a
+  # quarter faster than full -g, which CI pays on every fresh machine.
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON -DSTEK_SANITIZE=ON -DSTEK_BENCH=ON
+                               "-DCMAKE_CXX_FLAGS_DEBUG=-g1" "-DCMAKE_C_FLAGS_DEBUG=-g1") ;;
+  tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_TSAN=ON -DSTEK_BENCH=OFF
+                               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG") ;;
   fuzz) dir=build-fuzz; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEK_FUZZ=ON -DSTEK_TESTS=OFF -DSTEK_BENCH=OFF
+                               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
                                -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
   *) echo "usage: $0 [release|debug|asan|tsan|fuzz]" >&2; exit 2 ;;
 esac
+# Precompiled headers are safe to cache when ccache ignores their time stamps.
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
 targets=("$@")
 if [[ $kind == fuzz && ${#targets[@]} -eq 0 ]]; then
