@@ -1,8 +1,6 @@
 // The long-poll request and its answer, over the shared HTTPS client.
 #include "client.h"
 
-#include <cctype>
-
 #include "stek/bytes.h"
 
 #include "api/http.h"
@@ -31,12 +29,6 @@ std::string keyring_target(const PollRequest& request) {
 
 namespace {
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Printable text of a non-ring answer (stekd's {"error": ...}), shortened, for errors.
 std::string short_text(const SecretString& body) {
   std::string out;
@@ -53,9 +45,8 @@ std::string short_text(const SecretString& body) {
 PollAnswer to_answer(const net::HttpResponse& response) {
   PollAnswer answer;
   answer.status = static_cast<int>(response.status);
-  if (auto it = response.headers.find(lowercase(api::kRingVersionHeader));
-      it != response.headers.end()) {
-    if (auto v = api::parse_ring_version(it->second, api::kRingVersionHeader); v.ok())
+  if (const std::string* value = response.header(api::kRingVersionHeader)) {
+    if (auto v = api::parse_ring_version(*value, api::kRingVersionHeader); v.ok())
       answer.ring_version = v->wire();
   }
   if (answer.status == 200) {

@@ -3,7 +3,7 @@
 // and the caller's other work on the io_context keeps running meanwhile.
 #include "https_client.h"
 
-#include <charconv>
+#include <cctype>
 #include <optional>
 
 #include <boost/asio/connect.hpp>
@@ -53,8 +53,7 @@ Result<Url> parse_https_url(std::string_view url) {
   auto authority = api::parse_host_port(rest, {.default_port = 443, .allow_port_zero = false});
   if (!authority.ok()) return bad(authority.error().message);
   out.host = authority->host;
-  const std::string port = std::to_string(authority->port);
-  out.port = std::string(port);
+  out.port = std::to_string(authority->port);
   boost::system::error_code ec;
   asio::ip::make_address(out.host, ec);
   out.host_is_ip = !ec;
@@ -62,6 +61,12 @@ Result<Url> parse_https_url(std::string_view url) {
 }
 
 namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 // Answers may hold key bytes: every buffer they pass through is wiped when released.
 using SecretBody = http::basic_string_body<char, std::char_traits<char>, WipingAllocator<char>>;
@@ -239,6 +244,11 @@ http::verb verb_of(const std::string& method) {
 
 }  // namespace
 
+const std::string* HttpResponse::header(std::string_view name) const {
+  const auto it = headers.find(lowercase(name));
+  return it == headers.end() ? nullptr : &it->second;
+}
+
 struct HttpsClient::Impl {
   Impl(asio::io_context& i, std::string ua)
       : io(i), ctx(ssl::context::tls_client), user_agent(std::move(ua)) {}
@@ -297,9 +307,8 @@ Result<HttpResponse> HttpsClient::request(const Url& server, const HttpRequest& 
   HttpResponse out;
   out.status = response.result_int();
   for (const auto& field : response) {
-    std::string name(field.name_string().data(), field.name_string().size());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value().data(), field.value().size());
+    out.headers[lowercase(field.name_string())] =
+        std::string(field.value().data(), field.value().size());
   }
   out.body = std::move(response.body());
   return out;

@@ -55,6 +55,9 @@ struct HttpResponse {
   unsigned status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   SecretString body;                           // may hold key bytes (a ring): wiped when released
+
+  // The value of header `name`, matched without regard to case; none when absent.
+  const std::string* header(std::string_view name) const;
 };
 
 class HttpsClient {
