@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from stektest import BUILD_DIR, LOOPBACK, Process, free_port, run, shared_cert, wait_for_port
+from stektest.ring import epoch, role
 
 
 # ---------------------------------------------------------------- ring files
@@ -30,7 +31,7 @@ class KeyPool:
         self.keys: dict[int, tuple[bytes, bytes, bytes]] = {}
 
     def epoch(self, t: float | None = None) -> int:
-        return int((time.time() if t is None else t) // self.interval)
+        return epoch(self.interval, t)
 
     def key(self, e: int) -> tuple[bytes, bytes, bytes]:
         if e not in self.keys:
@@ -42,13 +43,7 @@ class KeyPool:
         return self.key(e)[0].hex()
 
     def role(self, k: int, e: int) -> str:
-        if k > e + 1:
-            return "pending"
-        if k == e + 1:
-            return "next"
-        if k == e:
-            return "encrypt"
-        return "decrypt"
+        return role(k, e, self.history)
 
     def ring(self, t: float | None = None, version: int = 1, epochs=None) -> dict:
         e = self.epoch(t)
