@@ -6,9 +6,9 @@
 #   fuzz:    clang + libFuzzer targets (only the fuzz_* programs)    -> build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 kind=${1:-release}
 shift || true
+if [[ $kind == fuzz ]]; then bash scripts/setup.sh build fuzz; else bash scripts/setup.sh build; fi
 case $kind in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   debug) dir=build-debug; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON) ;;

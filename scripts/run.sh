@@ -6,6 +6,6 @@
 # e.g. scripts/run.sh --interval 5 --duration 60.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh build peers
 bash scripts/build.sh release stekd stek-agent stekctl >/dev/null
 exec /usr/bin/python3 scripts/fleet.py "$@"

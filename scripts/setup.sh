@@ -3,20 +3,33 @@
 # Idempotent: packages already present are skipped; safe to run on every build.
 set -euo pipefail
 
-packages=(
-  # build
+# Package groups, so the test run can install what only the tests and fuzzing need while the
+# first build compiles:  scripts/setup.sh [build] [fuzz] [peers]   (no argument: all three)
+build=(
   build-essential cmake ninja-build pkg-config ccache clang-format
-  # libraries
   libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev libyaml-cpp-dev libboost-dev
-  # tests, fuzzing, benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  # real peers used by the integration tests
-  python3-pytest
-  openssl curl python3 nginx-light haproxy apache2 gnutls-bin
-  # stek-scan: renders its SVG timeline to PNG in tests
-  librsvg2-bin
+  libgtest-dev libgmock-dev libbenchmark-dev
 )
+# libFuzzer comes with clang
+fuzz=(clang libclang-rt-14-dev)
+# real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
+# timeline to PNG in its tests
+peers=(
+  python3-pytest openssl curl python3 nginx-light haproxy apache2 gnutls-bin librsvg2-bin
+)
+
+groups=("$@")
+((${#groups[@]})) || groups=(build fuzz peers)
+packages=()
+for g in "${groups[@]}"; do
+  case $g in
+    build) packages+=("${build[@]}") ;;
+    fuzz) packages+=("${fuzz[@]}") ;;
+    peers) packages+=("${peers[@]}") ;;
+    *) echo "usage: $0 [build] [fuzz] [peers]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

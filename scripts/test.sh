@@ -7,14 +7,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
 phase() { echo "test.sh: $1 done at $((SECONDS - start)) s" >&2; }
-bash scripts/setup.sh
-phase "package setup"
+bash scripts/setup.sh build
+phase "package setup (compilers, libraries)"
+# The test peers (nginx, HAProxy, ...) and clang's fuzzer install while the ASan build
+# compiles: on a fresh machine that hides most of the download and unpacking.
+setup_log=$(mktemp)
+bash scripts/setup.sh fuzz peers >"$setup_log" 2>&1 &
+setup_pid=$!
 jobs=$(nproc)
 if [[ $# -eq 0 ]]; then
   bash scripts/format.sh --check
 fi
 bash scripts/build.sh asan >/dev/null
 phase "asan build"
+if ! wait "$setup_pid"; then
+  cat "$setup_log" >&2
+  echo "test.sh: installing the test peers failed" >&2
+  exit 1
+fi
+rm -f "$setup_log"
+phase "package setup (peers, fuzzer)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "$@"

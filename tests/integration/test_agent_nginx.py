@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 42
 """stek-agent feeding a real nginx: the nginx sink's key files, include and SIGHUP reloads make
 nginx rotate at every epoch boundary with zero failed resumptions, erase expired keys, take a
 replacement ring at once, and fall back to no stek keys (never an expired one) when the held

@@ -1,4 +1,4 @@
-# ctest-timeout: 420
+# ctest-timeout: 420  ctest-cost: 60
 """The local fleet end to end (scripts/fleet.py): a real stekd, two domains of two hosts, each
 host a real stek-agent feeding a real nginx, and `openssl s_client` as the client.
 

@@ -1,4 +1,4 @@
-# ctest-timeout: 900
+# ctest-timeout: 900  ctest-cost: 35
 """An out-of-tree program links the installed libstek: `cmake --install` into a temporary
 prefix, then examples/https_server.cc is built against it twice, once with CMake
 (find_package(stek), target stek::openssl) and once with pkg-config (stek.pc), and each build

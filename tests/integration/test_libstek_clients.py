@@ -1,4 +1,4 @@
-# ctest-timeout: 600
+# ctest-timeout: 600  ctest-cost: 25
 """Clients from outside the project resume against the example server using libstek: openssl
 s_client, gnutls-cli, Python's ssl module and curl, over TLS 1.2 and 1.3, before and after key
 rotations (by the library's own clock and by stek-agent rewriting the ring file)."""

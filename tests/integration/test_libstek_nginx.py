@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 3
 """A libstek server and an nginx host of the same domain resume each other's tickets: same key
 (nginx reads the current key as an 80-byte file from `stekctl convert --to nginx80`), same
 ticket layout, and -- the part OpenSSL checks -- the same session id context. nginx derives its

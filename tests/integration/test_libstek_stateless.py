@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 4
 """STEK-less mode (--tickets stateless) resumes with clients from outside the project, over
 TLS 1.2 (session ids) and TLS 1.3 (stateful tickets), however the connection ends: with the
 client's close_notify, the server's, or none at all. OpenSSL drops a session from its own cache

@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 18
 """stek-scan on endpoints that are not healthy TLS servers: nothing listening, a server
 that speaks something else, one that never answers, one that hangs up, one that issues no
 tickets, and a certificate nobody trusts. Each gets a clear status within its time bound,

@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 16
 """stek-scan against a real HAProxy whose ticket key is rotated at runtime over the admin
 socket (`set ssl tls-key`), the way an operator or stek-agent rotates it without reload."""
 

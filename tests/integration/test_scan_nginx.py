@@ -1,4 +1,4 @@
-# ctest-timeout: 600
+# ctest-timeout: 600  ctest-cost: 36
 """stek-scan against real nginx on 127.0.0.1. Each finding is produced by a server set up
 to show it, next to a near-miss server that must not show it, so a missed finding and a
 false one both fail."""

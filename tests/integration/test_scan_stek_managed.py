@@ -1,4 +1,4 @@
-# ctest-timeout: 300
+# ctest-timeout: 300  ctest-cost: 21
 """stek-scan on stek-managed hosts: the local fleet (stektest.fleet, the one scripts/fleet.py
 runs: a real stekd, two domains of two hosts, each a real stek-agent feeding a real nginx)
 watched from outside.

@@ -1,4 +1,4 @@
-# ctest-timeout: 600
+# ctest-timeout: 600  ctest-cost: 37
 """stekd as a real process: authorisation by client certificate, long-poll, restarts,
 damaged state, wrong KEK, erasure, and no key bytes in anything it writes."""
 
