@@ -14,9 +14,10 @@ build=(
 # libFuzzer comes with clang
 fuzz=(clang libclang-rt-14-dev)
 # real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
-# timeline to PNG in its tests
+# timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 gnutls-bin librsvg2-bin
+  spin
 )
 
 groups=("$@")
