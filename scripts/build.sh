@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-release}
 shift || true
-if [[ $kind == fuzz ]]; then bash scripts/setup.sh build fuzz; else bash scripts/setup.sh build; fi
+if [[ $kind == fuzz ]]; then bash scripts/setup.sh build clang; else bash scripts/setup.sh build; fi
 case $kind in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   debug) dir=build-debug; flags=(-DCMAKE_BUILD_TYPE=Debug -DSTEK_WERROR=ON) ;;

@@ -4,6 +4,7 @@
 #   scripts/format.sh --check  changes nothing; lists unformatted files and exits 1 (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh clang
 mapfile -t files < <(git ls-files '*.c' '*.cc' '*.h' '*.cpp' '*.hpp')
 if [[ ${1:-} == --check ]]; then
   bad=()

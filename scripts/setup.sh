@@ -4,15 +4,15 @@
 set -euo pipefail
 
 # Package groups, so the test run can install what only the tests and fuzzing need while the
-# first build compiles:  scripts/setup.sh [build] [fuzz] [peers]   (no argument: all three)
+# first build compiles:  scripts/setup.sh [build] [clang] [peers]   (no argument: all three)
 build=(
-  build-essential cmake ninja-build pkg-config ccache clang-format
+  build-essential cmake ninja-build pkg-config ccache
   libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev libyaml-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# libFuzzer comes with clang
-fuzz=(clang libclang-rt-14-dev)
+# clang's tools: libFuzzer (fuzz builds) and clang-format (scripts/format.sh)
+clang=(clang libclang-rt-14-dev clang-format)
 # real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
 # timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model)
 peers=(
@@ -21,14 +21,14 @@ peers=(
 )
 
 groups=("$@")
-((${#groups[@]})) || groups=(build fuzz peers)
+((${#groups[@]})) || groups=(build clang peers)
 packages=()
 for g in "${groups[@]}"; do
   case $g in
     build) packages+=("${build[@]}") ;;
-    fuzz) packages+=("${fuzz[@]}") ;;
+    clang) packages+=("${clang[@]}") ;;
     peers) packages+=("${peers[@]}") ;;
-    *) echo "usage: $0 [build] [fuzz] [peers]" >&2; exit 2 ;;
+    *) echo "usage: $0 [build] [clang] [peers]" >&2; exit 2 ;;
   esac
 done
 

@@ -9,15 +9,12 @@ start=$SECONDS
 phase() { echo "test.sh: $1 done at $((SECONDS - start)) s" >&2; }
 bash scripts/setup.sh build
 phase "package setup (compilers, libraries)"
-# The test peers (nginx, HAProxy, ...) and clang's fuzzer install while the ASan build
+# The test peers (nginx, HAProxy, ...) and clang's tools install while the ASan build
 # compiles: on a fresh machine that hides most of the download and unpacking.
 setup_log=$(mktemp)
-bash scripts/setup.sh fuzz peers >"$setup_log" 2>&1 &
+bash scripts/setup.sh clang peers >"$setup_log" 2>&1 &
 setup_pid=$!
 jobs=$(nproc)
-if [[ $# -eq 0 ]]; then
-  bash scripts/format.sh --check
-fi
 bash scripts/build.sh asan >/dev/null
 phase "asan build"
 if ! wait "$setup_pid"; then
@@ -26,7 +23,10 @@ if ! wait "$setup_pid"; then
   exit 1
 fi
 rm -f "$setup_log"
-phase "package setup (peers, fuzzer)"
+phase "package setup (peers, clang)"
+if [[ $# -eq 0 ]]; then
+  bash scripts/format.sh --check
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "$@"
