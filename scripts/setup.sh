@@ -19,6 +19,8 @@ peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 gnutls-bin librsvg2-bin
   spin
 )
+# the stress harness's load (scripts/stress.sh), not needed by the test suite
+stress=(stress-ng)
 
 groups=("$@")
 ((${#groups[@]})) || groups=(build clang peers)
@@ -28,7 +30,8 @@ for g in "${groups[@]}"; do
     build) packages+=("${build[@]}") ;;
     clang) packages+=("${clang[@]}") ;;
     peers) packages+=("${peers[@]}") ;;
-    *) echo "usage: $0 [build] [clang] [peers]" >&2; exit 2 ;;
+    stress) packages+=("${stress[@]}") ;;
+    *) echo "usage: $0 [build] [clang] [peers] [stress]" >&2; exit 2 ;;
   esac
 done
 
