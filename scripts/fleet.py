@@ -9,8 +9,10 @@ across domains.
 Writes fleet.json into the current directory; keeps stekd's state, the development PKI,
 configs and logs under --dir (persistent: a second run reuses the same secrets), and every
 file holding key bytes (agent caches, nginx key files) under a fresh directory in /dev/shm,
-removed when the fleet stops. Stops cleanly on Ctrl-C or SIGTERM. Exit status: 0 when every
-check passed, 1 when a resumption went the wrong way, 2 on a setup error.
+removed when the fleet stops. It reports ready once every host serves its domain's ring.
+Stops cleanly on Ctrl-C, SIGTERM or at the end of --duration; a round cut short by the stop
+is not counted. Exit status: 0 when every check passed, 1 when a resumption went the wrong
+way, 2 on a setup error.
 
 This file is the command line only: the fleet and its parts (stekd, stek-agent and nginx
 launchers, the PKI, the resumption check) are the test suite's harness,
@@ -67,12 +69,18 @@ def short(name: str) -> str:
     return name[:8] if name else "(none)"
 
 
+class Stopped(Exception):
+    """The fleet is stopping: the round in progress is abandoned, and its checks not counted."""
+
+
 def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, TlsResult],
-               say) -> dict[str, TlsResult]:
+               say, stopping) -> dict[str, TlsResult]:
     """For each domain: a fresh ticket from its first host, resumed on every host of the fleet
     (yes within the domain, no elsewhere), and the ticket from the previous round resumed on
-    the domain's last host (yes: it was issued under an older key)."""
+    the domain's last host (yes: it was issued under an older key). Raises Stopped as soon as
+    stopping() is true: a check cut short by the stop is not a failure."""
     fresh: dict[str, TlsResult] = {}
+    round_tally = Tally()
     for domain in fleet.domains:
         mine = [h for h in fleet.hosts if h.domain == domain]
         first = mine[0]
@@ -84,13 +92,22 @@ def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, TlsResult],
                 continue
             expect = h.domain == domain
             result = fleet.connect(h, resume=ticket)
+            if stopping():
+                raise Stopped
             say(f"    resumed on {h.name:<12} -> "
-                + tally.check(f"{domain} ticket on {h.name}", result.reused, expect))
+                + round_tally.check(f"{domain} ticket on {h.name}", result.reused, expect))
         if domain in previous:
             old = previous[domain]
             result = fleet.connect(mine[-1], resume=old)
+            if stopping():
+                raise Stopped
             say(f"    last rotation's ticket (key {short(old.key_name)}) on {mine[-1].name:<12} -> "
-                + tally.check(f"previous {domain} ticket on {mine[-1].name}", result.reused, True))
+                + round_tally.check(f"previous {domain} ticket on {mine[-1].name}",
+                                    result.reused, True))
+    tally.expected_yes += round_tally.expected_yes
+    tally.failed_yes += round_tally.failed_yes
+    tally.expected_no += round_tally.expected_no
+    tally.failed_no += round_tally.failed_no
     fleet.sweep_client_sessions({p.session_file for p in fresh.values()})
     return fresh
 
@@ -153,20 +170,28 @@ def main(argv=None) -> int:
         for d in fleet.domains:
             say(f"domain {d}: " + ", ".join(f"{h.name} https://{LOOPBACK}:{h.https_port}"
                                              for h in fleet.hosts if h.domain == d))
+        fleet.wait_ready()
+        say("every host serves its domain's ring")
         say(f"wrote {Path.cwd() / 'fleet.json'}; key files live in {fleet.shm} (tmpfs)")
         say("Ctrl-C stops the fleet" + (f"; stopping after {args.duration:.0f}s"
                                          if args.duration else ""))
         previous: dict[str, TlsResult] = {}
         last_epoch = None
-        while not stop_requested:
-            if args.duration is not None and time.monotonic() - start >= args.duration:
-                break
+        def stopping() -> bool:
+            return bool(stop_requested) or (
+                args.duration is not None and time.monotonic() - start >= args.duration)
+
+        while not stopping():
             fleet.check_alive()
             e = fleet.epoch()
             # A round a second after each boundary, when agents have rotated and nginx reloaded.
             if e != last_epoch and time.time() - e * fleet.interval >= 1.0:
                 say(f"epoch {e}: agents: {agents_line(fleet)}")
-                previous = demo_round(fleet, tally, previous, say)
+                try:
+                    previous = demo_round(fleet, tally, previous, say, stopping)
+                except Stopped:
+                    say("  (round cut short by the stop: not counted)")
+                    break
                 last_epoch = e
             time.sleep(0.2)
     except HarnessError as e:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from stektest import BUILD_DIR, LOOPBACK, SOURCE_DIR, issued_under, tls_connect, wait_until
+from stektest import BUILD_DIR, LOOPBACK, SOURCE_DIR, tls_connect, wait_until
 from stektest.fleet import Fleet
 from stektest.ring import assert_no_key_bytes, names_by_epoch
 
@@ -38,6 +38,7 @@ def fleet(tmp_path_factory):
     os.chdir(workdir)  # fleet.json goes into the working directory
     try:
         f.start()
+        f.wait_ready()
     finally:
         os.chdir(cwd)
     try:
@@ -78,9 +79,26 @@ def test_fleet_json_describes_the_fleet(fleet):
                                                            for h in hosts_of(fleet, d)]
 
 
+def ticket_of_the_epoch(port: int, tmp_path: Path, version: str, names: dict[int, str],
+                        within: float = 10.0):
+    """(epoch, ticket) of a fresh ticket from the server on port under the key stekd's ring
+    (names: key name by epoch) gives the epoch it was issued in. The epoch is read around
+    the connection, which may cross a boundary on a loaded machine; after a boundary the
+    server may take a moment to reload (bounded wait)."""
+    def fresh():
+        before = epoch()
+        r = tls_connect(port, tmp_path, version)
+        for e in {before, epoch()}:
+            if r.key_name == names.get(e):
+                return e, r
+        return None
+    return wait_until(fresh, within, what=f"the server on {port} encrypting under the "
+                                          "current epoch's key")
+
+
 def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_path):
-    """Four epochs (three rotations): every epoch each domain's first host issues TLS 1.2 and
-    1.3 tickets under K(d, e) (the key stekd lists for e); every ticket still inside its
+    """At least four epochs (three rotations): every epoch each domain's first host issues
+    TLS 1.2 and 1.3 tickets under K(d, e) (the key stekd lists for e); every ticket still inside its
     lifetime resumes on both hosts of its domain, and none resumes in the other domain."""
     a, b = fleet.domains
     # Begin just after a boundary: an epoch that ends while its key is looked up and first
@@ -89,16 +107,18 @@ def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_
     held = []  # (domain, version, epoch issued, session file)
     resumed = failed = crossed = cross_tries = 0
     epochs = []
-    while len(epochs) < 4:
+    # At least four epochs, and on until enough checks had a verdict: on a loaded machine a
+    # round takes longer and more tickets reach the end of their life unchecked (bounded).
+    while len(epochs) < 4 or ((resumed < 40 or cross_tries < 40) and len(epochs) < 10):
         e = epoch()
         epochs.append(e)
         for d in (a, b):
             first = hosts_of(fleet, d)[0]
             _, ring = fetch_ring(fleet, first)
-            want = names_by_epoch(ring)[e]
+            names = names_by_epoch(ring)
             for version in ("1.2", "1.3"):
-                r = issued_under(first.https_port, tmp_path, version, want)
-                held.append((d, version, e, r.session_file))
+                issued, r = ticket_of_the_epoch(first.https_port, tmp_path, version, names)
+                held.append((d, version, issued, r.session_file))
         for d, version, issued, session in held:
             if issued < epoch() - HISTORY + 1:
                 continue  # near the end of its lifetime: no verdict
@@ -161,18 +181,17 @@ def test_hosts_keep_rotating_and_resuming_while_stekd_is_down(fleet, tmp_path):
     sleep_into_next_epoch(margin=0.5)
     _, ring = fetch_ring(fleet, first)
     names = names_by_epoch(ring)
-    e0 = epoch()
-    before = issued_under(first.https_port, tmp_path, "1.2", names[e0])
+    e0, before = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names)
     fleet.stop_stekd()
     try:
         down_at = time.monotonic()
         e1 = sleep_into_next_epoch(margin=1.0)
-        assert e1 == e0 + 1
+        assert e1 > e0
         for h in (first, second):
-            m = h.metrics()
-            assert m["stek_agent_current_epoch"] == e1, h.name
+            m = h.agent.wait_metric("stek_agent_current_epoch", lambda v: v >= e1)
             assert m["stek_agent_runway_seconds"] > 0, h.name
-        during = issued_under(first.https_port, tmp_path, "1.2", names[e1])
+        e1, during = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names)
+        assert e1 > e0
         for h in (first, second):
             assert tls_connect(h.https_port, tmp_path, "1.2", resume=before.session_file).reused
             assert tls_connect(h.https_port, tmp_path, "1.2", resume=during.session_file).reused
@@ -241,10 +260,12 @@ def test_fleet_command_runs_checks_and_stops_on_sigterm(tmp_path):
                                .read_text())
         shm = Path(config["cache_dir"]).parents[1]
         assert shm.parent == Path("/dev/shm") and shm.exists()
-        # A round starts a second after each boundary; 12 s of interval 3 hold at least three
-        # rounds, two of them with last rotation's ticket. A round that has begun when
-        # SIGTERM arrives completes before the fleet stops.
-        time.sleep(12)
+        # A round starts a second after each boundary: wait for three rounds, two of them with
+        # last rotation's ticket (one line per domain each). A round that SIGTERM cuts short
+        # is not counted, and is not a failure.
+        wait_until(lambda: proc.poll() is not None or
+                   log.read_text().count("last rotation's ticket") >= 2 * 2, 90,
+                   what="three rounds of checks")
         assert proc.poll() is None, log.read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()

@@ -20,7 +20,7 @@ from .agent import Agent, write_config
 from .nginx import Nginx, include_keys
 from .pki import make_cert
 from .proc import LOOPBACK, HarnessError, free_port, wait_until
-from .ring import epoch
+from .ring import epoch, names_by_epoch
 from .stekd import Stekd
 from .tls import TlsResult, tls_connect
 
@@ -172,6 +172,22 @@ class Fleet:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.description(), indent=2) + "\n")
         tmp.replace(path)
+
+    def serves_its_ring(self, host: Host) -> bool:
+        """True when host's nginx include encrypts under the key stekd's ring for host's
+        domain names for the current epoch (as of now, on this machine's clock)."""
+        _, ring = self.fetch_ring(host)
+        want = names_by_epoch(ring).get(self.epoch())
+        keys = include_keys(host.include)
+        return bool(want) and bool(keys) and keys[0] == want
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Waits until every host serves its domain's ring (the epoch's encrypting key first
+        in its nginx include). start() returns once the keys exist; this is the moment a
+        client can expect every host of a domain to resume the others' tickets."""
+        for h in self.hosts:
+            wait_until(lambda h=h: self.serves_its_ring(h), timeout,
+                       what=f"{h.name} to serve its domain's ring")
 
     def fetch_ring(self, host: Host) -> tuple[int, dict]:
         """The ring stekd serves to `host` now (its version and the JSON ring), fetched with
