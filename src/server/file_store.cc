@@ -90,6 +90,7 @@ Result<T> field(const json& obj, const char* name) {
 StoreState StoreState::clone() const {
   StoreState s;
   s.generation = generation;
+  s.secret_version_base = secret_version_base;
   for (const auto& [e, g] : epoch_secrets) s.epoch_secrets.emplace(e, g.clone());
   for (const auto& [d, versions] : domains) {
     auto& out = s.domains[d];
