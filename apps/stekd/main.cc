@@ -20,12 +20,16 @@ int main(int argc, char** argv) {
       "Configuration: docs/configuration.md; operation: docs/operating.md."};
   std::string config_path;
   bool check_only = false;
+  bool init = false;
   std::string log_level = "info";
   app.add_option("--config,-c", config_path, "TOML configuration file")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_only,
                "Validate the configuration, the KEK and the state file, then exit");
+  app.add_flag("--init", init,
+               "Make a new state file: needed on the first start, refused when one exists. "
+               "A missing state file is otherwise an error (docs/operating.md)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.set_version_flag("--version", "stekd 0.1.0");
@@ -65,7 +69,8 @@ int main(int argc, char** argv) {
     }
     audit = std::move(file).value();
   }
-  stek::server::FileStore store(config->store_path, std::move(kek).value(), random);
+  stek::server::FileStore store(config->store_path, std::move(kek).value(), random,
+                                {.generation_file = config->generation_file, .init = init});
   if (check_only) {
     auto state = store.load();
     if (!state.ok()) {
@@ -75,6 +80,13 @@ int main(int argc, char** argv) {
     spdlog::info("configuration, KEK and state file are valid (generation {}, {} epoch secrets)",
                  state->generation, state->epoch_secrets.size());
     return 0;
+  }
+  // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
+  if (auto removed = store.remove_leftovers(); !removed.ok()) {
+    spdlog::critical("{}", removed.error().message);
+    return 1;
+  } else if (*removed > 0) {
+    spdlog::warn("erased {} temporary state files left by an interrupted write", *removed);
   }
   stek::server::KeyService keys(*schedule, config->domains, store, random, *audit);
   if (auto started = keys.start(clock.now()); !started.ok()) {

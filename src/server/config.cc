@@ -72,6 +72,7 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "store.backend",
                                       "store.path",
                                       "store.kek_file",
+                                      "store.generation_file",
                                       "domains.names",
                                       "limits.connections_per_identity",
                                       "limits.max_connections",
@@ -137,6 +138,9 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   }
   STEK_TRY(read_path(t, "store.path", base, c.store_path));
   STEK_TRY(read_path(t, "store.kek_file", base, c.kek_file));
+  STEK_TRY(read_path(t, "store.generation_file", base, c.generation_file));
+  // Beside the KEK by default: backups of the state directory do not carry it back.
+  if (c.generation_file.empty()) c.generation_file = c.kek_file.string() + ".generation";
   if (const toml::node* n = t.at_path("domains.names").node()) {
     const auto* arr = n->as_array();
     if (arr == nullptr) return config_error("domains.names must be a list of strings");

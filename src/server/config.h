@@ -33,6 +33,9 @@ struct ServerConfig {
   std::string store_backend = "file";                             // store.backend
   std::filesystem::path store_path = "/var/lib/stek/state.json";  // store.path
   std::filesystem::path kek_file = "/etc/stek/kek";               // store.kek_file
+  // store.generation_file: the state's high-water mark, kept apart from the state file so
+  // that an old copy of it is caught; "" (default): kek_file + ".generation".
+  std::filesystem::path generation_file;
 
   std::vector<std::string> domains;  // domains.names
 

@@ -1,12 +1,14 @@
 // Sealed state file. Layout (docs/operating.md, "State file"):
-//   {"stek_state": 1, "kek_id": "<hex>", "generation": N,
+//   {"stek_state": 1, "kek_id": "<hex>", "generation": N, ["secret_version_base": B,]
 //    "records": [{"kind": "epoch", "epoch": e, "sealed": b64},
 //                {"kind": "domain", "domain": d, "version": v, "start_epoch": s, "sealed": b64}],
 //    "manifest": b64}
 // Each record's associated data is its own metadata (kind, epoch / domain, version, start),
-// and the manifest seals the generation and the list of record identities.
+// and the manifest seals the generation, the version base (when not 0) and the list of
+// record identities.
 #include "file_store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -18,6 +20,8 @@
 
 #include "stek/bytes.h"
 #include "stek/file.h"
+
+#include "leftovers.h"
 
 namespace stek::server {
 
@@ -36,10 +40,26 @@ std::string domain_aad(const std::string& domain, std::uint32_t version, Epoch s
          std::to_string(start);
 }
 
-std::string manifest_text(std::uint64_t generation, const std::vector<std::string>& ids) {
+std::string manifest_text(std::uint64_t generation, std::uint32_t base,
+                          const std::vector<std::string>& ids) {
   json m = {{"generation", generation}, {"records", ids}};
+  if (base != 0) m["secret_version_base"] = base;  // files of earlier releases have none
   return m.dump();
 }
+
+// The highest domain secret version `s` has used: what a state made anew must start above.
+std::uint32_t highest_secret_version(const StoreState& s) {
+  std::uint32_t high = s.secret_version_base;
+  for (const auto& [d, versions] : s.domains)
+    for (const DomainSecret& v : versions) high = std::max(high, v.version);
+  return high;
+}
+
+// How to get out of a refused state, in every message that refuses one.
+constexpr const char* kStartAnew =
+    "Put the newest state file back; if there is none, move this one away and start stekd once "
+    "with --init: it makes new secrets (every ticket stops resuming once) under ring versions "
+    "above the old ones (docs/operating.md, \"Backups and restarts\")";
 
 std::string b64(ByteView bytes) {
   SecretBytes t = to_base64(bytes);  // ciphertext: not secret, but the codec returns SecretBytes
@@ -70,6 +90,7 @@ Result<T> field(const json& obj, const char* name) {
 StoreState StoreState::clone() const {
   StoreState s;
   s.generation = generation;
+  s.secret_version_base = secret_version_base;
   for (const auto& [e, g] : epoch_secrets) s.epoch_secrets.emplace(e, g.clone());
   for (const auto& [d, versions] : domains) {
     auto& out = s.domains[d];
@@ -78,9 +99,12 @@ StoreState StoreState::clone() const {
   return s;
 }
 
-FileStore::FileStore(std::filesystem::path path, Kek kek, Random& random,
-                     std::chrono::milliseconds lock_wait)
-    : path_(std::move(path)), kek_(std::move(kek)), random_(random), lock_wait_(lock_wait) {}
+FileStore::FileStore(std::filesystem::path path, Kek kek, Random& random, FileStoreOptions options)
+    : path_(std::move(path)),
+      kek_(std::move(kek)),
+      random_(random),
+      options_(std::move(options)),
+      counter_(options_.generation_file, kek_, random_) {}
 
 Result<StoreState> FileStore::load() {
   std::lock_guard lock(mu_);
@@ -93,20 +117,72 @@ Result<StoreState> FileStore::read_locked() {
                                           std::to_string(seen_generation_) + " to " +
                                           std::to_string(found) +
                                           " (an old copy restored?); refusing it, because it may "
-                                          "bring back erased secrets");
+                                          "bring back erased secrets. " +
+                                          kStartAnew);
   };
   std::error_code ec;
-  if (!std::filesystem::exists(path_, ec)) {
+  const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path_, ec));
+  if (!exists) {
     if (seen_generation_ > 0) return rolled_back(0);
+    STEK_ASSIGN_OR_RETURN(std::optional<HighWaterMark> mark, counter_.read());
+    if (mark) {
+      if (!options_.init) {
+        return make_error(Errc::rollback,
+                          path_.string() + ": state file is missing, but generation " +
+                              std::to_string(mark->generation) + " was committed (counter " +
+                              counter_.path().string() +
+                              "): it was deleted or moved; stekd will not start afresh by "
+                              "itself. " +
+                              kStartAnew);
+      }
+      // Numbered on from the lost state: generations and secret versions never repeat.
+      StoreState fresh;
+      fresh.generation = mark->generation;
+      fresh.secret_version_base = mark->secret_version;
+      return fresh;
+    }
+    if (!options_.init) {
+      return make_error(Errc::not_found, path_.string() +
+                                             ": no state file. On the first start, run stekd once "
+                                             "with --init to make one; otherwise put it back (it "
+                                             "was deleted or moved)");
+    }
     return StoreState{};
   }
+  if (options_.init && seen_generation_ == 0) {
+    return make_error(Errc::invalid_argument, path_.string() +
+                                                  ": --init makes a new state, but this state file "
+                                                  "exists; start stekd without --init");
+  }
+  STEK_ASSIGN_OR_RETURN(StoreState state, read_file_locked());
+  if (state.generation < seen_generation_) return rolled_back(state.generation);
+  STEK_ASSIGN_OR_RETURN(std::optional<HighWaterMark> mark, counter_.read());
+  // A file newer than the mark is the commit a crash cut off before the counter was written
+  // (or a counter restored from an old backup): it cannot be forged without the KEK.
+  if (mark && state.generation < mark->generation) {
+    return make_error(Errc::rollback,
+                      path_.string() + ": state file is at generation " +
+                          std::to_string(state.generation) + ", but generation " +
+                          std::to_string(mark->generation) + " was committed (counter " +
+                          counter_.path().string() +
+                          "): it is an older copy (a restored backup?) and would bring back "
+                          "secrets erased since, such as a domain secret replaced after a "
+                          "compromise; refusing it. " +
+                          kStartAnew);
+  }
+  seen_generation_ = state.generation;
+  return state;
+}
+
+Result<StoreState> FileStore::read_file_locked() {
   STEK_ASSIGN_OR_RETURN(SecretBytes raw, read_file(path_, 64 << 20));
   json doc = json::parse(raw.view().begin(), raw.view().end(), nullptr, false);
   auto damaged = [&](const std::string& why) {
     return make_error(Errc::integrity,
                       path_.string() + ": state file is damaged (" + why +
                           "); refusing to start rather than make new keys. "
-                          "Restore it from a backup or move it away to start afresh");
+                          "Put the newest copy back; if there is none, move it away and "
+                          "start stekd once with --init");
   };
   if (doc.is_discarded() || !doc.is_object()) return damaged("not valid JSON");
   auto format = field<int>(doc, "stek_state");
@@ -122,6 +198,11 @@ Result<StoreState> FileStore::read_locked() {
   if (!generation.ok()) return damaged(generation.error().message);
   StoreState state;
   state.generation = *generation;
+  if (doc.contains("secret_version_base")) {
+    auto base = field<std::uint32_t>(doc, "secret_version_base");
+    if (!base.ok()) return damaged(base.error().message);
+    state.secret_version_base = *base;
+  }
   std::vector<std::string> ids;
   auto records = doc.find("records");
   if (records == doc.end() || !records->is_array()) return damaged("no record list");
@@ -157,47 +238,64 @@ Result<StoreState> FileStore::read_locked() {
   if (!manifest.ok()) return damaged(manifest.error().message);
   auto listed = unseal(kek_, *manifest, "stek/state/v1 manifest");
   if (!listed.ok()) return damaged("manifest: " + listed.error().message);
-  if (as_chars(listed->view()) != manifest_text(state.generation, ids)) {
+  if (as_chars(listed->view()) != manifest_text(state.generation, state.secret_version_base, ids)) {
     return damaged("records do not match the sealed manifest");
   }
   for (auto& [d, versions] : state.domains) {
     std::sort(versions.begin(), versions.end(),
               [](const DomainSecret& a, const DomainSecret& b) { return a.version < b.version; });
   }
-  if (state.generation < seen_generation_) return rolled_back(state.generation);
-  seen_generation_ = state.generation;
   return state;
 }
 
-Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
-  std::lock_guard lock(mu_);
-  if (next.generation != expected + 1) {
-    return make_error(Errc::invalid_argument, "commit must advance the generation by one");
-  }
-  // An advisory lock on a sibling file serialises writers in other processes; then the
-  // generation check makes the write a compare-and-swap.
+Result<int> FileStore::lock() {
+  // An advisory lock on a sibling file serialises writers in other processes.
   std::filesystem::path lock_path = path_;
   lock_path += ".lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return make_error(Errc::io, lock_path.string() + ": cannot open lock file");
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock_fd};
-  // Bounded: a process that holds the lock forever must not stall stekd's maintenance.
-  const auto deadline = std::chrono::steady_clock::now() + lock_wait_;
-  while (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      return make_error(Errc::io, lock_path.string() + ": cannot lock: " + std::strerror(errno));
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(Errc::io, lock_path.string() + ": cannot open lock file");
+  const auto deadline = std::chrono::steady_clock::now() + options_.lock_wait;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK && err != EINTR) {
+      ::close(fd);
+      return make_error(Errc::io, lock_path.string() + ": cannot lock: " + std::strerror(err));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(fd);
       return make_error(Errc::conflict,
                         lock_path.string() + ": another process holds the lock (waited " +
-                            std::to_string(lock_wait_.count()) + " ms); commit not done");
+                            std::to_string(options_.lock_wait.count()) + " ms); commit not done");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return fd;
+}
 
+namespace {
+struct Unlock {
+  int fd;
+  ~Unlock() { ::close(fd); }
+};
+}  // namespace
+
+Result<std::size_t> FileStore::remove_leftovers() {
+  std::lock_guard guard(mu_);
+  STEK_ASSIGN_OR_RETURN(int fd, lock());
+  Unlock unlock{fd};
+  STEK_ASSIGN_OR_RETURN(std::size_t state_files, remove_temp_leftovers(path_));
+  STEK_ASSIGN_OR_RETURN(std::size_t counter_files, remove_temp_leftovers(counter_.path()));
+  return state_files + counter_files;
+}
+
+Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
+  std::lock_guard guard(mu_);
+  if (next.generation != expected + 1) {
+    return make_error(Errc::invalid_argument, "commit must advance the generation by one");
+  }
+  // Under the lock, the generation check makes the write a compare-and-swap.
+  STEK_ASSIGN_OR_RETURN(int fd, lock());
+  Unlock unlock{fd};
   STEK_ASSIGN_OR_RETURN(StoreState current, read_locked());
   // Older than what the caller last saw: an old copy was put back, not a concurrent write.
   if (current.generation < expected) {
@@ -207,7 +305,11 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
                                           " read before; refusing to commit over it");
   }
   if (current.generation != expected) return false;
+  STEK_TRY(write_locked(next));
+  return true;
+}
 
+Status FileStore::write_locked(const StoreState& next) {
   json records = json::array();
   std::vector<std::string> ids;
   for (const auto& [e, g] : next.epoch_secrets) {
@@ -228,7 +330,7 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
       ids.push_back(aad);
     }
   }
-  const std::string manifest = manifest_text(next.generation, ids);
+  const std::string manifest = manifest_text(next.generation, next.secret_version_base, ids);
   STEK_ASSIGN_OR_RETURN(Bytes sealed_manifest,
                         seal(kek_, as_bytes(manifest), "stek/state/v1 manifest", random_));
   json doc = {{"stek_state", kStateFormat},
@@ -236,10 +338,22 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
               {"generation", next.generation},
               {"records", std::move(records)},
               {"manifest", b64(sealed_manifest)}};
+  if (next.secret_version_base != 0) doc["secret_version_base"] = next.secret_version_base;
   const std::string text = doc.dump(1) + "\n";
+  ReplacedFile replaced(path_);
   STEK_TRY(write_file_atomic(path_, as_bytes(text), 0600));
   seen_generation_ = next.generation;
-  return true;
+  // The replaced file held secrets this commit may have erased: zero it now that the new
+  // one is durable.
+  replaced.wipe();
+  // Only after the state file: see the class comment for why this order is crash safe.
+  if (auto raised = counter_.write({next.generation, highest_secret_version(next)}); !raised.ok()) {
+    return make_error(Errc::io, path_.string() + ": generation " + std::to_string(next.generation) +
+                                    " is committed, but the generation counter was not raised (" +
+                                    raised.error().message +
+                                    "); old copies of the state file go undetected until it is");
+  }
+  return {};
 }
 
 }  // namespace stek::server

@@ -98,10 +98,14 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
     for (const std::string& d : domains_) {
       auto& versions = next.domains[d];
       if (versions.empty()) {
+        // Above every version an earlier state or a dropped domain used (StoreState).
+        if (next.secret_version_base >= api::RingVersion::kMaxSecretVersion)
+          return make_error(Errc::unsupported, "domain secret version limit reached");
+        const std::uint32_t first = next.secret_version_base + 1;
         STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));
-        versions.push_back({1, kAllEpochs, std::move(s)});
+        versions.push_back({first, kAllEpochs, std::move(s)});
         events.push_back(
-            {{"event", "domain_secret_created"}, {"domain", d}, {"secret_version", 1}});
+            {{"event", "domain_secret_created"}, {"domain", d}, {"secret_version", first}});
       }
     }
     for (auto it = next.domains.begin(); it != next.domains.end();) {
@@ -109,6 +113,7 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
           std::find(domains_.begin(), domains_.end(), it->first) != domains_.end();
       if (!configured) {
         for (const DomainSecret& v : it->second) {
+          next.secret_version_base = std::max(next.secret_version_base, v.version);
           events.push_back({{"event", "domain_secret_erased"},
                             {"domain", it->first},
                             {"secret_version", v.version},
@@ -184,7 +189,7 @@ Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     StoreState next = state_.clone();
     auto& versions = next.domains[domain];
-    const std::uint32_t old = versions.empty() ? 0 : versions.back().version;
+    const std::uint32_t old = versions.empty() ? next.secret_version_base : versions.back().version;
     if (old >= api::RingVersion::kMaxSecretVersion)
       return make_error(Errc::unsupported, "domain secret version limit reached");
     STEK_ASSIGN_OR_RETURN(SecretBytes s, random_secret(random_, kDomainSecretSize));

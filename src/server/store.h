@@ -27,6 +27,11 @@ inline constexpr Epoch kAllEpochs = INT64_MIN;
 
 struct StoreState {
   std::uint64_t generation = 0;  // 0: nothing stored yet
+  // New domain secrets get versions above this. A state made again after the old one was lost
+  // starts above every version the old one used (the file store keeps that number outside
+  // the state file), and a domain dropped from the configuration leaves its versions here,
+  // so a ring version never names two different sets of keys.
+  std::uint32_t secret_version_base = 0;
   std::map<Epoch, SecretBytes> epoch_secrets;
   std::map<std::string, std::vector<DomainSecret>> domains;  // versions ascending
 
@@ -36,8 +41,9 @@ struct StoreState {
 class Store {
  public:
   virtual ~Store() = default;
-  // The stored state; generation 0 and no secrets when nothing was stored yet. A damaged
-  // or foreign store is an error, never an empty state.
+  // The stored state; generation 0 and no secrets when nothing was stored yet (the file
+  // store: only when told to initialise). A damaged, foreign or rolled-back store is an
+  // error, never an empty state.
   virtual Result<StoreState> load() = 0;
   // Stores `next` (next.generation == expected + 1) only if the stored generation is still
   // `expected`. Returns false, storing nothing, when another writer came first.

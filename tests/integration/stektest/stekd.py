@@ -76,12 +76,24 @@ class Stekd:
     def log(self) -> Path:
         return self.dir / "stekd.log"
 
-    def start(self, wait: bool = True) -> Process:
-        """Starts stekd, making its PKI first if the directory has none (or lacks a host)."""
+    @property
+    def generation_file(self) -> Path:
+        """stekd's generation counter (store.generation_file: beside the KEK by default)."""
+        return self.pki / "kek.generation"
+
+    def start(self, wait: bool = True, init: bool | None = None) -> Process:
+        """Starts stekd, making its PKI first if the directory has none (or lacks a host).
+        init (stekd --init, which a missing state file needs): by default only on this object's
+        first start in a directory with no state file yet, so that a test which loses the state
+        file between starts sees stekd refuse it."""
         make_pki(self.pki, self.hosts, self.build_dir)
+        if init is None:
+            init = self.runs == 0 and not self.state.exists()
         self.runs += 1
-        self.proc = Process([binary("stekd", self.build_dir), "--config", self.config],
-                            self.log, name="stekd", append=True)
+        args = [binary("stekd", self.build_dir), "--config", self.config]
+        if init:
+            args.append("--init")
+        self.proc = Process(args, self.log, name="stekd", append=True)
         if wait:
             wait_for_port(self.port, 20, proc=self.proc)
         return self.proc

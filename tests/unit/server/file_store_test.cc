@@ -1,6 +1,8 @@
 // The sealed state file on a real file system: round trip, every kind of damage (a flipped
-// byte, a dropped or relabelled record, truncation), a wrong KEK, rollback to an older copy,
-// compare-and-swap between two handles, and the commit lock.
+// byte, a dropped or relabelled record, truncation), a wrong KEK, rollback to an older copy
+// (under a running store and across restarts, through the generation counter), a missing
+// file with and without --init, temp files left by a crash, compare-and-swap between two
+// handles, and the commit lock.
 #include "file_store.h"
 
 #include <atomic>
@@ -63,18 +65,26 @@ class FileStoreTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     path = dir_ / "state.json";
+    fs::create_directory(dir_ / "etc");
+    counter = dir_ / "etc" / "kek.generation";
   }
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  // A handle as a restarted stekd opens it: without --init.
   FileStore store(std::uint64_t kek_seed = 9,
                   std::chrono::milliseconds lock_wait = std::chrono::seconds(10)) {
-    return FileStore(path, kek(kek_seed), random, lock_wait);
+    return FileStore(path, kek(kek_seed), random,
+                     {.generation_file = counter, .init = false, .lock_wait = lock_wait});
+  }
+  // A handle as stekd --init opens it.
+  FileStore fresh() {
+    return FileStore(path, kek(9), random, {.generation_file = counter, .init = true});
   }
   // Writes sample_state(1) through a store of its own.
   void write_sample() {
-    auto ok = store().commit(sample_state(1), 0);
+    auto ok = fresh().commit(sample_state(1), 0);
     ASSERT_TRUE(ok.ok()) << ok.error().message;
     ASSERT_TRUE(*ok);
   }
@@ -93,17 +103,29 @@ class FileStoreTest : public ::testing::Test {
 
   SystemRandom random;
   fs::path path;
+  fs::path counter;
 
  private:
   fs::path dir_;
 };
 
-TEST_F(FileStoreTest, MissingFileIsAnEmptyStateAtGenerationZero) {
-  auto state = store().load();
+TEST_F(FileStoreTest, MissingFileIsAnEmptyStateAtGenerationZeroWhenToldToInitialise) {
+  auto state = fresh().load();
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->generation, 0u);
+  EXPECT_EQ(state->secret_version_base, 0u);
   EXPECT_TRUE(state->epoch_secrets.empty());
   EXPECT_TRUE(state->domains.empty());
+}
+
+TEST_F(FileStoreTest, MissingFileOnAFirstStartWithoutInitIsNotFound) {
+  auto state = store().load();
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().code, Errc::not_found);
+  EXPECT_NE(state.error().message.find("--init"), std::string::npos);
+  auto commit = store().commit(sample_state(1), 0);
+  ASSERT_FALSE(commit.ok());
+  EXPECT_FALSE(fs::exists(path));
 }
 
 TEST_F(FileStoreTest, RoundTripsEveryRecordThroughAnotherHandle) {
@@ -199,7 +221,7 @@ TEST_F(FileStoreTest, WrongKekIsReportedAsSuchAndTheFileIsLeftAlone) {
 }
 
 TEST_F(FileStoreTest, CommitIsACompareAndSwapOnTheGeneration) {
-  FileStore a = store();
+  FileStore a = fresh();
   FileStore b = store();
   ASSERT_TRUE(a.commit(sample_state(1), 0).value());
   auto lost = b.commit(sample_state(1), 0);
@@ -217,7 +239,7 @@ TEST_F(FileStoreTest, CommitMustAdvanceTheGenerationByOne) {
 }
 
 TEST_F(FileStoreTest, OlderCopyRestoredUnderARunningStoreIsARollback) {
-  FileStore running = store();
+  FileStore running = fresh();
   ASSERT_TRUE(running.commit(sample_state(1), 0).value());
   const std::string old_copy = read_text(path);
   ASSERT_TRUE(running.commit(sample_state(2), 1).value());
@@ -232,7 +254,7 @@ TEST_F(FileStoreTest, OlderCopyRestoredUnderARunningStoreIsARollback) {
 }
 
 TEST_F(FileStoreTest, StateFileRemovedUnderARunningStoreIsARollback) {
-  FileStore running = store();
+  FileStore running = fresh();
   ASSERT_TRUE(running.commit(sample_state(1), 0).value());
   fs::remove(path);
   auto state = running.load();
@@ -241,17 +263,143 @@ TEST_F(FileStoreTest, StateFileRemovedUnderARunningStoreIsARollback) {
 }
 
 TEST_F(FileStoreTest, OlderCopyRestoredBeforeARestartIsARollback) {
-  // rollback detection: issue 10. A fresh process has no record of the generation it last
-  // wrote (no counter outside the file), so an old copy put back while stekd is stopped
-  // loads as if it were current, and erased secrets come back.
-  GTEST_SKIP() << "rollback detection: issue 10";
-  ASSERT_TRUE(store().commit(sample_state(1), 0).value());
+  ASSERT_TRUE(fresh().commit(sample_state(1), 0).value());
   const std::string old_copy = read_text(path);
   ASSERT_TRUE(store().commit(sample_state(2), 1).value());
   write_text(path, old_copy);
   auto state = store().load();
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.error().code, Errc::rollback);
+  EXPECT_NE(state.error().message.find("older copy"), std::string::npos);
+  EXPECT_NE(state.error().message.find("--init"), std::string::npos);
+  EXPECT_FALSE(store().commit(sample_state(2), 1).ok());
+  EXPECT_EQ(read_text(path), old_copy);
+}
+
+TEST_F(FileStoreTest, StateFileDeletedBeforeARestartIsARollbackWithoutInit) {
+  write_sample();
+  fs::remove(path);
+  auto state = store().load();
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().code, Errc::rollback);
+  EXPECT_NE(state.error().message.find("missing"), std::string::npos);
+}
+
+TEST_F(FileStoreTest, StateMadeAgainAfterALossNumbersOnAboveTheCounter) {
+  write_sample();  // generation 1, secret versions up to 7
+  fs::remove(path);
+  FileStore again = fresh();
+  auto state = again.load();
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(state->generation, 1u);
+  EXPECT_EQ(state->secret_version_base, 7u);
+  StoreState next;
+  next.generation = 2;
+  next.secret_version_base = 7;
+  ASSERT_TRUE(again.commit(next, 1).value());
+  auto reloaded = store().load();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->secret_version_base, 7u);
+}
+
+TEST_F(FileStoreTest, InitRefusesAnExistingStateFileAndLeavesItAlone) {
+  write_sample();
+  const std::string before = read_text(path);
+  auto state = fresh().load();
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().code, Errc::invalid_argument);
+  EXPECT_FALSE(fresh().commit(sample_state(2), 1).ok());
+  EXPECT_EQ(read_text(path), before);
+}
+
+TEST_F(FileStoreTest, StateFileAheadOfTheCounterIsTheCommitACrashCutShort) {
+  // Killed after the state file was renamed into place, before the counter was raised.
+  write_sample();
+  const std::string counter_then = read_text(counter);
+  ASSERT_TRUE(store().commit(sample_state(2), 1).value());
+  write_text(counter, counter_then);
+  auto state = store().load();
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(state->generation, 2u);
+  // The next commit raises the counter: generation 2 is then refused.
+  const std::string second = read_text(path);
+  ASSERT_TRUE(store().commit(sample_state(3), 2).value());
+  write_text(path, second);
+  EXPECT_EQ(store().load().error().code, Errc::rollback);
+}
+
+TEST_F(FileStoreTest, DamagedOrForeignCounterIsAnIntegrityError) {
+  write_sample();
+  json doc = json::parse(read_text(counter));
+  EXPECT_EQ(doc["generation"], 1);
+  EXPECT_EQ(doc["secret_version"], 7);
+  doc["generation"] = 0;  // the clear copy is not trusted; the sealed value is
+  write_text(counter, doc.dump());
+  EXPECT_EQ(store().load()->generation, 1u);
+  auto sealed = from_base64(doc["sealed"].get<std::string>()).value();
+  sealed.data()[sealed.size() - 1] ^= 0x01;
+  doc["sealed"] = std::string(as_chars(to_base64(sealed.view()).view()));
+  write_text(counter, doc.dump());
+  auto state = store().load();
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().code, Errc::integrity);
+  EXPECT_NE(state.error().message.find("counter"), std::string::npos);
+}
+
+TEST_F(FileStoreTest, CounterHoldsNoSecretAndIsOwnerOnly) {
+  write_sample();
+  struct stat st {};
+  ASSERT_EQ(::stat(counter.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(read_text(counter).find(to_hex(pattern_bytes(1, 32).view())), std::string::npos);
+}
+
+TEST_F(FileStoreTest, TempFilesOfAnInterruptedWriteAreErasedAndNothingElse) {
+  write_sample();
+  const fs::path tmp = path.string() + ".tmp-0123456789abcdef";
+  const fs::path counter_tmp = counter.string() + ".tmp-fedcba9876543210";
+  const fs::path other = path.parent_path() / "other.json";
+  const fs::path linked = path.string() + ".tmp-00000000000000aa";
+  const fs::path unrelated = path.string() + ".tmp-mine";
+  write_text(tmp, read_text(path));
+  write_text(counter_tmp, read_text(counter));
+  write_text(other, "keep me");
+  write_text(unrelated, "keep me too");
+  fs::create_symlink(other, linked);
+  // Open before removal: the erasure must reach the bytes, not only the name.
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto removed = store().remove_leftovers();
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 3u);
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_FALSE(fs::exists(counter_tmp));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(linked)));
+  EXPECT_EQ(read_text(other), "keep me");
+  EXPECT_EQ(read_text(unrelated), "keep me too");
+  char buf[64] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof buf));
+  EXPECT_EQ(std::string(buf, sizeof buf), std::string(sizeof buf, '\0'));
+  EXPECT_EQ(store().load()->generation, 1u);
+}
+
+TEST_F(FileStoreTest, ReplacedStateFileIsZeroedUnlessAnotherNameKeepsIt) {
+  write_sample();
+  const int replaced = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(replaced, 0);
+  ASSERT_TRUE(store().commit(sample_state(2), 1).value());
+  char buf[64] = {};
+  ASSERT_EQ(::pread(replaced, buf, sizeof buf, 0), static_cast<ssize_t>(sizeof buf));
+  ::close(replaced);
+  EXPECT_EQ(std::string(buf, sizeof buf), std::string(sizeof buf, '\0'));
+  // An operator's hard link is their copy: left as it is.
+  const fs::path backup = path.parent_path() / "backup.json";
+  fs::create_hard_link(path, backup);
+  const std::string kept = read_text(backup);
+  ASSERT_TRUE(store().commit(sample_state(3), 2).value());
+  EXPECT_EQ(read_text(backup), kept);
 }
 
 // Holds the commit lock the way another process would: its own open file description.
@@ -275,7 +423,7 @@ class LockHolder {
 };
 
 TEST_F(FileStoreTest, CommitWaitsWhileAnotherHandleHoldsTheLock) {
-  FileStore waiting = store();
+  FileStore waiting = fresh();
   LockHolder holder(path);
   std::atomic<bool> done{false};
   Result<bool> result = false;

@@ -380,5 +380,47 @@ TEST_F(KeyServiceTest, ClockSteppedBackAcrossARestartMakesNoErasedEpochAgain) {
   EXPECT_FALSE(restarted.ring("eu").ok());
 }
 
+TEST_F(KeyServiceTest, AStateMadeAgainNumbersSecretVersionsAboveTheLostOnes) {
+  // What stekd --init finds after a state file at secret version 5 was lost: the counter's
+  // generation and highest version (FileStore), nothing else.
+  store.write_as_other([](StoreState& s) {
+    s.generation = 40;
+    s.secret_version_base = 5;
+  });
+  KeyService& keys = started();
+  EXPECT_EQ(stored_versions("eu"), std::vector<std::uint32_t>{6});
+  EXPECT_EQ(stored_versions("us"), std::vector<std::uint32_t>{6});
+  // Above every ring version the lost state served in this epoch: running agents take it.
+  EXPECT_GT(keys.ring_version("eu"), (static_cast<std::uint64_t>(kE) << 20) + 5);
+  EXPECT_EQ(audited("domain_secret_created", "secret_version"), (std::vector<std::int64_t>{6, 6}));
+  EXPECT_EQ(keys.rotate_domain_secret("eu", clock.now(), "admin:ops").value(), 7u);
+}
+
+TEST_F(KeyServiceTest, ADomainDroppedAndAddedAgainNeverReusesItsVersions) {
+  KeyService& first = started({"eu", "us"});
+  ASSERT_TRUE(first.rotate_domain_secret("us", clock.now(), "admin:ops").ok());
+  const std::uint64_t served = first.ring_version("us");  // secret version 2
+  started({"eu"});
+  EXPECT_EQ(store.state().secret_version_base, 2u);
+  KeyService& again = started({"eu", "us"});
+  EXPECT_EQ(stored_versions("us"), std::vector<std::uint32_t>{3});
+  EXPECT_GT(again.ring_version("us"), served);
+}
+
+TEST_F(KeyServiceTest, AShorterHistoryKeepsEpochSecretsTicketsWereIssuedUnder) {
+  // issue 10, Deliver 9: tickets issued under history H = 2 stay resumable until their key's
+  // epoch + 2 ends; a restart with H = 0 erases those keys at once (and the ring a host gets
+  // carries one schedule, so hosts would drop them too). Not fixed yet: the state does not
+  // record the schedule its secrets were made under.
+  GTEST_SKIP() << "schedule change erases live keys: issue 10, Deliver 9";
+  KeyService& keys = started();
+  ASSERT_TRUE(keys.maintain(start_of(kE + 4)).ok());
+  ASSERT_EQ(stored_epochs().count(kE + 2), 1u);
+  KeyService shorter(Schedule::make({kParams.interval, 0, kParams.lookahead}).value(), {"eu", "us"},
+                     store, random, audit);
+  ASSERT_TRUE(shorter.start(start_of(kE + 4)).ok());
+  EXPECT_EQ(stored_epochs().count(kE + 2), 1u) << "a key still live under H = 2 was erased";
+}
+
 }  // namespace
 }  // namespace stek::server

@@ -46,6 +46,7 @@ TEST(ServerConfigTest, EveryKeyHasADefault) {
   EXPECT_EQ(c->store_backend, "file");
   EXPECT_EQ(c->store_path, fs::path("/var/lib/stek/state.json"));
   EXPECT_EQ(c->kek_file, fs::path("/etc/stek/kek"));
+  EXPECT_EQ(c->generation_file, fs::path("/etc/stek/kek.generation"));  // beside the KEK
   EXPECT_EQ(c->domains, std::vector<std::string>{"eu"});
   EXPECT_EQ(c->connections_per_identity, 4u);
   EXPECT_EQ(c->max_connections, 20000u);
@@ -60,6 +61,15 @@ TEST(ServerConfigTest, RelativePathsAreTakenFromTheConfigDirectory) {
   EXPECT_EQ(c->tls_cert, fs::path("/etc/stek/s.crt"));
   EXPECT_EQ(c->store_path, fs::path("/etc/stek/state.json"));
   EXPECT_EQ(c->kek_file, fs::path("/run/credentials/kek"));
+  EXPECT_EQ(c->generation_file, fs::path("/run/credentials/kek.generation"));
+}
+
+TEST(ServerConfigTest, GenerationFileCanLiveApartFromTheKek) {
+  auto c = parse_with(
+      "[store]\nkek_file = \"/run/credentials/kek\"\n"
+      "generation_file = \"counter/generation\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->generation_file, fs::path("/etc/stek/counter/generation"));
 }
 
 TEST(ServerConfigTest, ReadsEverySectionAndAnEmptyMetricsListenDisablesMetrics) {
