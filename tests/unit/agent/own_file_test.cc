@@ -31,7 +31,7 @@ KeyRing served() {
 
 struct NginxDir {
   TempDir keys{true};
-  TempDir other;  // files that are not the sink's
+  TempDir other{true};  // files that are not the sink's (same filesystem: hard links)
   std::unique_ptr<NginxSink> nginx;
   NginxDir() {
     NginxSinkOptions o;
@@ -90,7 +90,7 @@ TEST(OwnFile, RefusesAKeyFileOrIncludeThatIsALink) {
 
 TEST(OwnFile, JsonSinkRefusesAHardLinkedRingFile) {
   TempDir dir(true);
-  TempDir other;
+  TempDir other(true);
   std::ofstream(other / "f") << "x";
   fs::create_hard_link(other / "f", dir / "ring.json");
   JsonSink sink(dir / "ring.json");
