@@ -27,6 +27,8 @@ Result<bool> write_file_if_changed(const std::filesystem::path& path, ByteView c
                                    mode_t mode = 0600);
 
 // Overwrites a key file's bytes with zeros, fsyncs, then unlinks it: erasure, not just unlink.
+// A symbolic link or a file with other hard links is never written through: the name is
+// unlinked and Errc::forbidden says why nothing was zeroed.
 Status erase_file(const std::filesystem::path& path);
 
 }  // namespace stek

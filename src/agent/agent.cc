@@ -120,8 +120,15 @@ Status Agent::Impl::setup() {
   STEK_ASSIGN_OR_RETURN(domain, resolve_domain(config, !offline, identity_note));
   STEK_TRY(prepare_key_dir(config.cache_dir, config.allow_persistent_cache, "cache_dir"));
   STEK_ASSIGN_OR_RETURN(auto sinks, make_sinks(config.sinks, config.allow_persistent_cache));
+  fs::path applied = config.applied_state;
+  if (applied.empty()) {
+    applied = config.cache_dir / (domain_file_stem(domain) + ".applied");
+  } else {
+    STEK_TRY(prepare_key_dir(applied.parent_path().empty() ? fs::path(".") : applied.parent_path(),
+                             config.allow_persistent_cache, "applied_state's directory"));
+  }
   keeper = std::make_unique<RingKeeper>(domain, RingCache(config.cache_dir, domain),
-                                        std::move(sinks), clock);
+                                        std::move(sinks), clock, AppliedState(applied));
   if (offline) {
     source = std::make_unique<RingFileSource>(*options.ring_file, domain, clock);
   } else {
@@ -193,6 +200,7 @@ std::string Agent::describe() const {
       "domain: " + d.domain + (d.identity_note.empty() ? "" : " (" + d.identity_note + ")") + "\n";
   out += d.source->describe();
   out += "cache: " + d.keeper->cache().path().string() + "\n";
+  if (d.keeper->applied()) out += "applied state: " + d.keeper->applied()->path().string() + "\n";
   for (const auto& s : d.keeper->sinks()) out += "sink: " + s->name() + "\n";
   if (d.metrics_server) out += "metrics: port " + std::to_string(d.metrics_server->port()) + "\n";
   return out;
@@ -207,7 +215,8 @@ int Agent::run() {
       [&d, &on_signal](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          spdlog::info("SIGHUP: refreshing sinks");
+          spdlog::info("SIGHUP: re-applying every sink and reloading its server");
+          d.keeper->force_reapply();
           d.keeper->refresh("SIGHUP");
           d.arm_refresh_timer();
           d.signals.async_wait(on_signal);

@@ -25,6 +25,10 @@ constexpr ConfigKey kReference[] = {
     {"cache_dir", "\"/run/stek\"",
      "directory for <domain>.json, the last ring, so a restart without stekd still serves keys; "
      "must be tmpfs or ramfs"},
+    {"applied_state", "\"\"",
+     "file recording what each sink's server confirmed it serves (written after each reload); "
+     "a restarted agent reloads when it is missing or differs; empty: "
+     "<cache_dir>/<domain>.applied; must be tmpfs or ramfs"},
     {"allow_persistent_cache", "false",
      "accept cache and sink directories on persistent storage (keys then outlive erasure on disk)"},
     {"poll_timeout", "60",
@@ -257,6 +261,9 @@ Result<AgentConfig> parse_config(std::string_view text, std::string_view source)
     STEK_TRY(tr.unknown());
   }
   STEK_TRY(r.path("cache_dir", c.cache_dir));
+  std::optional<std::filesystem::path> applied_state;
+  STEK_TRY(r.optional_path("applied_state", applied_state));
+  if (applied_state) c.applied_state = *applied_state;
   STEK_TRY(r.boolean("allow_persistent_cache", c.allow_persistent_cache));
   STEK_TRY(r.integer("poll_timeout", c.poll_timeout, 1, 3600));
   STEK_TRY(r.integer("connect_timeout", c.connect_timeout, 1, 300));

@@ -41,6 +41,7 @@ struct AgentConfig {
   std::string domain;  // empty: the one domain the client certificate names
   ClientTls tls{"/etc/stek/agent.crt", "/etc/stek/agent.key", "/etc/stek/ca.crt"};
   std::filesystem::path cache_dir = "/run/stek";
+  std::filesystem::path applied_state;  // empty: <cache_dir>/<domain>.applied
   bool allow_persistent_cache = false;
   std::int64_t poll_timeout = 60;    // seconds
   std::int64_t connect_timeout = 5;  // seconds

@@ -31,16 +31,23 @@ void erase_cache(const RingCache& cache) {
 }  // namespace
 
 RingKeeper::RingKeeper(std::string domain, RingCache cache,
-                       std::vector<std::unique_ptr<Sink>> sinks, const Clock& clock)
+                       std::vector<std::unique_ptr<Sink>> sinks, const Clock& clock,
+                       std::optional<AppliedState> applied)
     : domain_(std::move(domain)),
       cache_(std::move(cache)),
       sinks_(std::move(sinks)),
-      clock_(clock) {
+      clock_(clock),
+      applied_(std::move(applied)) {
   metrics_.domain = domain_;
   for (const auto& s : sinks_) metrics_.sinks[s->name()];
 }
 
 void RingKeeper::load_cache() {
+  if (applied_) {
+    if (auto read = applied_->load(); !read.ok()) {
+      spdlog::warn("applied state: {}; every sink re-applies and reloads", read.error().message);
+    }
+  }
   auto loaded = cache_.load();
   if (!loaded.ok()) {
     spdlog::error("ring cache: {}; erasing it", loaded.error().message);
@@ -144,9 +151,21 @@ void RingKeeper::log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now) 
   }
 }
 
+void RingKeeper::force_reapply() {
+  force_ = true;
+}
+
 void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why) {
   bool failed = false;
+  const AppliedRecord record = applied_record(served, held_->version(), epoch);
+  const bool forced = force_;
+  force_ = false;
   for (const auto& sink : sinks_) {
+    // What the server runs is only known from a confirmed apply: a restarted agent may have
+    // been killed after writing the files and before the reload, so anything but an exact
+    // match with the confirmed record means apply and reload again.
+    const AppliedRecord* confirmed = applied_ ? applied_->confirmed(sink->name()) : nullptr;
+    if (forced || confirmed == nullptr || !(*confirmed == record)) sink->force_next();
     auto report = sink->apply(served, epoch);
     SinkMetrics& m = metrics_.sinks[sink->name()];
     if (!report.ok()) {
@@ -155,6 +174,12 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
       spdlog::error("{}: {} (retrying in {} s)", sink->name(), report.error().message,
                     kSinkRetry.count());
       continue;
+    }
+    if (applied_) {
+      if (auto saved = applied_->confirm(sink->name(), record); !saved.ok()) {
+        spdlog::error("applied state: {} (the next start reloads {})", saved.error().message,
+                      sink->name());
+      }
     }
     m.writes += static_cast<std::uint64_t>(report->files_written);
     m.erasures += static_cast<std::uint64_t>(report->files_erased);

@@ -14,6 +14,7 @@
 
 #include "stek/clock.h"
 
+#include "applied_state.h"
 #include "cache.h"
 #include "held_ring.h"
 #include "metrics.h"
@@ -29,11 +30,17 @@ class RingKeeper {
   // Refreshes come at least this often, so a stepped wall clock is noticed.
   static constexpr std::chrono::seconds kMaxRefreshWait{60};
 
+  // `applied`: what each sink last confirmed; nullopt keeps no record (every start then
+  // reloads, which is safe).
   RingKeeper(std::string domain, RingCache cache, std::vector<std::unique_ptr<Sink>> sinks,
-             const Clock& clock);
+             const Clock& clock, std::optional<AppliedState> applied = std::nullopt);
 
-  // Takes the cached ring, if it is usable; erases a damaged or unusable cache.
+  // Takes the cached ring, if it is usable; erases a damaged or unusable cache. Reads the
+  // applied state first, so the first refresh knows what each sink's server confirmed.
   void load_cache();
+  // SIGHUP: every sink re-applies and reloads its server at the next refresh, whatever the
+  // files and the applied state say.
+  void force_reapply();
   // Counts the update in the metrics and takes its ring, if any. True when a ring was taken.
   bool apply(RingUpdate update);
   // Brings sinks and cache to the held ring as of now (no ring held: sinks keep what they
@@ -48,6 +55,7 @@ class RingKeeper {
   const std::optional<HeldRing>& held() const { return held_; }
   const Metrics& metrics() const { return metrics_; }
   const RingCache& cache() const { return cache_; }
+  const std::optional<AppliedState>& applied() const { return applied_; }
   const std::vector<std::unique_ptr<Sink>>& sinks() const { return sinks_; }
 
  private:
@@ -60,10 +68,12 @@ class RingKeeper {
   RingCache cache_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   const Clock& clock_;
+  std::optional<AppliedState> applied_;
 
   std::optional<HeldRing> held_;
   Metrics metrics_;
   bool sink_retry_ = false;                // a sink failed: refresh again soon
+  bool force_ = false;                     // SIGHUP: every sink re-applies and reloads
   std::optional<Epoch> logged_epoch_;      // last epoch announced in the log
   std::optional<Epoch> exhausted_logged_;  // last epoch the "no key" error was logged
   std::map<std::string, std::vector<std::string>> sink_warnings_;  // last logged, by sink

@@ -24,6 +24,9 @@ class Sink {
   // null (no held key covers the current epoch). Idempotent: writes and reloads only what
   // changed, so calling it again with the same input does nothing.
   virtual Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) = 0;
+  // The next apply() must make the server take the keys (for nginx: reload) even if the
+  // files already hold them: nobody confirmed that the server read them.
+  virtual void force_next() {}
   // Problems in the server's own configuration under this schedule, as warnings.
   virtual std::vector<std::string> check(const Schedule&) const { return {}; }
 };

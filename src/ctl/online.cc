@@ -77,16 +77,27 @@ int agents(const OnlineArgs& args, Env& env) {
     env.out << a->dump(2) << "\n";
     return 0;
   }
+  // SERVED columns are what stekd sent the host; HOLDS TO may come from the agent's own claim
+  // (wait=), so an operator checks a rotation against SERVED RING.
   const UnixSeconds now = env.clock.now();
-  env.out << fmt::format("{:<24} {:<24} {:>10} {:>12} {:>9} {:>6}\n", "HOST", "DOMAINS", "SEEN (s)",
-                         "HOLDS TO", "CONNECTED", "STALE");
+  env.out << fmt::format("{:<24} {:<24} {:>10} {:>20} {:>14} {:>10} {:>9} {:>6}\n", "HOST",
+                         "DOMAINS", "SEEN (s)", "SERVED RING", "SERVED SECRETS", "HOLDS TO",
+                         "CONNECTED", "STALE");
   for (const auto& e : *a) {
     std::string domains;
     for (const auto& d : e["domains"])
       domains += (domains.empty() ? "" : ",") + d.get<std::string>();
+    std::string ring = "-";
+    std::string secrets = "-";
+    if (e.contains("served") && e["served"].is_object()) {
+      ring = std::to_string(e["served"]["ring_version"].get<unsigned long long>());
+      secrets.clear();
+      for (const auto& v : e["served"]["secret_versions"])
+        secrets += (secrets.empty() ? "" : ",") + std::to_string(v.get<unsigned long long>());
+    }
     env.out << fmt::format(
-        "{:<24} {:<24} {:>10} {:>12} {:>9} {:>6}\n", e["host"].get<std::string>(), domains,
-        now - e["last_seen"].get<long long>(),
+        "{:<24} {:<24} {:>10} {:>20} {:>14} {:>10} {:>9} {:>6}\n", e["host"].get<std::string>(),
+        domains, now - e["last_seen"].get<long long>(), ring, secrets.empty() ? "-" : secrets,
         e["holds_through_epoch"].is_null()
             ? std::string("-")
             : std::to_string(e["holds_through_epoch"].get<long long>()),

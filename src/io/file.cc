@@ -61,6 +61,15 @@ Status fsync_dir(const fs::path& dir) {
   return {};
 }
 
+// erase_file's answer for a name that is not the file's only one: the name is removed, but
+// nothing is written through it, and the caller hears why the bytes were not zeroed.
+Status unlink_name_only(const fs::path& path, const std::string& why) {
+  if (::unlink(path.c_str()) != 0) return io_error(path, "unlink", errno);
+  return make_error(Errc::forbidden, path.string() + ": " + why +
+                                         "; removed this name but did not zero the file it "
+                                         "points to (that would change the other names too)");
+}
+
 }  // namespace
 
 Result<SecretBytes> read_file(const fs::path& path, std::size_t max_size) {
@@ -126,10 +135,18 @@ Status erase_file(const fs::path& path) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return {};
+    struct stat lst {};
+    if (errno == ELOOP && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      return unlink_name_only(path, "is a symbolic link");
+    }
     return io_error(path, "open for erasure", errno);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return io_error(path, "stat", errno);
+  // Zeroes written through a name the inode shares with others would zero those too.
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return unlink_name_only(path, "has " + std::to_string(st.st_nlink) + " hard links");
+  }
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
     SecretBytes zeros(static_cast<std::size_t>(st.st_size));
     STEK_TRY(write_all(fd.get(), zeros.view(), path));

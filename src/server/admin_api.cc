@@ -40,6 +40,13 @@ json agents_json(const ServerStatus& s) {
     json e = {{"host", a.host},           {"domains", a.domains},     {"address", a.address},
               {"last_seen", a.last_seen}, {"connected", a.connected}, {"stale", a.stale}};
     e["holds_through_epoch"] = a.holds_through_epoch ? json(*a.holds_through_epoch) : json(nullptr);
+    e["claimed_ring_version"] =
+        a.claimed_ring_version ? json(*a.claimed_ring_version) : json(nullptr);
+    e["served"] = a.served ? json{{"ring_version", a.served->ring_version},
+                                  {"secret_versions", a.served->secret_versions},
+                                  {"through_epoch", a.served->through_epoch},
+                                  {"at", a.served->at}}
+                           : json(nullptr);
     out.push_back(std::move(e));
   }
   return out;

@@ -1,4 +1,5 @@
-// The agent registry: connection counts, last seen, staleness.
+// The agent registry: connection counts, last seen, what agents claim and were served,
+// staleness.
 #include "agent_registry.h"
 
 namespace stek::server {
@@ -36,13 +37,23 @@ void AgentRegistry::saw(const Identity& id) {
   a.last_seen = clock_.now();
 }
 
-void AgentRegistry::holds_through(const std::string& host, Epoch e) {
-  agents_[host].holds_through_epoch = e;
+void AgentRegistry::claims(const std::string& host, std::uint64_t version, Epoch e) {
+  AgentRecord& a = agents_[host];
+  a.claimed_ring_version = version;
+  a.holds_through_epoch = e;
+}
+
+void AgentRegistry::served(const std::string& host, ServedRing ring) {
+  ring.at = clock_.now();
+  AgentRecord& a = agents_[host];
+  a.holds_through_epoch = ring.through_epoch;  // the legacy field: the latest of both
+  a.served = std::move(ring);
 }
 
 bool AgentRegistry::is_stale(const AgentRecord& a, Epoch current) const {
-  return clock_.now() - a.last_seen > stale_after_ ||
-         (a.holds_through_epoch && *a.holds_through_epoch < current + 1);
+  const std::optional<Epoch> through =
+      a.served ? std::optional<Epoch>(a.served->through_epoch) : a.holds_through_epoch;
+  return clock_.now() - a.last_seen > stale_after_ || (through && *through < current + 1);
 }
 
 AgentCounts AgentRegistry::counts(Epoch current) const {

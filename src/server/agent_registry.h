@@ -17,11 +17,25 @@
 
 namespace stek::server {
 
+// What stekd itself sent an agent: the operator's proof that a rotation reached the host.
+struct ServedRing {
+  std::uint64_t ring_version = 0;              // wire value, as in X-Stek-Ring-Version
+  std::vector<std::uint32_t> secret_versions;  // domain secret versions of its keys, ascending
+  Epoch through_epoch = 0;                     // the newest epoch whose key it holds
+  UnixSeconds at = 0;
+};
+
 struct AgentRecord {
   std::vector<std::string> domains;
   std::string address;
   UnixSeconds last_seen = 0;
+  // The newest epoch the agent holds, from its last request's wait= (CLAIMED: any client can
+  // claim anything) or from the last ring sent, whichever came last. Kept for the API.
   std::optional<Epoch> holds_through_epoch;
+  // CLAIMED by the agent: the version it waits on (wait=).
+  std::optional<std::uint64_t> claimed_ring_version;
+  // SERVED by this stekd process (nothing yet after a restart of stekd).
+  std::optional<ServedRing> served;
   std::size_t connections = 0;
 };
 
@@ -45,10 +59,13 @@ class AgentRegistry {
 
   // The agent asked for its ring now.
   void saw(const Identity& id);
-  // The agent holds keys up to epoch `e` (from the ring it has or was just sent).
-  void holds_through(const std::string& host, Epoch e);
+  // The agent says (wait=) it holds ring version `version`, with keys up to epoch `e`.
+  void claims(const std::string& host, std::uint64_t version, Epoch e);
+  // stekd sent the agent this ring.
+  void served(const std::string& host, ServedRing ring);
 
-  // Not seen within stale_after, or holding no key for the epoch after `current`.
+  // Not seen within stale_after, or holding no key for the epoch after `current`: as served
+  // by this stekd when it served one, else as claimed.
   bool is_stale(const AgentRecord& a, Epoch current) const;
   AgentCounts counts(Epoch current) const;
   const std::map<std::string, AgentRecord>& agents() const { return agents_; }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -50,7 +51,7 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
   if (!keys_.healthy(clock_.now())) return error_response(503, "key store not ready");
   agents_.saw(id);
   if (wait) {
-    agents_.holds_through(id.name, parsed->wait->epoch() + keys_.schedule().lookahead());
+    agents_.claims(id.name, *wait, parsed->wait->epoch() + keys_.schedule().lookahead());
   }
   const std::uint64_t version = keys_.ring_version(domain);
   if (!wait || version > *wait) return ring_response(domain, version, id);
@@ -71,6 +72,24 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   return r;
 }
 
+ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t version) const {
+  ServedRing served;
+  served.ring_version = version;
+  served.through_epoch = keys_.current_epoch() + keys_.schedule().lookahead();
+  // The versions of the keys actually sent, not only the newest: a scheduled replacement
+  // leaves older epochs on the version they were made with.
+  if (auto ring = keys_.ring(domain); ring.ok()) {
+    std::set<std::uint32_t> versions;
+    for (const RingKey& k : ring->keys()) {
+      if (k.meta.secret_version) versions.insert(*k.meta.secret_version);
+    }
+    served.secret_versions.assign(versions.begin(), versions.end());
+  } else {
+    served.secret_versions.push_back(keys_.secret_version(domain));
+  }
+  return served;
+}
+
 HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t version,
                                        const Identity& id) {
   auto doc = keys_.ring_document(domain);
@@ -78,7 +97,7 @@ HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t 
     spdlog::error("ring for {} failed: {}", domain, doc.error().message);
     return error_response(500, "ring derivation failed");
   }
-  agents_.holds_through(id.name, keys_.current_epoch() + keys_.schedule().lookahead());
+  agents_.served(id.name, served_ring(domain, version));
   HttpResponse r;
   r.secret = *doc;
   r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));

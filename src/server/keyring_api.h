@@ -30,6 +30,8 @@ class KeyringApi {
 
  private:
   HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Identity& id);
+  // What the agent is sent with ring `version`, for the registry.
+  ServedRing served_ring(const std::string& domain, std::uint64_t version) const;
 
   KeyService& keys_;
   AgentRegistry& agents_;

@@ -18,7 +18,8 @@ ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents,
   }
   for (const auto& [host, a] : agents.agents()) {
     s.agents.push_back({host, a.domains, a.address, a.last_seen, a.holds_through_epoch,
-                        a.connections > 0, agents.is_stale(a, s.epoch)});
+                        a.connections > 0, agents.is_stale(a, s.epoch), a.claimed_ring_version,
+                        a.served});
   }
   s.agent_counts = agents.counts(s.epoch);
   return s;

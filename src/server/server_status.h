@@ -27,9 +27,11 @@ struct AgentStatus {
   std::vector<std::string> domains;
   std::string address;
   UnixSeconds last_seen = 0;
-  std::optional<Epoch> holds_through_epoch;
+  std::optional<Epoch> holds_through_epoch;  // claimed by the agent (wait=)
   bool connected = false;
   bool stale = false;
+  std::optional<std::uint64_t> claimed_ring_version;
+  std::optional<ServedRing> served;  // what this stekd sent it
 };
 
 struct ServerStatus {

@@ -4,6 +4,8 @@
 #include "stek/file.h"
 #include "stek/formats.h"
 
+#include "own_file.h"
+
 namespace stek::agent {
 
 JsonSink::JsonSink(std::filesystem::path path)
@@ -19,6 +21,7 @@ Result<SinkReport> JsonSink::apply(const KeyRing* ring, Epoch) {
     }
     return report;
   }
+  STEK_TRY(check_own_file(path_));
   STEK_ASSIGN_OR_RETURN(SecretBytes bytes, write_key_file(Format::json, *ring));
   STEK_ASSIGN_OR_RETURN(bool wrote, write_file_if_changed(path_, bytes.view(), 0600));
   report.files_written = wrote ? 1 : 0;

@@ -9,6 +9,7 @@
 #include "stek/formats.h"
 
 #include "../nginx_conf.h"
+#include "own_file.h"
 
 namespace stek::agent {
 
@@ -80,6 +81,7 @@ std::string NginxSink::include_text(const KeyRing* ring) const {
 Status NginxSink::prepare() {
   std::error_code ec;
   if (std::filesystem::exists(options_.include, ec)) return {};
+  STEK_TRY(check_own_file(options_.include));
   const std::string text = include_text(nullptr);
   return write_file_atomic(options_.include, as_bytes(text), 0644);
 }
@@ -92,6 +94,7 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
   for (const RingKey* k : keys) {
     const fs::path path = key_path(k->key);
     listed.insert(path.filename().string());
+    STEK_TRY(check_own_file(path));
     STEK_ASSIGN_OR_RETURN(SecretBytes bytes, key_file_bytes(*k));
     STEK_ASSIGN_OR_RETURN(bool wrote, write_file_if_changed(path, bytes.view(), 0600));
     if (wrote) {
@@ -100,6 +103,7 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
     }
   }
   const std::string text = include_text(ring);
+  STEK_TRY(check_own_file(options_.include));
   STEK_ASSIGN_OR_RETURN(bool include_changed,
                         write_file_if_changed(options_.include, as_bytes(text), 0644));
   if (include_changed) ++report.files_written;
@@ -128,6 +132,7 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
   for (fs::directory_iterator it(options_.dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string file = it->path().filename().string();
     if (!is_key_file_name(file) || listed.count(file)) continue;
+    // erase_file zeroes only a file no other name shares; a link is only unlinked.
     STEK_TRY(erase_file(it->path()));
     ++report.files_erased;
   }

@@ -27,6 +27,7 @@ class NginxSink final : public Sink {
 
   const std::string& name() const override { return name_; }
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
+  void force_next() override { reload_pending_ = true; }
   std::vector<std::string> check(const Schedule& schedule) const override {
     return check_session_timeout(schedule.lifetime_hint());
   }
@@ -45,7 +46,7 @@ class NginxSink final : public Sink {
  private:
   NginxSinkOptions options_;
   std::string name_;
-  bool reload_pending_ = false;         // the last reload failed: retry on next apply
+  bool reload_pending_ = false;         // reload on next apply: it failed, or was forced
   std::optional<Epoch> keyless_epoch_;  // last epoch applied without stek keys
 };
 

@@ -79,12 +79,36 @@ TEST(AgentRegistry, StaleWhenItHoldsNoKeyForTheNextEpoch) {
   r.saw(web1());
   const AgentRecord& a = r.agents().at("web1");
   EXPECT_FALSE(r.is_stale(a, 100));  // holds nothing known yet: judged by time only
-  r.holds_through("web1", 101);
+  r.claims("web1", 7, 101);
   EXPECT_FALSE(r.is_stale(a, 100));
-  r.holds_through("web1", 100);
+  r.claims("web1", 7, 100);
   EXPECT_TRUE(r.is_stale(a, 100));
   EXPECT_EQ(r.counts(100).stale, 1u);
   EXPECT_EQ(r.counts(99).stale, 0u);
+}
+
+TEST(AgentRegistry, KeepsWhatWasServedApartFromWhatTheAgentClaims) {
+  FixedClock clock(kT);
+  AgentRegistry r(clock, 4, kStaleAfter);
+  r.saw(web1());
+  r.served("web1", {.ring_version = 42, .secret_versions = {1, 2}, .through_epoch = 102});
+  r.claims("web1", 999999, 5000);  // any client can claim anything in wait=
+  const AgentRecord& a = r.agents().at("web1");
+  ASSERT_TRUE(a.served.has_value());
+  EXPECT_EQ(a.served->ring_version, 42u);
+  EXPECT_EQ(a.served->secret_versions, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(a.served->at, kT);
+  EXPECT_EQ(a.claimed_ring_version, 999999u);
+  EXPECT_EQ(a.holds_through_epoch, 5000);
+}
+
+TEST(AgentRegistry, StalenessFollowsTheServedRingNotTheClaim) {
+  FixedClock clock(kT);
+  AgentRegistry r(clock, 4, kStaleAfter);
+  r.saw(web1());
+  r.served("web1", {.ring_version = 42, .secret_versions = {1}, .through_epoch = 100});
+  r.claims("web1", 999999, 5000);
+  EXPECT_TRUE(r.is_stale(r.agents().at("web1"), 100));
 }
 
 }  // namespace

@@ -199,7 +199,42 @@ TEST(KeyringApi, RecordsTheAgentAndTheNewestEpochItHolds) {
   EXPECT_EQ(a.last_seen, kStart + 5);
   EXPECT_EQ(a.address, "192.0.2.7:40000");
   EXPECT_EQ(a.holds_through_epoch, kEpoch + kRigParams.lookahead);
+  EXPECT_EQ(a.claimed_ring_version, kVersion);
+  EXPECT_FALSE(a.served.has_value());  // parked: nothing was sent
   EXPECT_EQ(a.connections, 1u);
+}
+
+TEST(KeyringApi, RecordsTheRingVersionAndSecretVersionsItServedNotTheClaim) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  const Peer admin = rig.connect(admin_identity("ops"));
+  answered(rig.request(admin, "POST", "/v1/admin/domains/eu-west/rotate-secret"));
+  EXPECT_EQ(rig.router.resume(web1).status, 200u);
+  const AgentRecord& a = rig.agents.agents().at("web1");
+  ASSERT_TRUE(a.served.has_value());
+  EXPECT_EQ(a.served->ring_version, kVersion + 1);
+  EXPECT_EQ(a.served->secret_versions, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(a.served->through_epoch, kEpoch + kRigParams.lookahead);
+  EXPECT_EQ(a.claimed_ring_version, kVersion);  // what it said it held before
+
+  // A claim of a far newer version changes the claim, never what was served.
+  const std::uint64_t forged = (static_cast<std::uint64_t>(kEpoch + 1000) << 20) + 9;
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(forged));
+  EXPECT_EQ(a.served->ring_version, kVersion + 1);
+  EXPECT_EQ(a.claimed_ring_version, forged);
+}
+
+TEST(KeyringApi, AdminAgentsListingShowsServedApartFromClaimed) {
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  EXPECT_EQ(answered(rig.request(web1, "GET", "/v1/keyring")).status, 200u);
+  const Peer admin = rig.connect(admin_identity("ops"));
+  const auto list = body_json(answered(rig.request(admin, "GET", "/v1/admin/agents")));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["served"]["ring_version"], kVersion);
+  EXPECT_EQ(list[0]["served"]["secret_versions"], nlohmann::json::array({1}));
+  EXPECT_TRUE(list[0]["claimed_ring_version"].is_null());
 }
 
 }  // namespace
