@@ -11,7 +11,7 @@ import signal
 import subprocess
 
 from stektest import run, wait_until
-from stektest.proc import binary
+from stektest.proc import Process, binary, wait_for_port
 from stektest.stekd import Stekd
 
 PAGE = 4096
@@ -152,3 +152,18 @@ def test_without_an_audit_path_events_go_to_the_log(tmp_path):
         wait_until(lambda: 'audit {"actor":"admin"' in stekd.logs() or
                    '"event":"admin_status"' in stekd.logs(), 15, what="audit line in the log")
         assert not stekd.audit.exists()
+
+
+def test_sighup_reopens_the_log_file_too(tmp_path):
+    stekd = Stekd(tmp_path / "stekd")
+    stekd.stop()
+    log = tmp_path / "stekd-file.log"
+    with Process([binary("stekd", stekd.build_dir), "--config", stekd.config, "--log-file", log],
+                 tmp_path / "stderr.log", name="stekd") as proc:
+        wait_for_port(stekd.port, 20, proc=proc)
+        os.rename(log, tmp_path / "stekd-file.log.1")
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: log.exists() and "reopened" in log.read_text(), 15,
+                   what="a new log file")
+    assert "stekd ready" in (tmp_path / "stekd-file.log.1").read_text()
+    assert "stopped" in log.read_text()
