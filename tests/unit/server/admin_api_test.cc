@@ -137,6 +137,20 @@ TEST(AdminApi, RefusedAndFailedCallsAreAuditedWithPeerAndSerial) {
   }
 }
 
+TEST(AdminApi, ACertificateWithoutIdentityIsRefusedAndAudited) {
+  NetPartsRig rig;
+  Peer nobody = rig.connect(std::nullopt);
+  nobody.serial = "77";
+  const HttpResponse r = answered(rig.request(nobody, "GET", "/v1/admin/status"));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_TRUE(r.close);
+  const auto& e = rig.audit.events.back();
+  EXPECT_EQ(e["event"], "admin_refused");
+  EXPECT_EQ(e["status"], 403);
+  EXPECT_EQ(e["actor"], "");
+  EXPECT_EQ(e["serial"], "77");
+}
+
 TEST(AdminApi, GrantedCallsAreAuditedBeforeTheyAct) {
   NetPartsRig rig;
   Peer ops = rig.connect(admin_identity("ops"));
