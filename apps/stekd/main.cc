@@ -1,17 +1,62 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
-// serves agents and admins until SIGINT or SIGTERM. See docs/operating.md.
+// serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
+// (logrotate). See docs/operating.md.
+#include <functional>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "stek/clock.h"
 #include "stek/seal.h"
 
+#include "audit.h"
 #include "config.h"
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
+
+namespace {
+
+constexpr const char* kLogPattern = "%Y-%m-%dT%H:%M:%S.%eZ stekd %l: %v";
+
+// --log-file: the process log goes to (the end of) this file instead of stderr. Called again on
+// SIGHUP, it opens the file by name anew, so a log moved away by logrotate is let go.
+bool open_log_file(const std::string& path) {
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
+    auto logger = std::make_shared<spdlog::logger>("stekd", std::move(sink));
+    logger->set_level(spdlog::default_logger()->level());
+    logger->set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+    return true;
+  } catch (const spdlog::spdlog_ex& e) {
+    spdlog::error("log file {}: {}", path, e.what());
+    return false;
+  }
+}
+
+// SIGHUP: reopen the log and audit files; again for every later SIGHUP.
+void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
+               stek::server::AuditSink& audit) {
+  hup.async_wait([&hup, &log_file, &audit](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (!log_file.empty()) open_log_file(log_file);
+    if (auto reopened = audit.reopen(); !reopened.ok()) {
+      spdlog::error("{}", reopened.error().message);
+    } else {
+      spdlog::info("SIGHUP: log and audit files reopened");
+      (void)audit.record("files_reopened", {{"signal", "SIGHUP"}});
+    }
+    on_hangup(hup, log_file, audit);
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -22,6 +67,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool init = false;
   std::string log_level = "info";
+  std::string log_file;
   app.add_option("--config,-c", config_path, "TOML configuration file")
       ->required()
       ->check(CLI::ExistingFile);
@@ -32,6 +78,8 @@ int main(int argc, char** argv) {
                "A missing state file is otherwise an error (docs/operating.md)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  app.add_option("--log-file", log_file,
+                 "Append the log to this file instead of stderr; reopened on SIGHUP");
   app.set_version_flag("--version", "stekd 0.1.0");
   try {
     app.parse(argc, argv);
@@ -39,7 +87,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ stekd %l: %v", spdlog::pattern_time_type::utc);
+  spdlog::set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
+  if (!log_file.empty() && !open_log_file(log_file)) return 1;
 
   auto config = stek::server::load_server_config(config_path);
   if (!config.ok()) {
@@ -60,7 +109,7 @@ int main(int argc, char** argv) {
   stek::SystemRandom random;
   std::unique_ptr<stek::server::AuditSink> audit;
   if (config->audit_path.empty()) {
-    audit = std::make_unique<stek::server::MemoryAuditLog>();
+    audit = std::make_unique<stek::server::LogAuditLog>(clock);
   } else {
     auto file = stek::server::FileAuditLog::open(config->audit_path, clock);
     if (!file.ok()) {
@@ -88,6 +137,18 @@ int main(int argc, char** argv) {
   } else if (*removed > 0) {
     spdlog::warn("erased {} temporary state files left by an interrupted write", *removed);
   }
+  // Fail closed from the start: a stekd whose audit cannot be written does not serve.
+  const auto& params = schedule->params();
+  if (auto loaded = audit->record("config_loaded", {{"config", config_path},
+                                                    {"pid", ::getpid()},
+                                                    {"domains", config->domains},
+                                                    {"interval", params.interval},
+                                                    {"history", params.history},
+                                                    {"lookahead", params.lookahead}});
+      !loaded.ok()) {
+    spdlog::critical("{}", loaded.error().message);
+    return 1;
+  }
   stek::server::KeyService keys(*schedule, config->domains, store, random, *audit);
   if (auto started = keys.start(clock.now()); !started.ok()) {
     spdlog::critical("{}", started.error().message);
@@ -99,16 +160,28 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", ok.error().message);
     return 1;
   }
+  boost::asio::signal_set hangup(io, SIGHUP);
+  on_hangup(hangup, log_file, *audit);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
+    (void)audit->record("stekd_stopping", {{"signal", sig}});
+    hangup.cancel();
     server.stop();
   });
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
                config->domains.size(), schedule->interval(), schedule->history(),
                schedule->lookahead());
+  if (auto started = audit->record(
+          "stekd_started",
+          {{"pid", ::getpid()}, {"port", server.port()}, {"metrics_port", server.metrics_port()}});
+      !started.ok()) {
+    spdlog::critical("{}", started.error().message);
+    return 1;
+  }
   io.run();
+  (void)audit->record("stekd_stopped", {{"pid", ::getpid()}});
   spdlog::info("stopped");
   return 0;
 }

@@ -59,18 +59,52 @@ AdminApi::AdminApi(KeyService& keys, const AgentRegistry& agents, WaitList& wait
     : keys_(keys), agents_(agents), waits_(waits), audit_(audit), clock_(clock) {}
 
 HttpResponse AdminApi::handle(const HttpRequest& request, std::string_view path) {
+  HttpResponse r = dispatch(request, path);
+  if (r.status >= 400) refused(request, path, r);
+  return r;
+}
+
+nlohmann::json AdminApi::who(const HttpRequest& request, std::string_view path) {
+  const auto& id = request.peer.identity;
+  return {{"actor", id ? id->name : ""},
+          {"peer", request.peer.address},
+          {"serial", request.peer.serial},
+          {"method", request.method},
+          {"path", path}};
+}
+
+bool AdminApi::audited(std::string_view event, const HttpRequest& request, std::string_view path,
+                       json fields) {
+  json line = who(request, path);
+  line.update(fields);
+  return audit_.record(event, std::move(line)).ok();
+}
+
+void AdminApi::refused(const HttpRequest& request, std::string_view path, const HttpResponse& r) {
+  std::string message;
+  if (auto body = json::parse(r.text, nullptr, false); body.is_object()) {
+    message = body.value("error", "");
+  }
+  const auto& id = request.peer.identity;
+  spdlog::warn("admin {} {} from {} ({}, serial {}): {} {}", request.method, path,
+               request.peer.address, id ? id->name : "no identity", request.peer.serial, r.status,
+               message);
+  (void)audited("admin_refused", request, path, {{"status", r.status}, {"error", message}});
+}
+
+HttpResponse AdminApi::dispatch(const HttpRequest& request, std::string_view path) {
   if (!request.peer.identity || request.peer.identity->kind != Identity::Kind::admin) {
     return error_response(403, "forbidden");
   }
   const std::string& actor = request.peer.identity->name;
   if (path == api::kAdminStatusPath) {
     if (request.method != "GET") return error_response(405, "use GET");
-    audit_.record("admin_status", {{"actor", actor}});
+    if (!audited("admin_status", request, path)) return audit_unavailable("nothing shown");
     return json_response(200, status_json(collect_status(keys_, agents_, clock_.now())));
   }
   if (path == api::kAdminAgentsPath) {
     if (request.method != "GET") return error_response(405, "use GET");
-    audit_.record("admin_agents", {{"actor", actor}});
+    if (!audited("admin_agents", request, path)) return audit_unavailable("nothing shown");
     return json_response(200, agents_json(collect_status(keys_, agents_, clock_.now())));
   }
   auto domain = api::rotate_secret_domain(path);
@@ -79,14 +113,22 @@ HttpResponse AdminApi::handle(const HttpRequest& request, std::string_view path)
   }
   if (request.method != "POST") return error_response(405, "use POST");
   if (!domain.ok()) return error_response(400, domain.error().message);
+  if (!keys_.has_domain(*domain)) return error_response(404, "domain is not configured");
+  if (!audited("admin_rotate_secret", request, path, {{"domain", *domain}})) {
+    return audit_unavailable("rotation refused, nothing changed");
+  }
   return rotate(actor, *domain);
 }
 
+HttpResponse AdminApi::audit_unavailable(const std::string& what) {
+  return error_response(503, "the audit log cannot be written: " + what);
+}
+
 HttpResponse AdminApi::rotate(const std::string& actor, const std::string& domain) {
-  if (!keys_.has_domain(domain)) return error_response(404, "domain is not configured");
   auto version = keys_.rotate_domain_secret(domain, clock_.now(), actor);
   if (!version.ok()) {
     spdlog::error("rotation of {} failed: {}", domain, version.error().message);
+    if (audit_.failing()) return audit_unavailable("rotation refused, nothing changed");
     return error_response(500, "rotation failed: " + version.error().message);
   }
   spdlog::warn(

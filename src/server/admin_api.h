@@ -1,6 +1,7 @@
 // AdminApi: /v1/admin/... for admin identities (docs/api.md): status, the agent list, and
 // the compromise rotation of a domain secret, whose new ring goes to waiting agents at once.
-// Every request is in the audit log with the admin's name.
+// Every request is in the audit log, granted or refused, with the caller's name, address and
+// certificate serial; a request that cannot be audited is refused with 503 and does nothing.
 #pragma once
 
 #include <string_view>
@@ -24,7 +25,14 @@ class AdminApi {
   HttpResponse handle(const HttpRequest& request, std::string_view path);
 
  private:
+  HttpResponse dispatch(const HttpRequest& request, std::string_view path);
   HttpResponse rotate(const std::string& actor, const std::string& domain);
+  // Audit of admin requests: who asked (name, peer address, certificate serial) and for what.
+  static nlohmann::json who(const HttpRequest& request, std::string_view path);
+  bool audited(std::string_view event, const HttpRequest& request, std::string_view path,
+               nlohmann::json fields = nlohmann::json::object());
+  void refused(const HttpRequest& request, std::string_view path, const HttpResponse& r);
+  static HttpResponse audit_unavailable(const std::string& what);
 
   KeyService& keys_;
   const AgentRegistry& agents_;

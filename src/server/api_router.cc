@@ -25,7 +25,10 @@ void ApiRouter::opened(const Peer& peer) {
 
 HttpReply ApiRouter::handle(const HttpRequest& request) {
   if (!request.peer.identity) {
-    HttpResponse r = error_response(403, "forbidden");
+    // The admin API audits its refusals, this one too; elsewhere a 403 is all there is.
+    const std::string_view path = api::split_target(request.target).path;
+    HttpResponse r = path.starts_with(api::kAdminPrefix) ? admin_.handle(request, path)
+                                                         : error_response(403, "forbidden");
     r.close = true;
     return r;
   }

@@ -26,6 +26,7 @@ struct Peer {
   ConnectionId connection = 0;
   std::optional<Identity> identity;  // from a client certificate that verified; none otherwise
   std::string address;               // "ip:port"
+  std::string serial;                // the client certificate's serial number, hex; "" if none
 };
 
 struct HttpRequest {

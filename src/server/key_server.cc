@@ -13,10 +13,11 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
     : config_(std::move(config)),
       keys_(keys),
       clock_(clock),
+      audit_(audit),
       io_(io),
       agents_(clock, config_.connections_per_identity, config_.stale_after),
       waits_([this](ConnectionId id) { transport_.wake(id); }),
-      keyring_(keys, agents_, waits_, clock, config_.long_poll_timeout),
+      keyring_(keys, agents_, waits_, clock, config_.long_poll_timeout, audit),
       admin_(keys, agents_, waits_, audit, clock),
       router_(keys, agents_, waits_, keyring_, admin_),
       transport_(io, router_,
@@ -44,11 +45,13 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
   return {
       .metrics =
           [this] {
-            return render_server_metrics(collect_status(keys_, agents_, clock_.now()),
+            return render_server_metrics(collect_status(keys_, agents_, clock_.now(), &audit_),
                                          transport_.stats());
           },
       .health =
           [this] {
+            if (audit_.failing())
+              return net::HealthReport{false, "the audit log cannot be written"};
             return keys_.healthy(clock_.now())
                        ? net::HealthReport{true, "ok"}
                        : net::HealthReport{false, "no key for the current epoch"};

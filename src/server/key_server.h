@@ -49,6 +49,7 @@ class KeyServer {
   ServerConfig config_;
   KeyService& keys_;
   const Clock& clock_;
+  AuditSink& audit_;
   boost::asio::io_context& io_;
   AgentRegistry agents_;
   WaitList waits_;

@@ -166,17 +166,31 @@ Result<bool> KeyService::maintain(UnixSeconds now) {
 
 Result<bool> KeyService::commit(StoreState next, const std::vector<json>& events) {
   next.generation = state_.generation + 1;
-  STEK_ASSIGN_OR_RETURN(bool stored, store_.commit(next, state_.generation));
-  if (!stored) return false;
-  state_ = std::move(next);
-  documents_.clear();
+  // Audit first: a change that cannot be audited is not made. Each line names the generation
+  // it belongs to; a commit that then does not happen is audited as such when it can be.
   for (const json& ev : events) {
     json fields = ev;
     const std::string name = fields["event"].get<std::string>();
     fields.erase("event");
+    fields["generation"] = next.generation;
+    if (auto audited = audit_.record(name, std::move(fields)); !audited.ok()) {
+      return audited.error().with_context("nothing changed");
+    }
+  }
+  auto stored = store_.commit(next, state_.generation);
+  if (!stored.ok() || !*stored) {
+    (void)audit_.record("commit_not_done",
+                        {{"generation", next.generation},
+                         {"reason", stored.ok() ? "store changed" : stored.error().message}});
+    if (!stored.ok()) return stored.error();
+    return false;
+  }
+  state_ = std::move(next);
+  documents_.clear();
+  for (const json& ev : events) {
+    const std::string name = ev["event"].get<std::string>();
     if (name.find("erased") != std::string::npos) ++erasures_;
-    spdlog::info("{} {}", name, fields.dump());
-    audit_.record(name, std::move(fields));
+    spdlog::info("{} {}", name, ev.dump());
   }
   return true;
 }

@@ -14,12 +14,13 @@
 namespace stek::server {
 
 KeyringApi::KeyringApi(KeyService& keys, AgentRegistry& agents, WaitList& waits, const Clock& clock,
-                       std::int64_t long_poll_timeout)
+                       std::int64_t long_poll_timeout, AuditSink& audit)
     : keys_(keys),
       agents_(agents),
       waits_(waits),
       clock_(clock),
-      long_poll_timeout_(long_poll_timeout) {}
+      long_poll_timeout_(long_poll_timeout),
+      audit_(audit) {}
 
 HttpReply KeyringApi::handle(const HttpRequest& request,
                              const std::map<std::string, std::string>& query) {
@@ -54,7 +55,7 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
     agents_.claims(id.name, *wait, parsed->wait->epoch() + keys_.schedule().lookahead());
   }
   const std::uint64_t version = keys_.ring_version(domain);
-  if (!wait || version > *wait) return ring_response(domain, version, id);
+  if (!wait || version > *wait) return ring_response(domain, version, request.peer);
   waits_.add(request.peer.connection, {domain, *wait});
   return LongPoll{std::chrono::seconds(timeout)};
 }
@@ -65,7 +66,7 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   const Identity& id = *peer.identity;
   agents_.saw(id);
   const std::uint64_t version = keys_.ring_version(waiter->domain);
-  if (version > waiter->version) return ring_response(waiter->domain, version, id);
+  if (version > waiter->version) return ring_response(waiter->domain, version, peer);
   HttpResponse r;
   r.status = 304;
   r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
@@ -91,11 +92,22 @@ ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t vers
 }
 
 HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t version,
-                                       const Identity& id) {
+                                       const Peer& peer) {
+  const Identity& id = *peer.identity;
   auto doc = keys_.ring_document(domain);
   if (!doc.ok()) {
     spdlog::error("ring for {} failed: {}", domain, doc.error().message);
     return error_response(500, "ring derivation failed");
+  }
+  // No key leaves stekd unaudited.
+  if (!audit_
+           .record_unsynced("ring_delivered", {{"host", id.name},
+                                               {"domain", domain},
+                                               {"ring_version", version},
+                                               {"peer", peer.address},
+                                               {"serial", peer.serial}})
+           .ok()) {
+    return error_response(503, "the audit log cannot be written: no ring delivered");
   }
   agents_.served(id.name, served_ring(domain, version));
   HttpResponse r;

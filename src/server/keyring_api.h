@@ -10,6 +10,7 @@
 #include "stek/clock.h"
 
 #include "agent_registry.h"
+#include "audit.h"
 #include "http_handler.h"
 #include "key_service.h"
 #include "wait_list.h"
@@ -18,9 +19,10 @@ namespace stek::server {
 
 class KeyringApi {
  public:
-  // long_poll_timeout: the longest wait, in seconds (server.long_poll_timeout).
+  // long_poll_timeout: the longest wait, in seconds (server.long_poll_timeout). Every
+  // delivery of a ring is audited first; none is made when the audit cannot be written.
   KeyringApi(KeyService& keys, AgentRegistry& agents, WaitList& waits, const Clock& clock,
-             std::int64_t long_poll_timeout);
+             std::int64_t long_poll_timeout, AuditSink& audit);
 
   // One request with its decoded query.
   HttpReply handle(const HttpRequest& request, const std::map<std::string, std::string>& query);
@@ -29,7 +31,7 @@ class KeyringApi {
   HttpResponse resume(const Peer& peer);
 
  private:
-  HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Identity& id);
+  HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Peer& peer);
   // What the agent is sent with ring `version`, for the registry.
   ServedRing served_ring(const std::string& domain, std::uint64_t version) const;
 
@@ -38,6 +40,7 @@ class KeyringApi {
   WaitList& waits_;
   const Clock& clock_;
   std::int64_t long_poll_timeout_;
+  AuditSink& audit_;
 };
 
 }  // namespace stek::server

@@ -6,7 +6,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/bn.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 namespace stek::server {
@@ -19,6 +21,20 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 class Connection;
+
+namespace {
+// The serial number in hex, as `openssl x509 -serial` prints it: audit lines name the
+// certificate that was used, not only the identity it carries.
+std::string certificate_serial(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  if (bn == nullptr) return {};
+  char* hex = BN_bn2hex(bn);
+  std::string out = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return out;
+}
+}  // namespace
 
 class TransportState : public std::enable_shared_from_this<TransportState> {
  public:
@@ -81,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     SSL* ssl = stream_.native_handle();
     X509* cert = SSL_get0_peer_certificate(ssl);
     if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+      peer_.serial = certificate_serial(cert);
       auto id = identity_from_certificate(cert);
       if (id.ok()) peer_.identity = std::move(id).value();
     }

@@ -3,7 +3,8 @@
 
 namespace stek::server {
 
-ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now) {
+ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now,
+                            const AuditSink* audit) {
   ServerStatus s;
   s.now = now;
   s.healthy = keys.healthy(now);
@@ -22,6 +23,10 @@ ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents,
                         a.served});
   }
   s.agent_counts = agents.counts(s.epoch);
+  if (audit != nullptr) {
+    s.audit_failures_total = audit->failures_total();
+    s.audit_failing = audit->failing();
+  }
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include "stek/schedule.h"
 
 #include "agent_registry.h"
+#include "audit.h"
 #include "key_service.h"
 
 namespace stek::server {
@@ -46,8 +47,12 @@ struct ServerStatus {
   std::vector<DomainStatus> domains;
   std::vector<AgentStatus> agents;  // by host id
   AgentCounts agent_counts;
+  std::uint64_t audit_failures_total = 0;  // audit events that could not be written
+  bool audit_failing = false;              // the last audit write failed
 };
 
-ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now);
+// `audit`, when given, adds the audit log's failure count and state.
+ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents, UnixSeconds now,
+                            const AuditSink* audit = nullptr);
 
 }  // namespace stek::server

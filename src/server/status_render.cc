@@ -49,6 +49,11 @@ std::string render_server_metrics(const ServerStatus& s, const TransportStats& t
   m.single("stek_connections_open", MetricType::gauge, "Open client connections",
            transport.connections_open);
   m.single("stek_erasures_total", MetricType::counter, "Secrets erased", s.erasures_total);
+  m.single("stek_audit_failures_total", MetricType::counter,
+           "Audit events that could not be written (their actions were refused)",
+           s.audit_failures_total);
+  m.single("stek_audit_failing", MetricType::gauge, "1 while the audit log cannot be written",
+           s.audit_failing ? 1 : 0);
   m.family("stek_requests_total", MetricType::counter, "Requests answered, by HTTP status");
   for (const auto& [status, n] : transport.requests_by_status) {
     m.sample("stek_requests_total", {{"status", std::to_string(status)}}, n);

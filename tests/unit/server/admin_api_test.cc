@@ -1,4 +1,7 @@
 // /v1/admin/... through the router with request values: status, agents, rotation, audit.
+#include <algorithm>
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 #include "fakes_server.h"
@@ -94,7 +97,7 @@ TEST(AdminApi, WrongMethodsGet405AndUnknownPaths404) {
   EXPECT_EQ(rig.keys.secret_version("eu-west"), 1u);
 }
 
-TEST(AdminApi, AgentsCannotUseItAndNothingIsAudited) {
+TEST(AdminApi, AgentsCannotUseItAndEachRefusalIsAudited) {
   NetPartsRig rig;
   const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
   for (const auto& [method, target] :
@@ -106,6 +109,96 @@ TEST(AdminApi, AgentsCannotUseItAndNothingIsAudited) {
   }
   EXPECT_EQ(rig.keys.secret_version("eu-west"), 1u);
   EXPECT_FALSE(audited(rig.audit, "admin_status", "web1"));
+  const auto& last = rig.audit.events.back();
+  EXPECT_EQ(last["event"], "admin_refused");
+  EXPECT_EQ(last["status"], 403);
+  EXPECT_EQ(last["actor"], "web1");
+  EXPECT_EQ(last["peer"], "192.0.2.7:40000");
+  EXPECT_EQ(last["method"], "POST");
+  EXPECT_EQ(last["path"], "/v1/admin/domains/eu-west/rotate-secret");
+}
+
+TEST(AdminApi, RefusedAndFailedCallsAreAuditedWithPeerAndSerial) {
+  NetPartsRig rig;
+  Peer ops = rig.connect(admin_identity("ops"));
+  ops.serial = "1A2B";
+  for (const auto& [method, target, status] :
+       {std::tuple{"GET", "/v1/admin/nothing", 404u}, std::tuple{"POST", "/v1/admin/status", 405u},
+        std::tuple{"POST", "/v1/admin/domains/ap-south/rotate-secret", 404u}}) {
+    const std::size_t before = rig.audit.events.size();
+    EXPECT_EQ(answered(rig.request(ops, method, target)).status, status);
+    ASSERT_EQ(rig.audit.events.size(), before + 1) << target;
+    const auto& e = rig.audit.events.back();
+    EXPECT_EQ(e["event"], "admin_refused");
+    EXPECT_EQ(e["status"], status);
+    EXPECT_EQ(e["serial"], "1A2B");
+    EXPECT_EQ(e["peer"], "192.0.2.7:40000");
+    EXPECT_EQ(e["path"], target);
+  }
+}
+
+TEST(AdminApi, ACertificateWithoutIdentityIsRefusedAndAudited) {
+  NetPartsRig rig;
+  Peer nobody = rig.connect(std::nullopt);
+  nobody.serial = "77";
+  const HttpResponse r = answered(rig.request(nobody, "GET", "/v1/admin/status"));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_TRUE(r.close);
+  const auto& e = rig.audit.events.back();
+  EXPECT_EQ(e["event"], "admin_refused");
+  EXPECT_EQ(e["status"], 403);
+  EXPECT_EQ(e["actor"], "");
+  EXPECT_EQ(e["serial"], "77");
+}
+
+TEST(AdminApi, GrantedCallsAreAuditedBeforeTheyAct) {
+  NetPartsRig rig;
+  Peer ops = rig.connect(admin_identity("ops"));
+  ops.serial = "05";
+  ASSERT_EQ(answered(rig.request(ops, "POST", "/v1/admin/domains/eu-west/rotate-secret")).status,
+            200u);
+  std::vector<std::string> events;
+  for (const auto& e : rig.audit.events) events.push_back(e["event"]);
+  const auto request = std::find(events.begin(), events.end(), "admin_rotate_secret");
+  const auto rotated = std::find(events.begin(), events.end(), "domain_secret_rotated");
+  ASSERT_NE(request, events.end());
+  EXPECT_LT(request, rotated);
+  EXPECT_EQ(rig.audit.events[static_cast<std::size_t>(request - events.begin())]["serial"], "05");
+}
+
+TEST(AdminApi, RotationIsRefusedWith503WhenTheAuditCannotBeWritten) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const std::uint64_t ring = rig.keys.ring_version("eu-west");
+  rig.audit.fail = true;
+  const HttpResponse r =
+      answered(rig.request(ops, "POST", "/v1/admin/domains/eu-west/rotate-secret"));
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_NE(body_json(r)["error"].get<std::string>().find("audit"), std::string::npos);
+  EXPECT_EQ(answered(rig.request(ops, "GET", "/v1/admin/status")).status, 503u);
+  EXPECT_EQ(rig.keys.secret_version("eu-west"), 1u);
+  EXPECT_EQ(rig.keys.ring_version("eu-west"), ring);
+  EXPECT_TRUE(rig.woken.empty());
+  EXPECT_GE(rig.audit.failures_total(), 2u);
+  EXPECT_TRUE(rig.audit.failing());
+}
+
+TEST(KeyringApi, NoRingIsDeliveredUnaudited) {
+  NetPartsRig rig;
+  Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  web1.serial = "0C";
+  rig.audit.fail = true;
+  EXPECT_EQ(answered(rig.request(web1, "GET", "/v1/keyring")).status, 503u);
+  rig.audit.fail = false;
+  const HttpResponse r = answered(rig.request(web1, "GET", "/v1/keyring"));
+  ASSERT_EQ(r.status, 200u);
+  const auto& e = rig.audit.events.back();
+  EXPECT_EQ(e["event"], "ring_delivered");
+  EXPECT_EQ(e["host"], "web1");
+  EXPECT_EQ(e["domain"], "eu-west");
+  EXPECT_EQ(e["ring_version"], rig.keys.ring_version("eu-west"));
+  EXPECT_EQ(e["serial"], "0C");
+  EXPECT_EQ(e["peer"], "192.0.2.7:40000");
 }
 
 }  // namespace

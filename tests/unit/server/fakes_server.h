@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "key_service.h"
 #include "keyring_api.h"
+#include "memory_audit_log.h"
 #include "memory_store.h"
 #include "testing/fixed_clock.h"
 #include "wait_list.h"
@@ -56,7 +57,7 @@ struct NetPartsRig {
       : keys(*Schedule::make(kRigParams), {"eu-west", "us-east"}, store, random, audit),
         agents(clock, connections_per_identity, kStaleAfter),
         waits([this](ConnectionId id) { woken.push_back(id); }),
-        keyring(keys, agents, waits, clock, kLongPollTimeout),
+        keyring(keys, agents, waits, clock, kLongPollTimeout, audit),
         admin(keys, agents, waits, audit, clock),
         router(keys, agents, waits, keyring, admin) {
     EXPECT_TRUE(keys.start(clock.now()).ok());

@@ -13,6 +13,7 @@
 #include "stek/clock.h"
 #include "stek/derive.h"
 
+#include "memory_audit_log.h"
 #include "memory_store.h"
 #include "testing/fixed_clock.h"
 #include "testing/keys.h"
@@ -66,12 +67,18 @@ class KeyServiceTest : public ::testing::Test {
       for (const DomainSecret& v : it->second) out.push_back(v.version);
     return out;
   }
-  // The values of `field` in audit events named `event`, in order.
+  // The values of `field` in audit events named `event`, in order, of the commits that took
+  // effect: lines are written before each commit, and a commit that then does not happen is
+  // followed by commit_not_done with its generation.
   std::vector<std::int64_t> audited(const std::string& event,
                                     const std::string& field = "epoch") const {
+    std::set<std::int64_t> not_done;
+    for (const auto& ev : audit.events)
+      if (ev["event"] == "commit_not_done") not_done.insert(ev["generation"].get<std::int64_t>());
     std::vector<std::int64_t> out;
     for (const auto& ev : audit.events)
-      if (ev["event"] == event) out.push_back(ev[field].get<std::int64_t>());
+      if (ev["event"] == event && !not_done.contains(ev["generation"].get<std::int64_t>()))
+        out.push_back(ev[field].get<std::int64_t>());
     return out;
   }
 
@@ -341,7 +348,7 @@ TEST_F(KeyServiceTest, MaintenanceThatLosesEveryCompareAndSwapIsAConflict) {
   EXPECT_EQ(s.error().code, Errc::conflict);
   EXPECT_EQ(store.commits, 8);
   EXPECT_TRUE(store.state().epoch_secrets.empty());
-  EXPECT_TRUE(audit.events.empty());
+  EXPECT_TRUE(audited("epoch_secret_created").empty());
   // The next round starts afresh and succeeds.
   ASSERT_TRUE(keys.maintain(clock.now()).ok());
   EXPECT_EQ(stored_epochs().size(), 3u);
@@ -420,6 +427,40 @@ TEST_F(KeyServiceTest, AShorterHistoryKeepsEpochSecretsTicketsWereIssuedUnder) {
                      store, random, audit);
   ASSERT_TRUE(shorter.start(start_of(kE + 4)).ok());
   EXPECT_EQ(stored_epochs().count(kE + 2), 1u) << "a key still live under H = 2 was erased";
+}
+
+TEST_F(KeyServiceTest, NothingIsCommittedWhenTheAuditCannotBeWritten) {
+  KeyService& keys = started();
+  const int commits = store.commits;
+  audit.fail = true;
+  auto r = keys.rotate_domain_secret("eu", clock.now(), "admin:ops");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_EQ(store.commits, commits);
+  EXPECT_EQ(stored_versions("eu"), std::vector<std::uint32_t>{1});
+  EXPECT_EQ(keys.secret_version("eu"), 1u);
+  auto m = keys.maintain(start_of(kE + 1));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(store.commits, commits);
+  EXPECT_EQ(stored_epochs(), (std::set<Epoch>{kE, kE + 1, kE + 2}));
+  EXPECT_EQ(audit.failures_total(), 2u);
+  EXPECT_TRUE(audit.failing());
+  // Once the audit can be written again, the same change goes through.
+  audit.fail = false;
+  ASSERT_TRUE(keys.rotate_domain_secret("eu", clock.now(), "admin:ops").ok());
+  EXPECT_FALSE(audit.failing());
+  EXPECT_EQ(audited("domain_secret_rotated", "secret_version"), std::vector<std::int64_t>{2});
+}
+
+TEST_F(KeyServiceTest, EveryLineOfACommitIsWrittenBeforeTheStoreIsChanged) {
+  KeyService& keys = started();
+  const std::size_t before = audit.events.size();
+  store.commit_error = make_error(Errc::io, "disk full");
+  ASSERT_FALSE(keys.rotate_domain_secret("eu", clock.now(), "admin:ops").ok());
+  ASSERT_GE(audit.events.size(), before + 2);
+  EXPECT_EQ(audit.events[before]["event"], "domain_secret_rotated");
+  EXPECT_EQ(audit.events.back()["event"], "commit_not_done");
+  EXPECT_EQ(audit.events.back()["generation"], audit.events[before]["generation"]);
 }
 
 }  // namespace
