@@ -64,6 +64,22 @@ TEST(Audit, AFullDeviceIsAnErrorCountedUntilAWriteSucceeds) {
   EXPECT_TRUE((*log)->failing());
 }
 
+TEST(Audit, UnsyncedDeliveryLinesAreWholeAndFailLikeSyncedOnes) {
+  const fs::path path = temp_dir() / "deliveries.jsonl";
+  fs::remove(path);
+  Ms clock;
+  auto log = FileAuditLog::open(path, clock);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->record_unsynced("ring_delivered", {{"host", "web1"}}).ok());
+  EXPECT_EQ(
+      read(path),
+      "{\"event\":\"ring_delivered\",\"host\":\"web1\",\"ts\":\"2027-01-15T08:00:00.123Z\"}\n");
+  auto full = FileAuditLog::open("/dev/full", clock);
+  ASSERT_TRUE(full.ok());
+  EXPECT_FALSE((*full)->record_unsynced("ring_delivered", {{"host", "web1"}}).ok());
+  EXPECT_TRUE((*full)->failing());
+}
+
 TEST(Audit, ReopenFollowsThePathAfterTheFileWasMovedAway) {
   const fs::path dir = temp_dir();
   const fs::path path = dir / "rotated.jsonl";
