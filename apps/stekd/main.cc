@@ -1,5 +1,7 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM. See docs/operating.md.
+#include <functional>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -87,12 +89,22 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", ok.error().message);
     return 1;
   }
+  // SIGHUP: re-read the client CA, CRLs and deny-list (docs/operating.md).
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        server.reload();
+        hangups.async_wait(on_hangup);
+      };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
+    hangups.cancel();
     server.stop();
   });
+  hangups.async_wait(on_hangup);
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
                config->domains.size(), schedule->interval(), schedule->history(),
                schedule->lookahead());

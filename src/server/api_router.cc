@@ -3,17 +3,43 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "api/http.h"
 #include "api/query.h"
 
 namespace stek::server {
 
 ApiRouter::ApiRouter(const KeyService& keys, AgentRegistry& agents, WaitList& waits,
-                     KeyringApi& keyring, AdminApi& admin)
-    : keys_(keys), agents_(agents), waits_(waits), keyring_(keyring), admin_(admin) {}
+                     KeyringApi& keyring, AdminApi& admin, const DenyList& denied, AuditSink& audit)
+    : keys_(keys),
+      agents_(agents),
+      waits_(waits),
+      keyring_(keyring),
+      admin_(admin),
+      denied_(denied),
+      audit_(audit) {}
+
+bool ApiRouter::denied(const Peer& peer) const {
+  return peer.identity && peer.identity->kind == Identity::Kind::agent &&
+         denied_.contains(peer.identity->name);
+}
+
+HttpResponse ApiRouter::refuse(const Peer& peer, const std::string& reason) {
+  const std::string who = peer.identity ? peer.identity->key() : "unidentified";
+  spdlog::warn("refused {} from {}: {}", who, peer.address, reason);
+  audit_.record("request_denied",
+                {{"identity", who}, {"address", peer.address}, {"reason", reason}});
+  HttpResponse r = error_response(403, "forbidden");
+  r.close = true;
+  return r;
+}
 
 void ApiRouter::opened(const Peer& peer) {
   if (!peer.identity) return;
+  if (peer.identity->kind == Identity::Kind::agent) {
+    agent_hosts_.emplace(peer.connection, peer.identity->name);
+  }
   // Only hosts of configured domains are agents; anything else just gets its 403s.
   const auto& domains = peer.identity->domains;
   const bool fleet_agent = std::any_of(domains.begin(), domains.end(),
@@ -25,10 +51,10 @@ void ApiRouter::opened(const Peer& peer) {
 
 HttpReply ApiRouter::handle(const HttpRequest& request) {
   if (!request.peer.identity) {
-    HttpResponse r = error_response(403, "forbidden");
-    r.close = true;
-    return r;
+    return refuse(request.peer, request.peer.refusal.empty() ? "no verified client certificate"
+                                                             : request.peer.refusal);
   }
+  if (denied(request.peer)) return refuse(request.peer, "host is on the deny-list");
   if (over_limit_.contains(request.peer.connection)) {
     HttpResponse r = error_response(429, "too many connections for this identity");
     r.close = true;
@@ -43,11 +69,22 @@ HttpReply ApiRouter::handle(const HttpRequest& request) {
 }
 
 HttpResponse ApiRouter::resume(const Peer& peer) {
+  if (denied(peer)) {
+    waits_.take(peer.connection);
+    return refuse(peer, "host is on the deny-list");
+  }
   return keyring_.resume(peer);
+}
+
+void ApiRouter::end_polls_of(const std::string& host) {
+  for (const auto& [id, name] : agent_hosts_) {
+    if (name == host) waits_.wake(id);
+  }
 }
 
 void ApiRouter::closed(const Peer& peer) {
   over_limit_.erase(peer.connection);
+  agent_hosts_.erase(peer.connection);
   waits_.take(peer.connection);
   if (peer.identity) agents_.disconnected(*peer.identity);
 }

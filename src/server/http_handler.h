@@ -26,6 +26,7 @@ struct Peer {
   ConnectionId connection = 0;
   std::optional<Identity> identity;  // from a client certificate that verified; none otherwise
   std::string address;               // "ip:port"
+  std::string refusal;  // without an identity: why (no certificate, revoked, ...), for the log
 };
 
 struct HttpRequest {
