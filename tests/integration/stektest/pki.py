@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -107,4 +108,5 @@ def make_crl(pki: Path, revoked=(), out: Path | None = None) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     run(["openssl", "ca", "-batch", "-config", conf, "-gencrl", "-out", tmp])
     os.replace(tmp, out)
+    shutil.rmtree(db, ignore_errors=True)
     return out

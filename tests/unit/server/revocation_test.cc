@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 namespace stek::server {
@@ -52,6 +53,14 @@ Cert new_cert(const char* cn, long serial, EVP_PKEY* key, X509* issuer, EVP_PKEY
   X509_set_issuer_name(
       c.get(), issuer != nullptr ? X509_get_subject_name(issuer) : X509_get_subject_name(c.get()));
   X509_set_pubkey(c.get(), key);
+  if (issuer == nullptr) {  // the CA: may sign certificates and CRLs
+    for (const auto& [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                                     std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"}}) {
+      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, nid, value);
+      X509_add_ext(c.get(), ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+  }
   X509_sign(c.get(), issuer_key, EVP_sha256());
   return c;
 }
