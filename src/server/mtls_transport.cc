@@ -46,6 +46,7 @@ class TransportState : public std::enable_shared_from_this<TransportState> {
   std::map<ConnectionId, std::weak_ptr<Connection>> connections;
   TransportStats stats;
   std::optional<ClientTrust> trust;
+  std::vector<FileStamp> failed_stamps;  // the files as they were when a reload failed
   asio::steady_timer trust_timer;
   std::function<void(const Peer&)> revoked;
 };
@@ -260,8 +261,17 @@ void TransportState::close_all() {
 }
 
 Status TransportState::reload_trust(bool force) {
-  if (!trust || (!force && !trust->files_changed())) return {};
-  STEK_ASSIGN_OR_RETURN(ClientTrust next, trust->reload());
+  if (!trust) return {};
+  const std::vector<FileStamp> now = trust->stamps_now();
+  // A file that failed to load is tried again when it changes again, not at every check.
+  if (!force && (now == trust->stamps_at_load() || now == failed_stamps)) return {};
+  auto loaded = trust->reload();
+  if (!loaded.ok()) {
+    failed_stamps = now;
+    return loaded.error();
+  }
+  failed_stamps.clear();
+  ClientTrust next = std::move(loaded).value();
   SSL_CTX_set_cert_store(ssl_context.native_handle(), next.share_store());
   trust = std::move(next);
   spdlog::info("client CA and CRLs loaded: {} CRLs", trust->crl_count());

@@ -65,8 +65,7 @@ Result<ClientTrust> ClientTrust::load(const std::filesystem::path& client_ca,
   t.client_ca_ = client_ca;
   t.crl_files_ = crl_files;
   // Stamps first: a file replaced while it is read is seen as changed at the next check.
-  t.stamps_.push_back(stamp_of(client_ca));
-  for (const auto& f : crl_files) t.stamps_.push_back(stamp_of(f));
+  t.stamps_ = t.stamps_now();
   t.store_.reset(X509_STORE_new());
   if (!t.store_) return make_error(Errc::crypto, "cannot allocate an X509 store");
   std::size_t certs = 0;
@@ -85,12 +84,10 @@ Result<ClientTrust> ClientTrust::load(const std::filesystem::path& client_ca,
   return t;
 }
 
-bool ClientTrust::files_changed() const {
-  if (!(stamp_of(client_ca_) == stamps_.front())) return true;
-  for (std::size_t i = 0; i < crl_files_.size(); ++i) {
-    if (!(stamp_of(crl_files_[i]) == stamps_[i + 1])) return true;
-  }
-  return false;
+std::vector<FileStamp> ClientTrust::stamps_now() const {
+  std::vector<FileStamp> now{stamp_of(client_ca_)};
+  for (const auto& f : crl_files_) now.push_back(stamp_of(f));
+  return now;
 }
 
 X509_STORE* ClientTrust::share_store() const {

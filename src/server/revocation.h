@@ -40,8 +40,11 @@ class ClientTrust {
   static Result<ClientTrust> load(const std::filesystem::path& client_ca,
                                   const std::vector<std::filesystem::path>& crl_files);
 
-  // True when a file's stamp differs from the one it had at load (or it vanished).
-  bool files_changed() const;
+  // The files' stamps now (client CA first, then the CRL files), and as they were at load:
+  // they differ when a file was replaced, changed or removed.
+  std::vector<FileStamp> stamps_now() const;
+  const std::vector<FileStamp>& stamps_at_load() const { return stamps_; }
+  bool files_changed() const { return stamps_now() != stamps_; }
   // A fresh load of the same files.
   Result<ClientTrust> reload() const { return load(client_ca_, crl_files_); }
 
