@@ -175,6 +175,18 @@ int main(int argc, char** argv) {
   rot->add_flag("--yes", rotate_yes, "Confirm: all of the domain's sessions lose resumption")
       ->required();
   add_online_flags(rot, online);
+  std::string deny_action;
+  std::string deny_host;
+  auto* dn = app.add_subcommand(
+      "deny",
+      "The deny-list of hosts: `deny add HOST` refuses HOST (403) whatever its certificate and\n"
+      "ends its open long polls; `deny remove HOST` allows it again; `deny list` shows them.\n"
+      "stekd keeps the list beside its state file, so it survives restarts.");
+  dn->add_option("action", deny_action, "add, remove or list")
+      ->required()
+      ->check(CLI::IsMember({"add", "remove", "list"}));
+  dn->add_option("host", deny_host, "Host id (stek:host: in its certificate)");
+  add_online_flags(dn, online);
 
   try {
     app.parse(argc, argv);
@@ -219,5 +231,6 @@ int main(int argc, char** argv) {
   if (*st) return stek::ctl::status(online, env);
   if (*ag) return stek::ctl::agents(online, env);
   if (*rot) return stek::ctl::rotate_domain_secret(online, rotate_domain, env);
+  if (*dn) return stek::ctl::deny(online, deny_action, deny_host, env);
   return 2;
 }

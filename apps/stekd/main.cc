@@ -1,6 +1,6 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
-// (logrotate). See docs/operating.md.
+// (logrotate) and re-reads the client CA, CRLs and deny-list. See docs/operating.md.
 #include <functional>
 
 #include <CLI/CLI.hpp>
@@ -42,8 +42,8 @@ bool open_log_file(const std::string& path) {
 
 // SIGHUP: reopen the log and audit files; again for every later SIGHUP.
 void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
-               stek::server::AuditSink& audit) {
-  hup.async_wait([&hup, &log_file, &audit](const boost::system::error_code& ec, int) {
+               stek::server::AuditSink& audit, stek::server::KeyServer& server) {
+  hup.async_wait([&hup, &log_file, &audit, &server](const boost::system::error_code& ec, int) {
     if (ec) return;
     if (!log_file.empty()) open_log_file(log_file);
     if (auto reopened = audit.reopen(); !reopened.ok()) {
@@ -52,7 +52,9 @@ void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
       spdlog::info("SIGHUP: log and audit files reopened");
       (void)audit.record("files_reopened", {{"signal", "SIGHUP"}});
     }
-    on_hangup(hup, log_file, audit);
+    // The client CA, CRLs and deny-list, read again.
+    server.reload();
+    on_hangup(hup, log_file, audit, server);
   });
 }
 
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   boost::asio::signal_set hangup(io, SIGHUP);
-  on_hangup(hangup, log_file, *audit);
+  on_hangup(hangup, log_file, *audit, server);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
     hangup.cancel();
     server.stop();
   });
+  hangups.async_wait(on_hangup);
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
                config->domains.size(), schedule->interval(), schedule->history(),
                schedule->lookahead());

@@ -16,6 +16,20 @@ std::string rotate_secret_path(std::string_view domain) {
          std::string(kRotateSecretSuffix);
 }
 
+std::string deny_host_path(std::string_view host) {
+  return std::string(kAdminDenyPath) + "/" + percent_encode(host);
+}
+
+Result<std::string> deny_path_host(std::string_view path) {
+  const std::string prefix = std::string(kAdminDenyPath) + "/";
+  if (!path.starts_with(prefix) || path.size() == prefix.size()) {
+    return make_error(Errc::not_found, "not a deny path");
+  }
+  auto host = percent_decode(path.substr(prefix.size()));
+  if (!host.ok()) return host.error().with_context("host in the path");
+  return host;
+}
+
 Result<std::string> rotate_secret_domain(std::string_view path) {
   if (!path.starts_with(kAdminDomainsPrefix) || !path.ends_with(kRotateSecretSuffix) ||
       path.size() <= kAdminDomainsPrefix.size() + kRotateSecretSuffix.size()) {

@@ -23,6 +23,14 @@ inline constexpr std::string_view kAdminStatusPath = "/v1/admin/status";
 inline constexpr std::string_view kAdminAgentsPath = "/v1/admin/agents";
 inline constexpr std::string_view kAdminDomainsPrefix = "/v1/admin/domains/";
 inline constexpr std::string_view kRotateSecretSuffix = "/rotate-secret";
+// GET lists the denied hosts; POST/DELETE /v1/admin/deny/<host> adds/removes one.
+inline constexpr std::string_view kAdminDenyPath = "/v1/admin/deny";
+
+// /v1/admin/deny/<host>, the host percent-encoded.
+std::string deny_host_path(std::string_view host);
+// The decoded host of a deny path: Errc::not_found when `path` is not one,
+// Errc::bad_format when its percent-encoding is malformed.
+Result<std::string> deny_path_host(std::string_view path);
 
 // Metrics port (plain HTTP, no keys).
 inline constexpr std::string_view kMetricsPath = "/metrics";

@@ -121,4 +121,41 @@ int rotate_domain_secret(const OnlineArgs& args, const std::string& domain, Env&
   return 0;
 }
 
+int deny(const OnlineArgs& args, const std::string& action, const std::string& host, Env& env) {
+  if (action == "list") {
+    auto r = call(args, "GET", std::string(api::kAdminDenyPath));
+    if (!r.ok()) return fail(env, r.error());
+    if (args.json) {
+      env.out << r->dump(2) << "\n";
+      return 0;
+    }
+    for (const auto& h : (*r)["denied_hosts"]) env.out << h.get<std::string>() << "\n";
+    return 0;
+  }
+  if (action != "add" && action != "remove") {
+    env.err << "stekctl: deny: expected add, remove or list, got " << action << "\n";
+    return 2;
+  }
+  if (host.empty()) {
+    env.err << "stekctl: deny " << action << ": name the HOST\n";
+    return 2;
+  }
+  const bool add = action == "add";
+  auto r = call(args, add ? "POST" : "DELETE", api::deny_host_path(host));
+  if (!r.ok()) return fail(env, r.error());
+  if (args.json) {
+    env.out << r->dump(2) << "\n";
+    return 0;
+  }
+  const bool changed = (*r)["changed"].get<bool>();
+  if (add) {
+    env.out << fmt::format("host {} {}: it gets 403 on every request and its open polls end\n",
+                           host, changed ? "denied" : "was already denied");
+  } else {
+    env.out << fmt::format("host {} {}\n", host,
+                           changed ? "removed from the deny-list" : "was not denied");
+  }
+  return 0;
+}
+
 }  // namespace stek::ctl

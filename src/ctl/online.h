@@ -19,5 +19,8 @@ int status(const OnlineArgs& args, Env& env);
 int agents(const OnlineArgs& args, Env& env);
 // Compromise response: a new secret for the domain; every ticket of the domain stops resuming.
 int rotate_domain_secret(const OnlineArgs& args, const std::string& domain, Env& env);
+// The deny-list of hosts: action "add" (the host gets 403 at once, its long polls end),
+// "remove", or "list" (host unused).
+int deny(const OnlineArgs& args, const std::string& action, const std::string& host, Env& env);
 
 }  // namespace stek::ctl

@@ -3,7 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "stek/derive.h"
+
 #include "api/http.h"
+#include "api/percent.h"
 #include "server_status.h"
 
 namespace stek::server {
@@ -55,8 +58,14 @@ json agents_json(const ServerStatus& s) {
 }  // namespace
 
 AdminApi::AdminApi(KeyService& keys, const AgentRegistry& agents, WaitList& waits, AuditSink& audit,
-                   const Clock& clock)
-    : keys_(keys), agents_(agents), waits_(waits), audit_(audit), clock_(clock) {}
+                   const Clock& clock, DenyList& denied, OnDenied on_denied)
+    : keys_(keys),
+      agents_(agents),
+      waits_(waits),
+      audit_(audit),
+      clock_(clock),
+      denied_(denied),
+      on_denied_(std::move(on_denied)) {}
 
 HttpResponse AdminApi::handle(const HttpRequest& request, std::string_view path) {
   HttpResponse r = dispatch(request, path);
@@ -86,9 +95,9 @@ void AdminApi::refused(const HttpRequest& request, std::string_view path, const 
     message = body.value("error", "");
   }
   const auto& id = request.peer.identity;
-  spdlog::warn("admin {} {} from {} ({}, serial {}): {} {}", request.method, path,
-               request.peer.address, id ? id->name : "no identity", request.peer.serial, r.status,
-               message);
+  spdlog::warn("admin {} {} from {} ({}, serial {}): {} {}", api::quote_for_message(request.method),
+               api::quote_for_message(path), request.peer.address, id ? id->name : "no identity",
+               request.peer.serial, r.status, message);
   (void)audited("admin_refused", request, path, {{"status", r.status}, {"error", message}});
 }
 
@@ -106,6 +115,9 @@ HttpResponse AdminApi::dispatch(const HttpRequest& request, std::string_view pat
     if (request.method != "GET") return error_response(405, "use GET");
     if (!audited("admin_agents", request, path)) return audit_unavailable("nothing shown");
     return json_response(200, agents_json(collect_status(keys_, agents_, clock_.now())));
+  }
+  if (path == api::kAdminDenyPath || path.starts_with(std::string(api::kAdminDenyPath) + "/")) {
+    return deny(request, path);
   }
   auto domain = api::rotate_secret_domain(path);
   if (!domain.ok() && domain.error().code == Errc::not_found) {
@@ -138,6 +150,42 @@ HttpResponse AdminApi::rotate(const std::string& actor, const std::string& domai
   return json_response(200, {{"domain", domain},
                              {"secret_version", *version},
                              {"ring_version", keys_.ring_version(domain)}});
+}
+
+HttpResponse AdminApi::deny(const HttpRequest& request, std::string_view path) {
+  const std::string& actor = request.peer.identity->name;
+  if (path == api::kAdminDenyPath) {
+    if (request.method != "GET") return error_response(405, "use GET");
+    if (!audited("admin_deny_list", request, path)) return audit_unavailable("nothing shown");
+    return json_response(200, {{"denied_hosts", denied_.hosts()}});
+  }
+  auto host = api::deny_path_host(path);
+  if (!host.ok()) return error_response(400, host.error().message);
+  if (request.method != "POST" && request.method != "DELETE") {
+    return error_response(405, "use POST to deny a host, DELETE to allow it again");
+  }
+  if (auto valid = validate_domain_id(*host); !valid.ok()) {
+    return error_response(400, "not a host id: " + valid.error().message);
+  }
+  const bool add = request.method == "POST";
+  // The audit line comes first: a denial must be on record before it takes effect.
+  if (!audited(add ? "host_denied" : "host_allowed", request, path, {{"host", *host}})) {
+    return audit_unavailable("the deny-list is unchanged");
+  }
+  auto changed = add ? denied_.add(*host) : denied_.remove(*host);
+  if (!changed.ok()) {
+    const unsigned status = changed.error().code == Errc::invalid_argument ? 400 : 500;
+    spdlog::error("deny-list change for {} failed: {}", api::quote_for_message(*host),
+                  changed.error().message);
+    return error_response(status, changed.error().message);
+  }
+  if (add) {
+    spdlog::warn("host {} denied by {}: it gets 403 on every request from now on", *host, actor);
+    if (on_denied_) on_denied_(*host);
+  } else {
+    spdlog::warn("host {} removed from the deny-list by {}", *host, actor);
+  }
+  return json_response(200, {{"host", *host}, {"denied", add}, {"changed", *changed}});
 }
 
 }  // namespace stek::server

@@ -59,6 +59,30 @@ Status read_path(const toml::table& t, std::string_view path, const std::filesys
   return {};
 }
 
+// A path or a list of paths.
+Status read_paths(const toml::table& t, std::string_view path, const std::filesystem::path& base,
+                  std::vector<std::filesystem::path>& out) {
+  const toml::node* n = t.at_path(path).node();
+  if (n == nullptr) return {};
+  std::vector<std::string> items;
+  if (auto one = n->value<std::string>()) {
+    items.push_back(*one);
+  } else if (const auto* arr = n->as_array()) {
+    for (const auto& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!v) return config_error(std::string(path) + " must be a path or a list of paths");
+      items.push_back(*v);
+    }
+  } else {
+    return config_error(std::string(path) + " must be a path or a list of paths");
+  }
+  for (const auto& s : items) {
+    if (s.empty()) return config_error(std::string(path) + " lists an empty path");
+    out.push_back(std::filesystem::path(s).is_absolute() ? std::filesystem::path(s) : base / s);
+  }
+  return {};
+}
+
 const std::set<std::string> kKnown = {"server.listen",
                                       "server.metrics_listen",
                                       "server.long_poll_timeout",
@@ -66,6 +90,7 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "tls.cert",
                                       "tls.key",
                                       "tls.client_ca",
+                                      "tls.crl",
                                       "schedule.interval",
                                       "schedule.history",
                                       "schedule.lookahead",
@@ -126,6 +151,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(read_path(t, "tls.cert", base, c.tls_cert));
   STEK_TRY(read_path(t, "tls.key", base, c.tls_key));
   STEK_TRY(read_path(t, "tls.client_ca", base, c.tls_client_ca));
+  STEK_TRY(read_paths(t, "tls.crl", base, c.tls_crl));
   STEK_TRY(read_int(t, "schedule", "interval", c.schedule.interval, 1, 86400 * 7));
   STEK_TRY(read_int(t, "schedule", "history", c.schedule.history, 0, 100000));
   STEK_TRY(read_int(t, "schedule", "lookahead", c.schedule.lookahead, 1, 10000));

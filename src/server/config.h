@@ -27,6 +27,9 @@ struct ServerConfig {
   std::filesystem::path tls_cert;       // tls.cert
   std::filesystem::path tls_key;        // tls.key
   std::filesystem::path tls_client_ca;  // tls.client_ca
+  // tls.crl: CRL files (PEM), a path or a list; each client certificate is checked against
+  // its issuer's CRL at every handshake; files are re-read when they change or on SIGHUP.
+  std::vector<std::filesystem::path> tls_crl;
 
   ScheduleParams schedule;  // schedule.interval/history/lookahead
 

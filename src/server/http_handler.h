@@ -27,6 +27,7 @@ struct Peer {
   std::optional<Identity> identity;  // from a client certificate that verified; none otherwise
   std::string address;               // "ip:port"
   std::string serial;                // the client certificate's serial number, hex; "" if none
+  std::string refusal;  // without an identity: why (no certificate, revoked, ...), for the log
 };
 
 struct HttpRequest {

@@ -15,11 +15,14 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
       clock_(clock),
       audit_(audit),
       io_(io),
+      audit_(audit),
+      denied_(DenyList::beside(config_.store_path)),
       agents_(clock, config_.connections_per_identity, config_.stale_after),
       waits_([this](ConnectionId id) { transport_.wake(id); }),
       keyring_(keys, agents_, waits_, clock, config_.long_poll_timeout, audit),
-      admin_(keys, agents_, waits_, audit, clock),
-      router_(keys, agents_, waits_, keyring_, admin_),
+      admin_(keys, agents_, waits_, audit, clock, denied_,
+             [this](const std::string& host) { router_.end_polls_of(host); }),
+      router_(keys, agents_, waits_, keyring_, admin_, denied_, audit),
       transport_(io, router_,
                  TransportLimits{.max_connections = config_.max_connections,
                                  .header_bytes = config_.header_bytes,
@@ -27,8 +30,21 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
       maintenance_(io) {}
 
 Status KeyServer::start() {
-  STEK_TRY(
-      transport_.start(config_.listen, {config_.tls_cert, config_.tls_key, config_.tls_client_ca}));
+  STEK_TRY(denied_.reload());
+  if (!denied_.hosts().empty()) {
+    spdlog::info("{} hosts on the deny-list ({})", denied_.hosts().size(),
+                 DenyList::beside(config_.store_path).string());
+  }
+  transport_.on_revoked([this](const Peer& peer) {
+    const std::string who = peer.identity ? peer.identity->key() : "unidentified";
+    spdlog::warn("closed the connection of {} from {}: its certificate is revoked", who,
+                 peer.address);
+    // The connection is closed whether or not the line can be written.
+    (void)audit_.record("connection_revoked",
+                        {{"identity", who}, {"peer", peer.address}, {"serial", peer.serial}});
+  });
+  STEK_TRY(transport_.start(
+      config_.listen, {config_.tls_cert, config_.tls_key, config_.tls_client_ca, config_.tls_crl}));
   spdlog::info("listening on {}:{} (agents and admins, mutual TLS)", config_.listen.host,
                transport_.port());
   if (config_.metrics_listen) {
@@ -66,6 +82,22 @@ void KeyServer::stop() {
   transport_.stop();
   if (metrics_) metrics_->stop();
   maintenance_.cancel();
+}
+
+void KeyServer::reload() {
+  if (auto ok = transport_.reload_trust(true); !ok.ok()) {
+    spdlog::error("SIGHUP: client CA or CRL reload failed, keeping the previous ones: {}",
+                  ok.error().message);
+  }
+  if (auto ok = denied_.reload(); !ok.ok()) {
+    spdlog::error("SIGHUP: deny-list reload failed, keeping the previous one: {}",
+                  ok.error().message);
+    return;
+  }
+  // Hosts the file now denies lose their open long polls too.
+  for (const auto& host : denied_.hosts()) router_.end_polls_of(host);
+  spdlog::info("SIGHUP: client CA, CRLs and deny-list reloaded ({} hosts denied)",
+               denied_.hosts().size());
 }
 
 void KeyServer::schedule_maintenance() {

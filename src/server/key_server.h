@@ -17,6 +17,7 @@
 #include "api_router.h"
 #include "audit.h"
 #include "config.h"
+#include "deny_list.h"
 #include "key_service.h"
 #include "keyring_api.h"
 #include "metrics_listener.h"
@@ -41,6 +42,9 @@ class KeyServer {
   // Runs maintenance now (also done by the boundary timer) and wakes waiting agents when a
   // ring changed.
   void maintain_now();
+  // SIGHUP: re-reads the client CA, the CRLs and the deny-list file; ends the connections
+  // of what they now revoke. Errors are logged; the previous ones stay in force.
+  void reload();
 
  private:
   void schedule_maintenance();
@@ -51,6 +55,8 @@ class KeyServer {
   const Clock& clock_;
   AuditSink& audit_;
   boost::asio::io_context& io_;
+  AuditSink& audit_;
+  DenyList denied_;
   AgentRegistry agents_;
   WaitList waits_;
   KeyringApi keyring_;

@@ -9,7 +9,10 @@
 #include <openssl/bn.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
+
+#include "revocation.h"
 
 namespace stek::server {
 
@@ -39,10 +42,16 @@ std::string certificate_serial(X509* cert) {
 class TransportState : public std::enable_shared_from_this<TransportState> {
  public:
   TransportState(asio::io_context& io, HttpHandler& h, TransportLimits l)
-      : handler(&h), limits(l), ssl_context(ssl::context::tls_server), acceptor(io) {}
+      : handler(&h),
+        limits(l),
+        ssl_context(ssl::context::tls_server),
+        acceptor(io),
+        trust_timer(io) {}
 
   void accept();
   void close_all();
+  Status reload_trust(bool force);
+  void watch_trust();
 
   HttpHandler* handler;  // null once the transport is gone
   TransportLimits limits;
@@ -52,6 +61,10 @@ class TransportState : public std::enable_shared_from_this<TransportState> {
   ConnectionId last_id = 0;
   std::map<ConnectionId, std::weak_ptr<Connection>> connections;
   TransportStats stats;
+  std::optional<ClientTrust> trust;
+  std::vector<FileStamp> failed_stamps;  // the files as they were when a reload failed
+  asio::steady_timer trust_timer;
+  std::function<void(const Peer&)> revoked;
 };
 
 // One TLS connection: handshake, identity, then HTTP/1.1 requests until either side closes.
@@ -83,6 +96,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (waiting_) timer_.cancel();
   }
 
+  const Peer& peer() const { return peer_; }
+  X509* peer_certificate() { return SSL_get0_peer_certificate(stream_.native_handle()); }
+
   void close() {
     error_code ec;
     waiting_ = false;
@@ -96,10 +112,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec || state_->stopping) return;  // failed handshakes get nothing, not even a count
     SSL* ssl = stream_.native_handle();
     X509* cert = SSL_get0_peer_certificate(ssl);
-    if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+    const long verified = SSL_get_verify_result(ssl);
+    if (cert == nullptr) {
+      peer_.refusal = "no client certificate";
+    } else if (verified != X509_V_OK) {
+      // A revoked certificate lands here (X509_V_ERR_CERT_REVOKED): 403 on its requests.
+      peer_.refusal = X509_verify_cert_error_string(verified);
+      peer_.serial = certificate_serial(cert);
+    } else {
       peer_.serial = certificate_serial(cert);
       auto id = identity_from_certificate(cert);
-      if (id.ok()) peer_.identity = std::move(id).value();
+      if (id.ok()) {
+        peer_.identity = std::move(id).value();
+      } else {
+        peer_.refusal = "certificate names no stek identity";
+      }
     }
     opened_ = true;
     if (state_->handler != nullptr) state_->handler->opened(peer_);
@@ -223,6 +250,11 @@ void TransportState::accept() {
   acceptor.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
     if (!ec) {
+      // A CRL replaced since the last check applies to this handshake already.
+      if (auto ok = self->reload_trust(false); !ok.ok()) {
+        spdlog::error("client CA or CRL reload failed, keeping the previous ones: {}",
+                      ok.error().message);
+      }
       if (self->connections.size() >= self->limits.max_connections) {
         spdlog::warn("connection limit {} reached; refusing a connection",
                      self->limits.max_connections);
@@ -244,6 +276,48 @@ void TransportState::close_all() {
     if (auto p = c.lock()) open.push_back(std::move(p));
   }
   for (const auto& c : open) c->close();
+}
+
+Status TransportState::reload_trust(bool force) {
+  if (!trust) return {};
+  const std::vector<FileStamp> now = trust->stamps_now();
+  // A file that failed to load is tried again when it changes again, not at every check.
+  if (!force && (now == trust->stamps_at_load() || now == failed_stamps)) return {};
+  auto loaded = trust->reload();
+  if (!loaded.ok()) {
+    failed_stamps = now;
+    return loaded.error();
+  }
+  failed_stamps.clear();
+  ClientTrust next = std::move(loaded).value();
+  SSL_CTX_set_cert_store(ssl_context.native_handle(), next.share_store());
+  trust = std::move(next);
+  spdlog::info("client CA and CRLs loaded: {} CRLs", trust->crl_count());
+  std::vector<std::shared_ptr<Connection>> revoked_now;
+  for (const auto& [id, weak] : connections) {
+    auto c = weak.lock();
+    if (c && c->peer().identity && trust->revokes(c->peer_certificate())) {
+      revoked_now.push_back(std::move(c));
+    }
+  }
+  for (const auto& c : revoked_now) {
+    if (revoked) revoked(c->peer());
+    c->close();
+  }
+  return {};
+}
+
+// Once a second: an idle long poll of a revoked host must end without waiting for an accept.
+void TransportState::watch_trust() {
+  trust_timer.expires_after(std::chrono::seconds(1));
+  trust_timer.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->stopping) return;
+    if (auto ok = self->reload_trust(false); !ok.ok()) {
+      spdlog::error("client CA or CRL reload failed, keeping the previous ones: {}",
+                    ok.error().message);
+    }
+    self->watch_trust();
+  });
 }
 
 MtlsTransport::MtlsTransport(asio::io_context& io, HttpHandler& handler, TransportLimits limits)
@@ -268,11 +342,14 @@ Status MtlsTransport::start(const Endpoint& listen, const TlsFiles& tls) {
   if (ec) {
     return make_error(Errc::io, tls.key.string() + ": cannot load private key: " + ec.message());
   }
-  ctx.load_verify_file(tls.client_ca.string(), ec);
-  if (ec) {
-    return make_error(Errc::io,
-                      tls.client_ca.string() + ": cannot load client CA: " + ec.message());
+  auto trust = ClientTrust::load(tls.client_ca, tls.crl);
+  if (!trust.ok()) return trust.error().with_context("client CA or CRL");
+  SSL_CTX_set_cert_store(ctx.native_handle(), trust->share_store());
+  if (trust->crl_count() > 0) {
+    spdlog::info("client certificates are checked against {} CRLs (tls.crl and tls.client_ca)",
+                 trust->crl_count());
   }
+  state_->trust = std::move(trust).value();
   // Every client must present a certificate; one that does not verify gets a 403 on its
   // request (not a bare handshake failure), so clients see a clear answer.
   ctx.set_verify_mode(ssl::verify_peer);
@@ -292,6 +369,7 @@ Status MtlsTransport::start(const Endpoint& listen, const TlsFiles& tls) {
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error(Errc::io, "cannot listen on " + listen.text() + ": " + ec.message());
   state_->accept();
+  state_->watch_trust();
   return {};
 }
 
@@ -299,6 +377,7 @@ void MtlsTransport::stop() {
   state_->stopping = true;
   error_code ec;
   state_->acceptor.close(ec);
+  state_->trust_timer.cancel();
   state_->close_all();
 }
 
@@ -306,6 +385,14 @@ void MtlsTransport::wake(ConnectionId id) {
   auto it = state_->connections.find(id);
   if (it == state_->connections.end()) return;
   if (auto c = it->second.lock()) c->wake();
+}
+
+Status MtlsTransport::reload_trust(bool force) {
+  return state_->reload_trust(force);
+}
+
+void MtlsTransport::on_revoked(std::function<void(const Peer&)> f) {
+  state_->revoked = std::move(f);
 }
 
 std::uint16_t MtlsTransport::port() const {

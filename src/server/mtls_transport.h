@@ -1,14 +1,17 @@
 // MtlsTransport: stekd's HTTPS port on Boost.Beast. Accepts TLS connections that must present
-// a client certificate, reads HTTP/1.1 requests within size and time limits, and writes what
-// the HttpHandler answers. Knows nothing of keys or paths. One asio event loop: thousands of
-// long polls cost a timer and a socket each, not a thread.
+// a client certificate (checked against the client CA and CRLs, revocation.h), reads HTTP/1.1
+// requests within size and time limits, and writes what the HttpHandler answers. Knows nothing of
+// keys or paths. One asio event loop: thousands of long polls cost a timer and a socket each, not a
+// thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "stek/result.h"
 
@@ -30,9 +33,10 @@ struct TransportLimits {
 };
 
 struct TlsFiles {
-  std::filesystem::path cert;       // server certificate chain (PEM)
-  std::filesystem::path key;        // its private key
-  std::filesystem::path client_ca;  // CA that client certificates must chain to
+  std::filesystem::path cert;              // server certificate chain (PEM)
+  std::filesystem::path key;               // its private key
+  std::filesystem::path client_ca;         // CA that client certificates must chain to
+  std::vector<std::filesystem::path> crl;  // CRLs client certificates are checked against
 };
 
 struct TransportStats {
@@ -56,6 +60,13 @@ class MtlsTransport {
   // Ends a long poll on this connection (if it has one) soon, on the event loop: the
   // handler's resume() gives the answer.
   void wake(ConnectionId id);
+  // Re-reads the client CA and CRL files when they changed (always when `force`: SIGHUP),
+  // and closes every open connection whose certificate a new CRL revokes, long polls
+  // included. Also done at every accept and once a second. On a file that cannot be loaded
+  // the trust in use is kept and the error returned.
+  Status reload_trust(bool force);
+  // Called for each connection that reload_trust closes (stekd logs and audits it).
+  void on_revoked(std::function<void(const Peer&)> f);
 
   std::uint16_t port() const;
   const TransportStats& stats() const;

@@ -32,6 +32,15 @@ void WaitList::ring_changed(const std::string& domain) {
   for (const ConnectionId id : ids) wake_(id);
 }
 
+void WaitList::wake(ConnectionId id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return;
+  auto d = unwoken_.find(it->second.domain);
+  if (d == unwoken_.end() || d->second.erase(id) == 0) return;  // already woken
+  if (d->second.empty()) unwoken_.erase(d);
+  wake_(id);
+}
+
 void WaitList::all_rings_changed() {
   std::vector<std::string> domains;
   for (const auto& [d, ids] : unwoken_) domains.push_back(d);

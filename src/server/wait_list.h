@@ -31,6 +31,8 @@ class WaitList {
   std::optional<Waiter> take(ConnectionId id);
   // Wakes every connection waiting on `domain`, once.
   void ring_changed(const std::string& domain);
+  // Wakes one waiting connection (its host was just denied), if it waits.
+  void wake(ConnectionId id);
   // Wakes every waiting connection (a new epoch changes every ring).
   void all_rings_changed();
   std::size_t size() const { return waiters_.size(); }

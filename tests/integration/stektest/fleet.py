@@ -56,7 +56,7 @@ class Fleet:
 
     def __init__(self, workdir: Path, bindir: Path, *, interval: int = 10, history: int = 3,
                  lookahead: int = 2, domains=("eu-west", "us-east"), hosts_per_domain: int = 2,
-                 long_poll_timeout: int = 30):
+                 long_poll_timeout: int = 30, stekd_tls_extra: str = ""):
         if interval < 3:
             raise HarnessError("--interval must be at least 3 seconds")
         self.dir = workdir.resolve()
@@ -67,7 +67,7 @@ class Fleet:
         names = [(f"{d}-{i}", d) for d in self.domains for i in range(1, hosts_per_domain + 1)]
         self.stekd = Stekd(self.dir, self.domains, interval, history, lookahead,
                            long_poll_timeout, hosts={n: [d] for n, d in names}, start=False,
-                           build_dir=self.bindir)
+                           build_dir=self.bindir, tls_extra=stekd_tls_extra)
         self.shm = Path(tempfile.mkdtemp(prefix="stek-fleet-", dir="/dev/shm"))
         self.hosts = [Host(n, d, free_port(), free_port(), self.dir / n, self.shm / n)
                       for n, d in names]

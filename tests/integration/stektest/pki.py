@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -75,3 +77,36 @@ def shared_cert() -> tuple[Path, Path]:
     if _shared_cert is None:
         _shared_cert = make_cert(Path(tempfile.mkdtemp(prefix="stek-cert-")))
     return _shared_cert
+
+
+CA_CONF = """\
+# Written by stek's Python harness: `openssl ca` state for revoking certificates of the PKI.
+[ca]
+default_ca = stek_ca
+[stek_ca]
+database = {db}/index.txt
+crlnumber = {db}/crlnumber
+certificate = {pki}/ca.crt
+private_key = {pki}/ca.key
+default_md = sha256
+default_crl_days = 30
+"""
+
+
+def make_crl(pki: Path, revoked=(), out: Path | None = None) -> Path:
+    """A CRL of the PKI's CA (PEM, valid 30 days) listing the certificates named in `revoked`
+    ("host-web1" for pki/host-web1.crt), made with `openssl ca` as an operator would. Written to
+    `out` (default pki/crl.pem) atomically, so a server never reads half of it."""
+    out = out or pki / "crl.pem"
+    db = Path(tempfile.mkdtemp(prefix="stek-ca-db-"))
+    (db / "index.txt").write_text("")
+    (db / "crlnumber").write_text("01\n")
+    conf = db / "ca.cnf"
+    conf.write_text(CA_CONF.format(db=db, pki=pki.resolve()))
+    for name in revoked:
+        run(["openssl", "ca", "-batch", "-config", conf, "-revoke", pki / f"{name}.crt"])
+    tmp = out.with_name(out.name + ".tmp")
+    run(["openssl", "ca", "-batch", "-config", conf, "-gencrl", "-out", tmp])
+    os.replace(tmp, out)
+    shutil.rmtree(db, ignore_errors=True)
+    return out

@@ -23,6 +23,7 @@ long_poll_timeout = {long_poll_timeout}
 cert = "pki/stekd.crt"
 key = "pki/stekd.key"
 client_ca = "pki/ca.crt"
+{tls_extra}
 [schedule]
 interval = {interval}
 history = {history}
@@ -46,7 +47,7 @@ class Stekd:
     def __init__(self, directory: Path, domains=("eu-west", "us-east"), interval: int = 3600,
                  history: int = 18, lookahead: int = 2, long_poll_timeout: int = 30,
                  hosts: dict[str, list[str]] | None = None, limits: str = "",
-                 start: bool = True, build_dir: Path | None = None):
+                 start: bool = True, build_dir: Path | None = None, tls_extra: str = ""):
         self.dir = directory.resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.build_dir = build_dir
@@ -58,11 +59,13 @@ class Stekd:
         self.interval, self.history, self.lookahead = interval, history, lookahead
         self.state = self.dir / "state.json"
         self.audit = self.dir / "audit.jsonl"
+        self.deny_file = self.dir / "state.json.denied.json"
         self.config = self.dir / "stekd.toml"
         self.config.write_text(STEKD_CONF.format(
             host=LOOPBACK, port=self.port, metrics_port=self.metrics_port,
             long_poll_timeout=long_poll_timeout, interval=interval, history=history,
-            lookahead=lookahead, domains=json.dumps(self.domains), limits=limits))
+            lookahead=lookahead, domains=json.dumps(self.domains), limits=limits,
+            tls_extra=tls_extra))
         self.proc: Process | None = None
         self.runs = 0
         if start:
@@ -146,6 +149,13 @@ class Stekd:
         return stekctl(*args, "--server", self.url, "--cert", self.pki / "admin-admin.crt",
                        "--key", self.pki / "admin-admin.key", "--ca", self.pki / "ca.crt",
                        build_dir=self.build_dir).stdout.decode()
+
+    def audit_events(self, event: str) -> list[dict]:
+        """The audit log's lines of one event."""
+        if not self.audit.exists():
+            return []
+        lines = [json.loads(x) for x in self.audit.read_text().splitlines() if x.strip()]
+        return [x for x in lines if x.get("event") == event]
 
     def metrics_text(self) -> str:
         status, text = metrics.get(self.metrics_port, "/metrics", timeout=10)

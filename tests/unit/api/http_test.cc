@@ -41,5 +41,20 @@ TEST(Http, TellsAnUnknownPathFromAMalformedDomain) {
                               "domain in the path: truncated percent escape at offset 1");
 }
 
+TEST(Http, DenyPathRoundTripsAnyHostAndTellsOtherPaths) {
+  EXPECT_EQ(deny_host_path("web1"), "/v1/admin/deny/web1");
+  for (const char* host : {"web1", "a b/c+d", "\xc3\xa9"}) {
+    auto back = deny_path_host(deny_host_path(host));
+    ASSERT_TRUE(back.ok()) << host;
+    EXPECT_EQ(*back, host);
+  }
+  for (const char* other : {"/v1/admin/deny", "/v1/admin/deny/", "/v1/admin/denyweb1"}) {
+    auto r = deny_path_host(other);
+    ASSERT_FALSE(r.ok()) << other;
+    EXPECT_EQ(r.error().code, Errc::not_found) << other;
+  }
+  EXPECT_EQ(deny_path_host("/v1/admin/deny/a%2").error().code, Errc::bad_format);
+}
+
 }  // namespace
 }  // namespace stek::api

@@ -201,5 +201,79 @@ TEST(KeyringApi, NoRingIsDeliveredUnaudited) {
   EXPECT_EQ(e["peer"], "192.0.2.7:40000");
 }
 
+TEST(AdminApi, UnknownPathIsAuditedAsRefused) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  EXPECT_EQ(answered(rig.request(ops, "GET", "/v1/admin/nothing")).status, 404u);
+  EXPECT_EQ(rig.audit.events.back()["event"], "admin_refused");
+  EXPECT_EQ(rig.audit.events.back()["status"], 404);
+}
+
+TEST(DenyList, DeniedHostGets403OnEveryKeyringRequestAndEachIsAudited) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer web2 = rig.connect(agent_identity("web2", {"eu-west"}));
+  const HttpResponse denied = answered(rig.request(ops, "POST", "/v1/admin/deny/web1"));
+  ASSERT_EQ(denied.status, 200u) << denied.text;
+  EXPECT_EQ(body_json(denied)["changed"], true);
+  EXPECT_TRUE(audited(rig.audit, "host_denied", "ops"));
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r = answered(rig.request(web1, "GET", "/v1/keyring"));
+    EXPECT_EQ(r.status, 403u);
+    EXPECT_TRUE(r.close);
+    EXPECT_EQ(rig.audit.events.back()["event"], "request_denied");
+    EXPECT_EQ(rig.audit.events.back()["identity"], "host:web1");
+  }
+  EXPECT_EQ(answered(rig.request(web2, "GET", "/v1/keyring")).status, 200u);
+  const HttpResponse list = answered(rig.request(ops, "GET", "/v1/admin/deny"));
+  EXPECT_EQ(body_json(list)["denied_hosts"], nlohmann::json::array({"web1"}));
+  EXPECT_EQ(answered(rig.request(ops, "DELETE", "/v1/admin/deny/web1")).status, 200u);
+  EXPECT_EQ(answered(rig.request(web1, "GET", "/v1/keyring")).status, 200u);
+}
+
+TEST(DenyList, DenyingAHostEndsItsLongPollWith403AndLeavesOthersWaiting) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const Peer web2 = rig.connect(agent_identity("web2", {"eu-west"}));
+  const std::string wait =
+      "/v1/keyring?wait=" +
+      header(answered(rig.request(web1, "GET", "/v1/keyring")), "X-Stek-Ring-Version");
+  ASSERT_TRUE(std::holds_alternative<LongPoll>(rig.request(web1, "GET", wait)));
+  ASSERT_TRUE(std::holds_alternative<LongPoll>(rig.request(web2, "GET", wait)));
+  ASSERT_EQ(answered(rig.request(ops, "POST", "/v1/admin/deny/web1")).status, 200u);
+  EXPECT_EQ(rig.woken, std::vector<ConnectionId>{web1.connection});
+  const HttpResponse r = rig.router.resume(web1);
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_TRUE(r.close);
+  EXPECT_EQ(rig.waits.size(), 1u);  // web2 still waits
+}
+
+TEST(DenyList, AgentsCannotChangeItAndBadIdsAre400) {
+  NetPartsRig rig;
+  const Peer ops = rig.connect(admin_identity("ops"));
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  EXPECT_EQ(answered(rig.request(web1, "POST", "/v1/admin/deny/web2")).status, 403u);
+  EXPECT_FALSE(rig.denied.contains("web2"));
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/deny/web%0A1")).status, 400u);
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/deny/web%ZZ")).status, 400u);
+  EXPECT_EQ(answered(rig.request(ops, "PUT", "/v1/admin/deny/web1")).status, 405u);
+  EXPECT_EQ(answered(rig.request(ops, "POST", "/v1/admin/deny")).status, 405u);
+}
+
+TEST(Router, ClientWithoutAVerifiedCertificateIsRefusedWithTheReasonAudited) {
+  NetPartsRig rig;
+  Peer p{++rig.last_connection, std::nullopt, "192.0.2.9:1234"};
+  p.refusal = "certificate revoked";
+  rig.router.opened(p);
+  const HttpResponse r = answered(rig.request(p, "GET", "/v1/keyring"));
+  EXPECT_EQ(r.status, 403u);
+  const auto& e = rig.audit.events.back();
+  EXPECT_EQ(e["event"], "request_denied");
+  EXPECT_EQ(e["reason"], "certificate revoked");
+  EXPECT_EQ(e["peer"], "192.0.2.9:1234");
+}
+
 }  // namespace
 }  // namespace stek::server

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "stek/clock.h"
 #include "stek/random.h"
@@ -18,6 +20,7 @@
 #include "agent_registry.h"
 #include "api_router.h"
 #include "audit.h"
+#include "deny_list.h"
 #include "key_service.h"
 #include "keyring_api.h"
 #include "memory_audit_log.h"
@@ -58,14 +61,26 @@ struct NetPartsRig {
         agents(clock, connections_per_identity, kStaleAfter),
         waits([this](ConnectionId id) { woken.push_back(id); }),
         keyring(keys, agents, waits, clock, kLongPollTimeout, audit),
-        admin(keys, agents, waits, audit, clock),
-        router(keys, agents, waits, keyring, admin) {
+        denied(fresh_deny_file()),
+        admin(keys, agents, waits, audit, clock, denied,
+              [this](const std::string& host) { router.end_polls_of(host); }),
+        router(keys, agents, waits, keyring, admin, denied, audit) {
     EXPECT_TRUE(keys.start(clock.now()).ok());
+  }
+  ~NetPartsRig() { std::filesystem::remove(denied_file); }
+
+  // A deny-list file of this rig alone, in gtest's temporary directory.
+  std::filesystem::path fresh_deny_file() {
+    static int n = 0;
+    denied_file = std::filesystem::path(::testing::TempDir()) /
+                  ("stek-rig-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".deny");
+    std::filesystem::remove(denied_file);
+    return denied_file;
   }
 
   // A connection that finished its handshake with this identity (none: no verified cert).
   Peer connect(std::optional<Identity> identity) {
-    Peer p{++last_connection, std::move(identity), "192.0.2.7:40000"};
+    Peer p{++last_connection, std::move(identity), "192.0.2.7:40000", {}};
     router.opened(p);
     return p;
   }
@@ -83,6 +98,8 @@ struct NetPartsRig {
   std::vector<ConnectionId> woken;
   WaitList waits;
   KeyringApi keyring;
+  std::filesystem::path denied_file;
+  DenyList denied;
   AdminApi admin;
   ApiRouter router;
   ConnectionId last_connection = 0;

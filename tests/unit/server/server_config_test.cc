@@ -90,6 +90,20 @@ TEST(ServerConfigTest, ReadsEverySectionAndAnEmptyMetricsListenDisablesMetrics) 
   EXPECT_EQ(c->audit_path, fs::path("/etc/stek/audit.jsonl"));
 }
 
+TEST(ServerConfigTest, CrlIsAPathOrAListOfPathsAndNoneByDefault) {
+  EXPECT_TRUE(parse_with("")->tls_crl.empty());
+  const std::string tls = kTls + "crl = \"clients.crl\"\n";
+  auto one = parse(tls + kDomains);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->tls_crl, (std::vector<fs::path>{"/etc/stek/clients.crl"}));
+  const std::string two = kTls + "crl = [\"a.crl\", \"/srv/b.crl\"]\n";
+  auto list = parse(two + kDomains);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  EXPECT_EQ(list->tls_crl, (std::vector<fs::path>{"/etc/stek/a.crl", "/srv/b.crl"}));
+  expect_config_error(parse(kTls + "crl = 1\n" + kDomains), "tls.crl");
+  expect_config_error(parse(kTls + "crl = [\"\"]\n" + kDomains), "tls.crl");
+}
+
 TEST(ServerConfigTest, UnknownKeysAreErrorsNotDefaults) {
   expect_config_error(parse_with("[server]\nlisten_on = \"127.0.0.1:1\"\n"),
                       "\"server.listen_on\"");
