@@ -172,7 +172,6 @@ int main(int argc, char** argv) {
     hangup.cancel();
     server.stop();
   });
-  hangups.async_wait(on_hangup);
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
                config->domains.size(), schedule->interval(), schedule->history(),
                schedule->lookahead());
