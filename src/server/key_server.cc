@@ -15,7 +15,6 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
       clock_(clock),
       audit_(audit),
       io_(io),
-      audit_(audit),
       denied_(DenyList::beside(config_.store_path)),
       agents_(clock, config_.connections_per_identity, config_.stale_after),
       waits_([this](ConnectionId id) { transport_.wake(id); }),

@@ -55,7 +55,6 @@ class KeyServer {
   const Clock& clock_;
   AuditSink& audit_;
   boost::asio::io_context& io_;
-  AuditSink& audit_;
   DenyList denied_;
   AgentRegistry agents_;
   WaitList waits_;
