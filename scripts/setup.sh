@@ -14,6 +14,8 @@ packages=(
   # real peers used by the integration tests
   python3-pytest
   openssl curl python3 nginx-light haproxy apache2 gnutls-bin
+  # stekd under a stepped clock (test_clock_step.py)
+  faketime libfaketime
   # stek-scan: renders its SVG timeline to PNG in tests
   librsvg2-bin
 )

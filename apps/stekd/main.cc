@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stek/clock.h"
+#include "stek/hardening.h"
 #include "stek/seal.h"
 
 #include "config.h"
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
                "Validate the configuration, the KEK and the state file, then exit");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  bool allow_core_dumps = false;
+  app.add_flag("--allow-core-dumps", allow_core_dumps,
+               "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
+               "may then hold key material. Logged as a warning");
   app.set_version_flag("--version", "stekd 0.1.0");
   try {
     app.parse(argc, argv);
@@ -36,6 +41,10 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ stekd %l: %v", spdlog::pattern_time_type::utc);
+  // Before any secret is read: no core dumps, secrets in locked memory (docs/operating.md).
+  const auto hardening = stek::harden_process(
+      {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
+  for (const std::string& w : hardening.warnings) spdlog::warn("{}", w);
 
   auto config = stek::server::load_server_config(config_path);
   if (!config.ok()) {
@@ -76,8 +85,9 @@ int main(int argc, char** argv) {
                  state->generation, state->epoch_secrets.size());
     return 0;
   }
-  stek::server::KeyService keys(*schedule, config->domains, store, random, *audit);
-  if (auto started = keys.start(clock.now()); !started.ok()) {
+  stek::server::KeyService keys(*schedule, config->domains, store, random, *audit,
+                                config->max_clock_step);
+  if (auto started = keys.start(clock.now(), clock.elapsed_ms()); !started.ok()) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }

@@ -2,9 +2,9 @@
 //   {"stek_state": 1, "kek_id": "<hex>", "generation": N,
 //    "records": [{"kind": "epoch", "epoch": e, "sealed": b64},
 //                {"kind": "domain", "domain": d, "version": v, "start_epoch": s, "sealed": b64}],
-//    "manifest": b64}
+//    "trusted_time": T, "manifest": b64}
 // Each record's associated data is its own metadata (kind, epoch / domain, version, start),
-// and the manifest seals the generation and the list of record identities.
+// and the manifest seals the generation, the list of record identities and the trusted time.
 #include "file_store.h"
 
 #include <cerrno>
@@ -36,8 +36,11 @@ std::string domain_aad(const std::string& domain, std::uint32_t version, Epoch s
          std::to_string(start);
 }
 
-std::string manifest_text(std::uint64_t generation, const std::vector<std::string>& ids) {
+std::string manifest_text(std::uint64_t generation, const std::vector<std::string>& ids,
+                          UnixSeconds trusted_time) {
   json m = {{"generation", generation}, {"records", ids}};
+  // Sealed with the rest; absent when 0, so files written before it existed still verify.
+  if (trusted_time != 0) m["trusted_time"] = trusted_time;
   return m.dump();
 }
 
@@ -70,6 +73,7 @@ Result<T> field(const json& obj, const char* name) {
 StoreState StoreState::clone() const {
   StoreState s;
   s.generation = generation;
+  s.trusted_time = trusted_time;
   for (const auto& [e, g] : epoch_secrets) s.epoch_secrets.emplace(e, g.clone());
   for (const auto& [d, versions] : domains) {
     auto& out = s.domains[d];
@@ -122,6 +126,11 @@ Result<StoreState> FileStore::read_locked() {
   if (!generation.ok()) return damaged(generation.error().message);
   StoreState state;
   state.generation = *generation;
+  if (doc.contains("trusted_time")) {
+    auto trusted = field<UnixSeconds>(doc, "trusted_time");
+    if (!trusted.ok()) return damaged(trusted.error().message);
+    state.trusted_time = *trusted;
+  }
   std::vector<std::string> ids;
   auto records = doc.find("records");
   if (records == doc.end() || !records->is_array()) return damaged("no record list");
@@ -157,7 +166,7 @@ Result<StoreState> FileStore::read_locked() {
   if (!manifest.ok()) return damaged(manifest.error().message);
   auto listed = unseal(kek_, *manifest, "stek/state/v1 manifest");
   if (!listed.ok()) return damaged("manifest: " + listed.error().message);
-  if (as_chars(listed->view()) != manifest_text(state.generation, ids)) {
+  if (as_chars(listed->view()) != manifest_text(state.generation, ids, state.trusted_time)) {
     return damaged("records do not match the sealed manifest");
   }
   for (auto& [d, versions] : state.domains) {
@@ -228,14 +237,12 @@ Result<bool> FileStore::commit(const StoreState& next, std::uint64_t expected) {
       ids.push_back(aad);
     }
   }
-  const std::string manifest = manifest_text(next.generation, ids);
+  const std::string manifest = manifest_text(next.generation, ids, next.trusted_time);
   STEK_ASSIGN_OR_RETURN(Bytes sealed_manifest,
                         seal(kek_, as_bytes(manifest), "stek/state/v1 manifest", random_));
-  json doc = {{"stek_state", kStateFormat},
-              {"kek_id", kek_.id},
-              {"generation", next.generation},
-              {"records", std::move(records)},
-              {"manifest", b64(sealed_manifest)}};
+  json doc = {{"stek_state", kStateFormat},        {"kek_id", kek_.id},
+              {"generation", next.generation},     {"records", std::move(records)},
+              {"trusted_time", next.trusted_time}, {"manifest", b64(sealed_manifest)}};
   const std::string text = doc.dump(1) + "\n";
   STEK_TRY(write_file_atomic(path_, as_bytes(text), 0600));
   seen_generation_ = next.generation;

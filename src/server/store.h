@@ -29,6 +29,9 @@ struct StoreState {
   std::uint64_t generation = 0;  // 0: nothing stored yet
   std::map<Epoch, SecretBytes> epoch_secrets;
   std::map<std::string, std::vector<DomainSecret>> domains;  // versions ascending
+  // The key service's last trusted time when it committed (clock_guard.h); 0: none. After a
+  // restart the epoch never goes back before it.
+  UnixSeconds trusted_time = 0;
 
   StoreState clone() const;
 };
