@@ -51,14 +51,11 @@ int main(int argc, char** argv) {
   // Keys pass through stekctl (keygen, convert, KEK, PKI): no core dumps, locked secrets.
   const auto hardening =
       stek::harden_process({.allow_core_dumps = stek::core_dumps_allowed_by_env()});
-  for (const std::string& w : hardening.warnings)
-    std::cerr << "stekctl: warning: " << w
-              << "
-                 ";
-        CLI::App app{
-            "stekctl: manage TLS session ticket encryption keys (STEKs).\n"
-            "Offline subcommands work on key files; see `stekctl SUBCOMMAND --help` and "
-            "docs/stekctl.md."};
+  for (const std::string& w : hardening.warnings) std::cerr << "stekctl: warning: " << w << "\n";
+  CLI::App app{
+      "stekctl: manage TLS session ticket encryption keys (STEKs).\n"
+      "Offline subcommands work on key files; see `stekctl SUBCOMMAND --help` and "
+      "docs/stekctl.md."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "stekctl 0.1.0");
   const auto formats = format_map();

@@ -39,7 +39,9 @@ class KeyServiceClockTest : public ::testing::Test {
   void expect_one_secret_per_epoch() {
     for (const auto& [e, g] : store.state().epoch_secrets) {
       auto [it, fresh] = seen.try_emplace(e, g.clone());
-      if (!fresh) EXPECT_TRUE(it->second.equals(g.view())) << "epoch " << e << " got a 2nd secret";
+      if (!fresh) {
+        EXPECT_TRUE(it->second.equals(g.view())) << "epoch " << e << " got a 2nd secret";
+      }
     }
   }
 
