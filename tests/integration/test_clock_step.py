@@ -100,8 +100,15 @@ def test_restart_with_the_clock_behind_keeps_the_epoch(tmp_path, monkeypatch):
     behind neither moves its epoch back nor makes a second secret for any epoch."""
     if faketime_library() is None:
         pytest.skip("libfaketime is not installed")
-    stekd = Stekd(tmp_path / "stekd", interval=INTERVAL, history=2, lookahead=2)
+    stekd = Stekd(tmp_path / "stekd", interval=INTERVAL, history=2, lookahead=2, start=False)
+    # Certificates valid from 15 minutes ago, so a stekd 600 s behind still accepts them.
+    monkeypatch.setenv("LD_PRELOAD", preload_for(binary("stekctl"), faketime_library()))
+    monkeypatch.setenv("FAKETIME", "-900")
+    make_pki(stekd.pki, stekd.hosts, stekd.build_dir)
+    monkeypatch.delenv("LD_PRELOAD")
+    monkeypatch.delenv("FAKETIME")
     with stekd:
+        stekd.start()
         _, before = stekd.ring("host-web1")
         stekd.stop()
         offset = tmp_path / "faketime"
