@@ -14,10 +14,11 @@ build=(
 # clang's tools: libFuzzer (fuzz builds) and clang-format (scripts/format.sh)
 clang=(clang libclang-rt-14-dev clang-format)
 # real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
-# timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model)
+# timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model);
+# faketime steps stekd's clock (test_clock_step.py)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 gnutls-bin librsvg2-bin
-  spin
+  spin faketime libfaketime
 )
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)

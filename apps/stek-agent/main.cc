@@ -7,6 +7,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "stek/hardening.h"
+
 #include "agent.h"
 #include "config.h"
 
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
                  "version replaces the held ring) instead of polling stekd; servers and tls are "
                  "then not used");
   app.add_option("--log-level", log_level, "Overrides log_level from the configuration");
+  bool allow_core_dumps = false;
+  app.add_flag("--allow-core-dumps", allow_core_dumps,
+               "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
+               "may then hold key material. Logged as a warning");
   app.footer(stek::agent::config_reference_text());
   try {
     app.parse(argc, argv);
@@ -41,6 +47,10 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z stek-agent %l: %v");
   spdlog::flush_on(spdlog::level::trace);
+  // Before any key is read: no core dumps, keys in locked memory (docs/operating.md).
+  const auto hardening = stek::harden_process(
+      {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
+  for (const std::string& w : hardening.warnings) spdlog::warn("{}", w);
 
   auto config = stek::agent::load_config(config_path);
   if (!config.ok()) {

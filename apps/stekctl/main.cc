@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "stek/hardening.h"
+
 #include "commands.h"
 #include "online.h"
 #include "pki.h"
@@ -46,6 +48,10 @@ void add_online_flags(CLI::App* cmd, stek::ctl::OnlineArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Keys pass through stekctl (keygen, convert, KEK, PKI): no core dumps, locked secrets.
+  const auto hardening =
+      stek::harden_process({.allow_core_dumps = stek::core_dumps_allowed_by_env()});
+  for (const std::string& w : hardening.warnings) std::cerr << "stekctl: warning: " << w << "\n";
   CLI::App app{
       "stekctl: manage TLS session ticket encryption keys (STEKs).\n"
       "Offline subcommands work on key files; see `stekctl SUBCOMMAND --help` and "

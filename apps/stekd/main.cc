@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "stek/clock.h"
+#include "stek/hardening.h"
 #include "stek/seal.h"
 
 #include "audit.h"
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-file", log_file,
                  "Append the log to this file instead of stderr; reopened on SIGHUP");
+  bool allow_core_dumps = false;
+  app.add_flag("--allow-core-dumps", allow_core_dumps,
+               "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
+               "may then hold key material. Logged as a warning");
   app.set_version_flag("--version", "stekd 0.1.0");
   try {
     app.parse(argc, argv);
@@ -91,6 +96,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
   if (!log_file.empty() && !open_log_file(log_file)) return 1;
+  // Before any secret is read: no core dumps, secrets in locked memory (docs/operating.md).
+  const auto hardening = stek::harden_process(
+      {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
+  for (const std::string& w : hardening.warnings) spdlog::warn("{}", w);
 
   auto config = stek::server::load_server_config(config_path);
   if (!config.ok()) {
@@ -151,8 +160,9 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", loaded.error().message);
     return 1;
   }
-  stek::server::KeyService keys(*schedule, config->domains, store, random, *audit);
-  if (auto started = keys.start(clock.now()); !started.ok()) {
+  stek::server::KeyService keys(*schedule, config->domains, store, random, *audit,
+                                config->max_clock_step);
+  if (auto started = keys.start(clock.now(), clock.elapsed_ms()); !started.ok()) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }

@@ -1,5 +1,6 @@
 // SecretBytes: owned key material. Move-only, wiped with OPENSSL_cleanse when destroyed,
-// compared in constant time, and deliberately not printable or formattable.
+// compared in constant time, and deliberately not printable or formattable. Its bytes live
+// in the locked, never-dumped secret heap once a program set one up (stek/hardening.h).
 #pragma once
 
 #include <cstddef>
@@ -31,10 +32,10 @@ class SecretBytes {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  const std::uint8_t* data() const { return data_.get(); }
-  std::uint8_t* data() { return data_.get(); }
-  ByteView view() const { return {data_.get(), size_}; }
-  std::span<std::uint8_t> mutable_view() { return {data_.get(), size_}; }
+  const std::uint8_t* data() const { return data_; }
+  std::uint8_t* data() { return data_; }
+  ByteView view() const { return {data_, size_}; }
+  std::span<std::uint8_t> mutable_view() { return {data_, size_}; }
   // A sub-range [offset, offset+n); n must fit.
   ByteView view(std::size_t offset, std::size_t n) const { return view().subspan(offset, n); }
 
@@ -45,7 +46,7 @@ class SecretBytes {
   void wipe();
 
  private:
-  std::unique_ptr<std::uint8_t[]> data_;
+  std::uint8_t* data_ = nullptr;  // from secure_alloc
   std::size_t size_ = 0;
 };
 
@@ -58,19 +59,22 @@ void secure_wipe(void* p, std::size_t n);
 // Constant-time comparison of equal-length buffers; false if lengths differ.
 bool constant_time_equal(ByteView a, ByteView b);
 
-// An allocator that wipes memory before releasing it. Used for containers that briefly hold
-// secrets in text form (JSON strings with base64 key bytes).
+// Memory for secrets: from OpenSSL's secure heap (mlock'ed, MADV_DONTDUMP) when the program
+// set one up with lock_secret_memory() (stek/hardening.h) and it has room, else from the
+// ordinary heap. secure_alloc zeroes and throws std::bad_alloc; secure_free wipes first.
+void* secure_alloc(std::size_t n);
+void secure_free(void* p, std::size_t n) noexcept;
+
+// An allocator that wipes memory before releasing it, taken from the secret heap. Used for
+// containers that briefly hold secrets in text form (JSON strings with base64 key bytes).
 template <class T>
 struct WipingAllocator {
   using value_type = T;
   WipingAllocator() = default;
   template <class U>
   WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT
-  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
-  void deallocate(T* p, std::size_t n) noexcept {
-    secure_wipe(p, n * sizeof(T));
-    std::allocator<T>{}.deallocate(p, n);
-  }
+  T* allocate(std::size_t n) { return static_cast<T*>(secure_alloc(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { secure_free(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const WipingAllocator<U>&) const noexcept {
     return true;

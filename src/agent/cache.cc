@@ -12,6 +12,7 @@
 #include "stek/bytes.h"
 #include "stek/file.h"
 #include "stek/formats.h"
+#include "stek/hardening.h"
 
 #include "api/percent.h"
 
@@ -33,10 +34,9 @@ Status prepare_key_dir(const fs::path& dir, bool allow_persistent, std::string_v
   const std::string label = std::string(what) + " " + dir.string();
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    if (ec) return make_error(Errc::io, label + ": cannot create: " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, ec);
-    if (ec) return make_error(Errc::io, label + ": cannot set mode 0700: " + ec.message());
+    // Every directory made here (parents too) is 0700, whatever the umask.
+    if (auto made = create_private_directories(dir); !made.ok())
+      return made.error().with_context(std::string(what));
   }
   if (!fs::is_directory(dir, ec)) return make_error(Errc::io, label + ": not a directory");
   auto memory = is_memory_filesystem(dir);

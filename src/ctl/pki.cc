@@ -10,6 +10,7 @@
 #include "stek/bytes.h"
 #include "stek/derive.h"
 #include "stek/file.h"
+#include "stek/hardening.h"
 #include "stek/ossl_ptr.h"
 #include "stek/random.h"
 
@@ -162,9 +163,7 @@ Result<HostSpec> parse_host_spec(const std::string& text) {
 }
 
 Status pki_init(const PkiInitArgs& args) {
-  std::error_code ec;
-  fs::create_directories(args.dir, ec);
-  if (ec) return make_error(Errc::io, args.dir.string() + ": " + ec.message());
+  STEK_TRY(create_private_directories(args.dir));  // 0700 whatever the umask: keys go here
   if (!args.force && fs::exists(args.dir / "ca.key")) {
     return make_error(Errc::io,
                       (args.dir / "ca.key").string() + " exists; pass --force to make a new PKI");

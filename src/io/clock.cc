@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <time.h>
+
 namespace stek {
 
 UnixSeconds SystemClock::now() const {
@@ -14,6 +16,12 @@ UnixSeconds SystemClock::now() const {
 std::int64_t SystemClock::now_ms() const {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<std::int64_t> SystemClock::elapsed_ms() const {
+  timespec ts{};
+  if (::clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return std::nullopt;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 std::chrono::milliseconds until_next_boundary(const Schedule& schedule, const Clock& clock,

@@ -94,6 +94,7 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "schedule.interval",
                                       "schedule.history",
                                       "schedule.lookahead",
+                                      "schedule.max_clock_step",
                                       "store.backend",
                                       "store.path",
                                       "store.kek_file",
@@ -157,6 +158,8 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(read_int(t, "schedule", "lookahead", c.schedule.lookahead, 1, 10000));
   if (auto sched = Schedule::make(c.schedule); !sched.ok())
     return config_error(sched.error(), "schedule");
+  STEK_TRY(read_int(t, "schedule", "max_clock_step", c.max_clock_step, 0, 86400 * 365));
+  if (c.max_clock_step < 0) c.max_clock_step = 3 * c.schedule.interval;
   STEK_TRY(read_string(t, "store.backend", c.store_backend));
   if (c.store_backend != "file") {
     return config_error("store.backend \"" + c.store_backend +

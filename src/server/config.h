@@ -32,6 +32,9 @@ struct ServerConfig {
   std::vector<std::filesystem::path> tls_crl;
 
   ScheduleParams schedule;  // schedule.interval/history/lookahead
+  // schedule.max_clock_step, seconds: a larger wall-clock step is refused and alarmed
+  // (docs/design.md, "Clock steps"). 0 in the file: the check is off. Default: 3 intervals.
+  std::int64_t max_clock_step = -1;
 
   std::string store_backend = "file";                             // store.backend
   std::filesystem::path store_path = "/var/lib/stek/state.json";  // store.path

@@ -2,10 +2,10 @@
 //   {"stek_state": 1, "kek_id": "<hex>", "generation": N, ["secret_version_base": B,]
 //    "records": [{"kind": "epoch", "epoch": e, "sealed": b64},
 //                {"kind": "domain", "domain": d, "version": v, "start_epoch": s, "sealed": b64}],
-//    "manifest": b64}
+//    "trusted_time": T, "manifest": b64}
 // Each record's associated data is its own metadata (kind, epoch / domain, version, start),
-// and the manifest seals the generation, the version base (when not 0) and the list of
-// record identities.
+// and the manifest seals the generation, the version base (when not 0), the list of record
+// identities and the trusted time (when not 0).
 #include "file_store.h"
 
 #include <algorithm>
@@ -41,9 +41,11 @@ std::string domain_aad(const std::string& domain, std::uint32_t version, Epoch s
 }
 
 std::string manifest_text(std::uint64_t generation, std::uint32_t base,
-                          const std::vector<std::string>& ids) {
+                          const std::vector<std::string>& ids, UnixSeconds trusted_time) {
   json m = {{"generation", generation}, {"records", ids}};
   if (base != 0) m["secret_version_base"] = base;  // files of earlier releases have none
+  // Sealed with the rest; absent when 0, so files written before it existed still verify.
+  if (trusted_time != 0) m["trusted_time"] = trusted_time;
   return m.dump();
 }
 
@@ -91,6 +93,7 @@ StoreState StoreState::clone() const {
   StoreState s;
   s.generation = generation;
   s.secret_version_base = secret_version_base;
+  s.trusted_time = trusted_time;
   for (const auto& [e, g] : epoch_secrets) s.epoch_secrets.emplace(e, g.clone());
   for (const auto& [d, versions] : domains) {
     auto& out = s.domains[d];
@@ -203,6 +206,11 @@ Result<StoreState> FileStore::read_file_locked() {
     if (!base.ok()) return damaged(base.error().message);
     state.secret_version_base = *base;
   }
+  if (doc.contains("trusted_time")) {
+    auto trusted = field<UnixSeconds>(doc, "trusted_time");
+    if (!trusted.ok()) return damaged(trusted.error().message);
+    state.trusted_time = *trusted;
+  }
   std::vector<std::string> ids;
   auto records = doc.find("records");
   if (records == doc.end() || !records->is_array()) return damaged("no record list");
@@ -238,7 +246,8 @@ Result<StoreState> FileStore::read_file_locked() {
   if (!manifest.ok()) return damaged(manifest.error().message);
   auto listed = unseal(kek_, *manifest, "stek/state/v1 manifest");
   if (!listed.ok()) return damaged("manifest: " + listed.error().message);
-  if (as_chars(listed->view()) != manifest_text(state.generation, state.secret_version_base, ids)) {
+  if (as_chars(listed->view()) !=
+      manifest_text(state.generation, state.secret_version_base, ids, state.trusted_time)) {
     return damaged("records do not match the sealed manifest");
   }
   for (auto& [d, versions] : state.domains) {
@@ -330,14 +339,13 @@ Status FileStore::write_locked(const StoreState& next) {
       ids.push_back(aad);
     }
   }
-  const std::string manifest = manifest_text(next.generation, next.secret_version_base, ids);
+  const std::string manifest =
+      manifest_text(next.generation, next.secret_version_base, ids, next.trusted_time);
   STEK_ASSIGN_OR_RETURN(Bytes sealed_manifest,
                         seal(kek_, as_bytes(manifest), "stek/state/v1 manifest", random_));
-  json doc = {{"stek_state", kStateFormat},
-              {"kek_id", kek_.id},
-              {"generation", next.generation},
-              {"records", std::move(records)},
-              {"manifest", b64(sealed_manifest)}};
+  json doc = {{"stek_state", kStateFormat},        {"kek_id", kek_.id},
+              {"generation", next.generation},     {"records", std::move(records)},
+              {"trusted_time", next.trusted_time}, {"manifest", b64(sealed_manifest)}};
   if (next.secret_version_base != 0) doc["secret_version_base"] = next.secret_version_base;
   const std::string text = doc.dump(1) + "\n";
   ReplacedFile replaced(path_);

@@ -67,6 +67,13 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
           [this] {
             if (audit_.failing())
               return net::HealthReport{false, "the audit log cannot be written"};
+            const ClockGuard& guard = keys_.clock_guard();
+            if (guard.alarmed()) {
+              return net::HealthReport{false, "clock step refused: wall clock " +
+                                                  std::to_string(guard.offset()) +
+                                                  " s off the trusted time (bound " +
+                                                  std::to_string(guard.max_step()) + " s)"};
+            }
             return keys_.healthy(clock_.now())
                        ? net::HealthReport{true, "ok"}
                        : net::HealthReport{false, "no key for the current epoch"};
@@ -113,7 +120,7 @@ void KeyServer::schedule_maintenance() {
 
 void KeyServer::maintain_now() {
   const Epoch before = keys_.current_epoch();
-  auto changed = keys_.maintain(clock_.now());
+  auto changed = keys_.maintain(clock_.now(), clock_.elapsed_ms());
   if (!changed.ok()) {
     spdlog::error("key maintenance failed: {}", changed.error().message);
     return;

@@ -2,6 +2,7 @@
 #include "key_service.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -14,12 +15,13 @@ namespace stek::server {
 using nlohmann::json;
 
 KeyService::KeyService(Schedule schedule, std::vector<std::string> domains, Store& store,
-                       Random& random, AuditSink& audit)
+                       Random& random, AuditSink& audit, std::int64_t max_clock_step)
     : schedule_(schedule),
       domains_(std::move(domains)),
       store_(store),
       random_(random),
-      audit_(audit) {}
+      audit_(audit),
+      guard_(max_clock_step) {}
 
 namespace {
 // A commit that loses the compare-and-swap this many times in a row gives up for this round
@@ -27,9 +29,9 @@ namespace {
 constexpr int kCommitAttempts = 8;
 }  // namespace
 
-Status KeyService::start(UnixSeconds now) {
+Status KeyService::start(UnixSeconds now, std::optional<std::int64_t> elapsed_ms) {
   STEK_TRY(load());
-  auto changed = maintain(now);
+  auto changed = maintain(now, elapsed_ms);
   if (!changed.ok()) return changed.error();
   return {};
 }
@@ -39,18 +41,29 @@ Status KeyService::load() {
   if (!state.ok()) return state.error();
   state_ = std::move(state).value();
   loaded_ = true;
+  guard_.restore(state_.trusted_time);
   spdlog::info("store {}: generation {}, {} epoch secrets, {} domains", store_.describe(),
                state_.generation, state_.epoch_secrets.size(), state_.domains.size());
   return {};
 }
 
-UnixSeconds KeyService::trusted_time(UnixSeconds now) const {
-  // Time that moves backwards never moves the epoch backwards: the last maintained time is a
-  // floor for as long as this process runs.
-  if (!maintained_ || now >= maintained_at_) return now;
-  spdlog::warn("clock is {} s behind the last maintenance; keeping epoch {}", maintained_at_ - now,
-               epoch_);
-  return maintained_at_;
+UnixSeconds KeyService::trusted_time(UnixSeconds now, std::optional<std::int64_t> elapsed_ms) {
+  const bool was_alarmed = guard_.alarmed();
+  const UnixSeconds t = guard_.observe(now, elapsed_ms);
+  if (guard_.alarmed() && !was_alarmed) {
+    spdlog::error(
+        "clock step refused: the wall clock is {} s {} the trusted time (bound {} s); keeping "
+        "epoch {} and every secret live then until the clock is right again",
+        std::abs(guard_.offset()), guard_.offset() > 0 ? "ahead of" : "behind", guard_.max_step(),
+        schedule_.epoch_at(t));
+  } else if (!guard_.alarmed() && was_alarmed) {
+    spdlog::warn("clock is back within {} s of the trusted time; epoch {}", guard_.max_step(),
+                 schedule_.epoch_at(t));
+  } else if (t > now) {
+    spdlog::warn("clock is {} s behind the trusted time; keeping epoch {}", t - now,
+                 schedule_.epoch_at(t));
+  }
+  return t;
 }
 
 void KeyService::mark_maintained(UnixSeconds t) {
@@ -69,14 +82,15 @@ const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) c
   return best;
 }
 
-Result<bool> KeyService::maintain(UnixSeconds now) {
+Result<bool> KeyService::maintain(UnixSeconds now, std::optional<std::int64_t> elapsed_ms) {
   // Without start(), decide on the stored state, never on an empty one.
   if (!loaded_) STEK_TRY(load());
-  const UnixSeconds t = trusted_time(now);
+  const UnixSeconds t = trusted_time(now, elapsed_ms);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     const Epoch e = schedule_.epoch_at(t);
     const Epoch oldest = e - schedule_.history();
     StoreState next = state_.clone();
+    next.trusted_time = std::max(next.trusted_time, t);
     std::vector<json> events;
 
     // Epochs below the oldest one held were erased (or were never needed): making one again
@@ -200,8 +214,11 @@ Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain
   if (!has_domain(domain))
     return make_error(Errc::not_found, "domain " + domain + " is not configured");
   if (!loaded_) STEK_TRY(load());
+  // A rotation does not advance time: it keeps the time maintenance last trusted.
+  const UnixSeconds trusted = guard_.trusted().value_or(now);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     StoreState next = state_.clone();
+    next.trusted_time = std::max(next.trusted_time, trusted);
     auto& versions = next.domains[domain];
     const std::uint32_t old = versions.empty() ? next.secret_version_base : versions.back().version;
     if (old >= api::RingVersion::kMaxSecretVersion)
@@ -224,7 +241,7 @@ Result<std::uint32_t> KeyService::rotate_domain_secret(const std::string& domain
                                        {"actor", actor}});
     STEK_ASSIGN_OR_RETURN(bool stored, commit(std::move(next), events));
     if (stored) {
-      mark_maintained(trusted_time(now));
+      mark_maintained(trusted);
       return old + 1;
     }
     STEK_ASSIGN_OR_RETURN(state_, store_.load());
@@ -296,7 +313,12 @@ std::optional<EpochRange> KeyService::epochs_held() const {
 }
 
 bool KeyService::healthy(UnixSeconds now) const {
-  return loaded_ && state_.epoch_secrets.count(schedule_.epoch_at(now)) != 0;
+  if (!loaded_) return false;
+  // Judged at the trusted time: a refused clock step does not stop the service (the clock
+  // alarm is reported on its own, clock_guard()).
+  const std::optional<UnixSeconds> trusted = guard_.trusted();
+  const UnixSeconds t = trusted && (guard_.alarmed() || now < *trusted) ? *trusted : now;
+  return state_.epoch_secrets.count(schedule_.epoch_at(t)) != 0;
 }
 
 }  // namespace stek::server

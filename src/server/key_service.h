@@ -16,25 +16,29 @@
 
 #include "api/ring_version.h"
 #include "audit.h"
+#include "clock_guard.h"
 #include "store.h"
 
 namespace stek::server {
 
 class KeyService {
  public:
+  // max_clock_step: the largest wall-clock step accepted (clock_guard.h); 0: no forward check.
   KeyService(Schedule schedule, std::vector<std::string> domains, Store& store, Random& random,
-             AuditSink& audit);
+             AuditSink& audit, std::int64_t max_clock_step = 0);
 
   // Loads the store and brings it up to date for `now`. A damaged store is an error.
-  Status start(UnixSeconds now);
+  Status start(UnixSeconds now, std::optional<std::int64_t> elapsed_ms = std::nullopt);
 
   // Creates the secrets the schedule needs at `now` (epochs E..E+L, a secret for every
   // configured domain) and erases expired ones (epochs before E-H, domain secret versions no
   // live epoch uses). Commits when anything changed; returns whether it did. Loads the store
   // first if start() did not. Errc::conflict when other writers won every compare-and-swap.
-  // A `now` earlier than the last maintained time counts as that time, and no epoch older
-  // than the oldest one held is ever made again.
-  Result<bool> maintain(UnixSeconds now);
+  // `now` is checked by the clock guard first: a time earlier than the last trusted one (also
+  // from before a restart) counts as that time, a forward step larger than the bound (seen
+  // against `elapsed_ms`, a clock that does not step) is refused, and no epoch older than the
+  // oldest one held is ever made again.
+  Result<bool> maintain(UnixSeconds now, std::optional<std::int64_t> elapsed_ms = std::nullopt);
 
   // Compromise response: a new secret for the domain that applies to every epoch at once.
   // Returns the new secret version. Errc::not_found for a domain that is not configured,
@@ -56,12 +60,13 @@ class KeyService {
   std::optional<EpochRange> epochs_held() const;
   std::size_t epoch_secrets_held() const { return state_.epoch_secrets.size(); }
   std::uint64_t erasures_total() const { return erasures_; }
-  // The current epoch's secret exists and the store is loaded.
+  // The store is loaded and the secret of the current epoch (at the trusted time) exists.
   bool healthy(UnixSeconds now) const;
+  const ClockGuard& clock_guard() const { return guard_; }
 
  private:
   Status load();
-  UnixSeconds trusted_time(UnixSeconds now) const;
+  UnixSeconds trusted_time(UnixSeconds now, std::optional<std::int64_t> elapsed_ms);
   void mark_maintained(UnixSeconds t);
   const DomainSecret* secret_for(const std::string& domain, Epoch e) const;
   Result<bool> commit(StoreState next, const std::vector<nlohmann::json>& events);
@@ -77,6 +82,7 @@ class KeyService {
   UnixSeconds maintained_at_ = 0;
   bool maintained_ = false;
   std::uint64_t erasures_ = 0;
+  ClockGuard guard_;
   std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const SecretBytes>>> documents_;
 };
 

@@ -14,6 +14,9 @@ ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents,
   s.epochs_held = keys.epochs_held();
   s.epoch_secrets_held = keys.epoch_secrets_held();
   s.erasures_total = keys.erasures_total();
+  s.clock_step_alarm = keys.clock_guard().alarmed();
+  s.clock_offset = keys.clock_guard().offset();
+  s.clock_steps_refused = keys.clock_guard().refused_total();
   for (const std::string& d : keys.domains()) {
     s.domains.push_back({d, keys.ring_version(d), keys.secret_version(d)});
   }

@@ -44,6 +44,9 @@ struct ServerStatus {
   std::optional<EpochRange> epochs_held;
   std::size_t epoch_secrets_held = 0;
   std::uint64_t erasures_total = 0;
+  bool clock_step_alarm = false;          // a wall-clock step is being refused
+  std::int64_t clock_offset = 0;          // wall clock minus trusted time, seconds
+  std::uint64_t clock_steps_refused = 0;  // readings refused since start
   std::vector<DomainStatus> domains;
   std::vector<AgentStatus> agents;  // by host id
   AgentCounts agent_counts;

@@ -54,6 +54,13 @@ std::string render_server_metrics(const ServerStatus& s, const TransportStats& t
            s.audit_failures_total);
   m.single("stek_audit_failing", MetricType::gauge, "1 while the audit log cannot be written",
            s.audit_failing ? 1 : 0);
+  m.single("stek_clock_step_alarm", MetricType::gauge,
+           "1 while a wall-clock step larger than schedule.max_clock_step is refused",
+           s.clock_step_alarm ? 1 : 0);
+  m.single("stek_clock_offset_seconds", MetricType::gauge,
+           "Wall clock minus the time stekd trusts, at the last maintenance", s.clock_offset);
+  m.single("stek_clock_steps_refused_total", MetricType::counter,
+           "Maintenance rounds that refused the wall clock's time", s.clock_steps_refused);
   m.family("stek_requests_total", MetricType::counter, "Requests answered, by HTTP status");
   for (const auto& [status, n] : transport.requests_by_status) {
     m.sample("stek_requests_total", {{"status", std::to_string(status)}}, n);

@@ -34,6 +34,9 @@ struct StoreState {
   std::uint32_t secret_version_base = 0;
   std::map<Epoch, SecretBytes> epoch_secrets;
   std::map<std::string, std::vector<DomainSecret>> domains;  // versions ascending
+  // The key service's last trusted time when it committed (clock_guard.h); 0: none. After a
+  // restart the epoch never goes back before it.
+  UnixSeconds trusted_time = 0;
 
   StoreState clone() const;
 };
