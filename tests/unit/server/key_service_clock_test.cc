@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "key_service.h"
+#include "memory_audit_log.h"
 #include "memory_store.h"
 #include "testing/keys.h"
 
