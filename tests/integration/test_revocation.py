@@ -127,7 +127,7 @@ def test_denied_host_gets_403_at_once_and_after_a_restart(tmp_path):
         assert stekd.request("/v1/admin/deny/web2", "host-web2", "POST")[0] == 403
         refused = stekd.audit_events("admin_refused")
         assert refused and refused[-1]["status"] == 403
-        assert refused[-1]["identity"] == "host:web2"
+        assert refused[-1]["actor"] == "web2"
 
         stekd.stop()
         stekd.start()
