@@ -60,6 +60,12 @@ class Tally:
         mark = "resumed" if reused else "full handshake"
         return mark + ("" if reused == expect else "  <-- UNEXPECTED")
 
+    def add(self, other: Tally) -> None:
+        self.expected_yes += other.expected_yes
+        self.failed_yes += other.failed_yes
+        self.expected_no += other.expected_no
+        self.failed_no += other.failed_no
+
     @property
     def ok(self) -> bool:
         return not self.failed_yes and not self.failed_no
@@ -104,10 +110,7 @@ def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, TlsResult],
             say(f"    last rotation's ticket (key {short(old.key_name)}) on {mine[-1].name:<12} -> "
                 + round_tally.check(f"previous {domain} ticket on {mine[-1].name}",
                                     result.reused, True))
-    tally.expected_yes += round_tally.expected_yes
-    tally.failed_yes += round_tally.failed_yes
-    tally.expected_no += round_tally.expected_no
-    tally.failed_no += round_tally.failed_no
+    tally.add(round_tally)
     fleet.sweep_client_sessions({p.session_file for p in fresh.values()})
     return fresh
 

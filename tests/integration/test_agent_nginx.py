@@ -7,7 +7,7 @@ keys run out. The agent reads ring files here (--ring-file), so these tests need
 import json
 import time
 
-from stektest import Nginx, stops_resuming, tls_connect, wait_until
+from stektest import Nginx, stops_resuming, ticket_of_the_epoch, tls_connect, wait_until
 from stektest.agent import ShmDir, start_agent, write_config
 from stektest.nginx import include_keys
 from stektest.ring import assert_no_key_bytes, key_by_epoch, make_ring, write_ring
@@ -74,11 +74,9 @@ def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
                 e = epoch_now(interval)
                 # nginx issues tickets under K(e) once the agent has rotated and reloaded it.
                 for version in ("1.2", "1.3"):
-                    fresh = wait_until(
-                        lambda: (lambda r: r if r.key_name == names[epoch_now(interval)] else None)(
-                            tls_connect(nginx.port, tmp_path, version)),
-                        interval + 5, what=f"nginx encrypting under K({e})")
-                    sessions[(version, epoch_now(interval))] = fresh.session_file
+                    issued, fresh = ticket_of_the_epoch(nginx.port, tmp_path, version, names,
+                                                        interval, within=interval + 5)
+                    sessions[(version, issued)] = fresh.session_file
                 for (version, issued), session in sorted(sessions.items()):
                     before = epoch_now(interval)
                     result = tls_connect(nginx.port, tmp_path, version, resume=session)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from stektest import BUILD_DIR, LOOPBACK, SOURCE_DIR, tls_connect, wait_until
+from stektest import (BUILD_DIR, LOOPBACK, SOURCE_DIR, ticket_of_the_epoch, tls_connect,
+                      wait_until)
 from stektest.fleet import Fleet
 from stektest.ring import assert_no_key_bytes, names_by_epoch
 
@@ -79,23 +80,6 @@ def test_fleet_json_describes_the_fleet(fleet):
                                                            for h in hosts_of(fleet, d)]
 
 
-def ticket_of_the_epoch(port: int, tmp_path: Path, version: str, names: dict[int, str],
-                        within: float = 10.0):
-    """(epoch, ticket) of a fresh ticket from the server on port under the key stekd's ring
-    (names: key name by epoch) gives the epoch it was issued in. The epoch is read around
-    the connection, which may cross a boundary on a loaded machine; after a boundary the
-    server may take a moment to reload (bounded wait)."""
-    def fresh():
-        before = epoch()
-        r = tls_connect(port, tmp_path, version)
-        for e in {before, epoch()}:
-            if r.key_name == names.get(e):
-                return e, r
-        return None
-    return wait_until(fresh, within, what=f"the server on {port} encrypting under the "
-                                          "current epoch's key")
-
-
 def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_path):
     """At least four epochs (three rotations): every epoch each domain's first host issues
     TLS 1.2 and 1.3 tickets under K(d, e) (the key stekd lists for e); every ticket still inside its
@@ -117,7 +101,8 @@ def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_
             _, ring = fetch_ring(fleet, first)
             names = names_by_epoch(ring)
             for version in ("1.2", "1.3"):
-                issued, r = ticket_of_the_epoch(first.https_port, tmp_path, version, names)
+                issued, r = ticket_of_the_epoch(first.https_port, tmp_path, version, names,
+                                                INTERVAL)
                 held.append((d, version, issued, r.session_file))
         for d, version, issued, session in held:
             if issued < epoch() - HISTORY + 1:
@@ -181,7 +166,7 @@ def test_hosts_keep_rotating_and_resuming_while_stekd_is_down(fleet, tmp_path):
     sleep_into_next_epoch(margin=0.5)
     _, ring = fetch_ring(fleet, first)
     names = names_by_epoch(ring)
-    e0, before = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names)
+    e0, before = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names, INTERVAL)
     fleet.stop_stekd()
     try:
         down_at = time.monotonic()
@@ -190,7 +175,7 @@ def test_hosts_keep_rotating_and_resuming_while_stekd_is_down(fleet, tmp_path):
         for h in (first, second):
             m = h.agent.wait_metric("stek_agent_current_epoch", lambda v: v >= e1)
             assert m["stek_agent_runway_seconds"] > 0, h.name
-        e1, during = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names)
+        e1, during = ticket_of_the_epoch(first.https_port, tmp_path, "1.2", names, INTERVAL)
         assert e1 > e0
         for h in (first, second):
             assert tls_connect(h.https_port, tmp_path, "1.2", resume=before.session_file).reused

@@ -20,7 +20,8 @@ from .nginx import NGINX_CONF, Nginx
 from .pki import make_cert, make_pki, shared_cert
 from .proc import (BUILD_DIR, LOOPBACK, SOURCE_DIR, HarnessError, Process, accepts, binary,
                    free_port, have, run, stekctl, wait_for_port, wait_until)
-from .tls import TlsResult, issued_under, parse_new_session_tickets, stops_resuming, tls_connect
+from .tls import (TlsResult, issued_under, parse_new_session_tickets, stops_resuming,
+                  ticket_of_the_epoch, tls_connect)
 
 __all__ = [
     "BUILD_DIR", "HAPROXY_CONF", "Haproxy", "HarnessError", "LOOPBACK", "NGINX_CONF", "Nginx",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .proc import LOOPBACK, HarnessError, run, wait_until
+from .ring import epoch
 
 
 @dataclass
@@ -99,6 +100,23 @@ def issued_under(port: int, workdir: Path, version: str, name: str, within: floa
         r = tls_connect(port, workdir, version)
         return r if r.key_name == name else None
     return wait_until(fresh, within, what=f"the server on {port} encrypting under {name}")
+
+
+def ticket_of_the_epoch(port: int, workdir: Path, version: str, names: dict[int, str],
+                        interval: int, within: float = 10.0) -> tuple[int, TlsResult]:
+    """(epoch, ticket): a fresh ticket from the server on port under the key that `names` (key
+    name by epoch, from the ring) gives the epoch it was issued in. The epoch is read before
+    and after the connection, which may cross a boundary on a loaded machine; after a
+    boundary the server may take a moment to rotate and reload (bounded wait)."""
+    def fresh():
+        before = epoch(interval)
+        r = tls_connect(port, workdir, version)
+        for e in {before, epoch(interval)}:
+            if r.key_name == names.get(e):
+                return e, r
+        return None
+    return wait_until(fresh, within, what=f"the server on {port} encrypting under the "
+                                          "current epoch's key")
 
 
 def stops_resuming(port: int, directory: Path, version: str, session_file: Path,
