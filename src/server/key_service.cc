@@ -296,6 +296,16 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
   return KeyRing::make(std::move(keys), info);
 }
 
+std::vector<std::uint32_t> KeyService::ring_secret_versions(const std::string& domain) const {
+  std::set<std::uint32_t> versions;
+  const EpochRange window = schedule_.held_window(maintained_at_);
+  for (const auto& [k, g] : state_.epoch_secrets) {
+    if (!window.contains(k)) continue;
+    if (const DomainSecret* d = secret_for(domain, k)) versions.insert(d->version);
+  }
+  return {versions.begin(), versions.end()};
+}
+
 Result<std::shared_ptr<const SecretBytes>> KeyService::ring_document(const std::string& domain) {
   const std::uint64_t version = ring_version(domain);
   auto it = documents_.find(domain);

@@ -56,6 +56,9 @@ class KeyService {
   // The domain's ring as of the last maintain(), serialised as a ring file; cached per version.
   Result<std::shared_ptr<const SecretBytes>> ring_document(const std::string& domain);
   Result<KeyRing> ring(const std::string& domain) const;
+  // The domain secret versions of the keys ring(domain) holds, ascending, without deriving
+  // them (what a delivery of the ring hands out, for the agent registry).
+  std::vector<std::uint32_t> ring_secret_versions(const std::string& domain) const;
 
   std::optional<EpochRange> epochs_held() const;
   std::size_t epoch_secrets_held() const { return state_.epoch_secrets.size(); }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -78,16 +77,9 @@ ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t vers
   served.ring_version = version;
   served.through_epoch = keys_.current_epoch() + keys_.schedule().lookahead();
   // The versions of the keys actually sent, not only the newest: a scheduled replacement
-  // leaves older epochs on the version they were made with.
-  if (auto ring = keys_.ring(domain); ring.ok()) {
-    std::set<std::uint32_t> versions;
-    for (const RingKey& k : ring->keys()) {
-      if (k.meta.secret_version) versions.insert(*k.meta.secret_version);
-    }
-    served.secret_versions.assign(versions.begin(), versions.end());
-  } else {
-    served.secret_versions.push_back(keys_.secret_version(domain));
-  }
+  // leaves older epochs on the version they were made with. Read from the state, not by
+  // deriving the ring again: ring_document() derived it once for every agent of the version.
+  served.secret_versions = keys_.ring_secret_versions(domain);
   return served;
 }
 
