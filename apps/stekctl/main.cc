@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   cv->add_option("out", convert.out, "Output file, or - for standard output")->required();
   cv->add_flag("--only-encrypting", convert.only_encrypting,
                "Keep only the encrypting key (for one-key formats: nginx, apache)");
+  cv->add_flag("--project-48", convert.project_48,
+               "For 48-byte targets (nginx48, haproxy48, apache, ats) from 80-byte keys: write "
+               "each key's 48-byte projection, keeping its name and the first 16 bytes of its "
+               "HMAC and AES keys and dropping the other 16 of each (AES-256 becomes AES-128); "
+               "without it such a conversion is refused");
   cv->add_flag("--force", convert.force, "Replace OUT if it exists");
 
   stek::ctl::DeriveArgs derive;

@@ -53,6 +53,15 @@ Result<KeyRing> read_key_file(Format format, ByteView contents, const ReadOption
 Result<SecretBytes> write_key_file(Format format, const KeyRing& ring,
                                    const WriteOptions& options = {});
 
+// The 48-byte projection of a key (docs/formats.md, "48-byte keys from stek's schedule"):
+// the same name, the first 16 bytes of the HMAC key and the first 16 bytes of the AES key,
+// i.e. the key derive_ticket_key(..., KeySize::k48) makes for the same epoch. It drops the
+// other 16 bytes of each secret (AES-256 becomes AES-128, a 128-bit HMAC key). A 48-byte key
+// comes back unchanged.
+Result<TicketKey> project_to_48(const TicketKey& key);
+// Every key of the ring projected; roles, metadata and ring info kept.
+Result<KeyRing> project_ring_to_48(const KeyRing& ring);
+
 // Guesses the format from content. Raw 48-byte files are ambiguous (nginx48, apache and a
 // one-key ats file differ only in byte order): that is an error naming the candidates.
 Result<Format> detect_format(ByteView contents);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <toml++/toml.h>
 
@@ -43,26 +44,36 @@ constexpr ConfigKey kReference[] = {
     {"metrics_listen", "\"\"",
      "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
-    {"sink", "[]", "[[sink]] tables, each one server to feed; type = \"nginx\" or \"json\""},
+    {"sink", "[]",
+     "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"apache\" or "
+     "\"ats\""},
     {"sink.type", "(required)",
-     "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek"},
+     "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek; "
+     "\"apache\": one 48-byte key file + graceful restart; \"ats\": Traffic Server's "
+     "48-byte key file + traffic_ctl config reload"},
     {"sink.dir", "\"/run/stek/nginx\"",
      "nginx: directory for the 80-byte key files (mode 0600; must be tmpfs)"},
     {"sink.include", "\"/run/stek/nginx/tickets.conf\"",
      "nginx: file of ssl_session_ticket_key lines to `include` in each server block"},
     {"sink.reload", "\"signal\"",
      "nginx: \"signal\" (SIGHUP to the pid in pid_file), \"command\" (run reload_command) or "
-     "\"none\""},
+     "\"none\"; apache: \"command\" (default), \"signal\" (SIGUSR1: graceful restart) or "
+     "\"none\"; ats: \"command\" (default) or \"none\""},
     {"sink.pid_file", "\"/run/nginx.pid\"",
-     "nginx: pid file of the nginx master (reload = \"signal\")"},
+     "nginx: pid file of the nginx master (reload = \"signal\"); apache: of the Apache parent "
+     "(default \"/run/apache2/apache2.pid\")"},
     {"sink.reload_command", "[]",
      "nginx: argv to run for a reload, e.g. [\"nginx\", \"-s\", \"reload\"] (reload = "
-     "\"command\")"},
-    {"sink.reload_timeout", "30", "nginx: seconds reload_command may run before it is killed"},
+     "\"command\"); apache default [\"apachectl\", \"-k\", \"graceful\"], ats default "
+     "[\"traffic_ctl\", \"config\", \"reload\"]"},
+    {"sink.reload_timeout", "30",
+     "nginx, apache, ats: seconds reload_command may run before it is killed"},
     {"sink.nginx_conf", "(none)",
      "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime hint"},
     {"sink.path", "\"/run/stek/ring.json\"",
-     "json: the ring file to write (mode 0600; its directory must be tmpfs)"},
+     "json: the ring file to write (mode 0600; its directory must be tmpfs); apache: the "
+     "SSLSessionTicketKeyFile (default \"/run/stek/apache/ticket.key\"); ats: the file of "
+     "proxy.config.ssl.server.ticket_key.filename (default \"/run/stek/ats/ticket.key\")"},
 };
 
 // Reads one table, remembering which keys were used so the rest can be reported.
@@ -168,6 +179,32 @@ class Reader {
   std::set<std::string> used_;
 };
 
+// apache and ats: one key file and a reload that defaults to a command.
+template <typename C>
+Status parse_key_file_sink(Reader& r, C& c, bool signal_allowed) {
+  STEK_TRY(r.path("path", c.path));
+  std::string reload = "command";
+  STEK_TRY(r.string("reload", reload));
+  if (reload == "command") {
+    c.reload = ReloadMode::command;
+  } else if (reload == "none") {
+    c.reload = ReloadMode::none;
+  } else if (reload == "signal" && signal_allowed) {
+    c.reload = ReloadMode::signal;
+  } else {
+    return r.error("reload", r.find("reload"),
+                   signal_allowed ? "must be \"command\", \"signal\" or \"none\""
+                                  : "must be \"command\" or \"none\"");
+  }
+  if constexpr (std::is_same_v<C, ApacheSinkConfig>) STEK_TRY(r.path("pid_file", c.pid_file));
+  STEK_TRY(r.strings("reload_command", c.reload_command));
+  if (c.reload_command.empty()) {
+    return r.error("reload_command", r.find("reload_command"), "must not be empty");
+  }
+  STEK_TRY(r.integer("reload_timeout", c.reload_timeout, 1, 3600));
+  return r.unknown();
+}
+
 Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::string_view source) {
   Reader r(t, "sink[" + std::to_string(index) + "].", source);
   std::string type;
@@ -210,9 +247,19 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
     STEK_TRY(r.unknown());
     return SinkConfig(c);
   }
-  if (type.empty()) return r.error("type", nullptr, "is required (\"nginx\" or \"json\")");
-  return r.error("type", r.find("type"),
-                 "\"" + type + "\" is not a sink type (\"nginx\" or \"json\")");
+  if (type == "apache") {
+    ApacheSinkConfig c;
+    STEK_TRY(parse_key_file_sink(r, c, true));
+    return SinkConfig(c);
+  }
+  if (type == "ats") {
+    AtsSinkConfig c;
+    STEK_TRY(parse_key_file_sink(r, c, false));
+    return SinkConfig(c);
+  }
+  constexpr const char* kTypes = "(\"nginx\", \"json\", \"apache\" or \"ats\")";
+  if (type.empty()) return r.error("type", nullptr, std::string("is required ") + kTypes);
+  return r.error("type", r.find("type"), "\"" + type + "\" is not a sink type " + kTypes);
 }
 
 }  // namespace
@@ -304,6 +351,8 @@ Result<AgentConfig> parse_config(std::string_view text, std::string_view source)
     std::vector<std::filesystem::path> paths;
     if (const auto* n = std::get_if<NginxSinkConfig>(&s)) paths = {n->dir, n->include};
     if (const auto* j = std::get_if<JsonSinkConfig>(&s)) paths = {j->path};
+    if (const auto* a = std::get_if<ApacheSinkConfig>(&s)) paths = {a->path};
+    if (const auto* a = std::get_if<AtsSinkConfig>(&s)) paths = {a->path};
     for (const auto& p : paths) {
       if (!outputs.insert(p.lexically_normal()).second) {
         return make_error(Errc::invalid_argument,

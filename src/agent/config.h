@@ -34,7 +34,24 @@ struct JsonSinkConfig {
   std::filesystem::path path = "/run/stek/ring.json";
 };
 
-using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig>;
+// Apache httpd: the one 48-byte SSLSessionTicketKeyFile and a graceful restart.
+struct ApacheSinkConfig {
+  std::filesystem::path path = "/run/stek/apache/ticket.key";
+  ReloadMode reload = ReloadMode::command;
+  std::filesystem::path pid_file = "/run/apache2/apache2.pid";  // reload = signal: SIGUSR1
+  std::vector<std::string> reload_command = {"apachectl", "-k", "graceful"};
+  std::int64_t reload_timeout = 30;  // seconds
+};
+
+// Traffic Server: the multi-key 48-byte ticket key file and `traffic_ctl config reload`.
+struct AtsSinkConfig {
+  std::filesystem::path path = "/run/stek/ats/ticket.key";
+  ReloadMode reload = ReloadMode::command;
+  std::vector<std::string> reload_command = {"traffic_ctl", "config", "reload"};
+  std::int64_t reload_timeout = 30;  // seconds
+};
+
+using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig>;
 
 struct AgentConfig {
   std::vector<std::string> servers;

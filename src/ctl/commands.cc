@@ -1,6 +1,7 @@
 // stekctl offline subcommands: keygen, inspect, convert, derive, demo.
 #include "commands.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -226,6 +227,32 @@ int convert(const ConvertArgs& args, Env& env) {
     auto single = KeyRing::make(std::move(one), source.info());
     if (!single.ok()) return fail(env, single.error());
     source = std::move(single).value();
+  }
+  const bool to_48 = format_key_size(args.to) == KeySize::k48;
+  if (args.project_48 && !to_48) {
+    env.err << fmt::format("stekctl: --project-48 needs a 48-byte target format, not {}\n",
+                           format_name(args.to));
+    return 2;
+  }
+  const bool has_wide_keys =
+      std::any_of(source.keys().begin(), source.keys().end(),
+                  [](const RingKey& k) { return k.key.size() != KeySize::k48; });
+  if (to_48 && has_wide_keys) {
+    if (!args.project_48) {
+      return fail(env, make_error(Errc::unsupported,
+                                  std::string(format_name(args.to)) +
+                                      " takes 48-byte keys and the input holds 80-byte keys: pass "
+                                      "--project-48 to write each key's 48-byte projection (same "
+                                      "name, first 16 bytes of its HMAC and AES keys; AES-256 "
+                                      "becomes AES-128)"));
+    }
+    auto projected = project_ring_to_48(source);
+    if (!projected.ok()) return fail(env, projected.error());
+    source = std::move(projected).value();
+    env.err << fmt::format(
+        "projected {} key{} to 48 bytes: kept names and the first 16 bytes of each HMAC and AES "
+        "key, dropped the other 16 bytes of each\n",
+        source.size(), source.size() == 1 ? "" : "s");
   }
   auto bytes = write_key_file(args.to, source, {now});
   if (!bytes.ok()) return fail(env, bytes.error());

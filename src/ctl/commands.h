@@ -44,6 +44,9 @@ struct ConvertArgs {
   std::string in;
   std::string out;
   bool only_encrypting = false;
+  // Write 80-byte keys to a 48-byte format as their 48-byte projection (project_to_48);
+  // without it such a conversion is refused.
+  bool project_48 = false;
   bool force = false;
 };
 int convert(const ConvertArgs& args, Env& env);

@@ -5,6 +5,8 @@
 
 #include "../cache.h"
 #include "../reload.h"
+#include "apache.h"
+#include "ats.h"
 #include "json.h"
 #include "nginx.h"
 
@@ -54,6 +56,35 @@ Result<std::unique_ptr<Sink>> make_json(const JsonSinkConfig& c, bool allow_pers
   return std::unique_ptr<Sink>(std::make_unique<JsonSink>(c.path));
 }
 
+// apache and ats: the key file's directory must be tmpfs; Apache restarts gracefully on
+// SIGUSR1.
+template <typename C>
+std::unique_ptr<Reloader> make_key_file_reloader(const C& c) {
+  if (c.reload == ReloadMode::command) {
+    return std::make_unique<CommandReloader>(c.reload_command,
+                                             std::chrono::seconds(c.reload_timeout));
+  }
+  if constexpr (std::is_same_v<C, ApacheSinkConfig>) {
+    if (c.reload == ReloadMode::signal)
+      return std::make_unique<SignalReloader>(c.pid_file, SIGUSR1);
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<Sink>> make_apache(const ApacheSinkConfig& c, bool allow_persistent) {
+  const fs::path dir = c.path.parent_path().empty() ? fs::path(".") : c.path.parent_path();
+  STEK_TRY(prepare_key_dir(dir, allow_persistent, "apache sink directory"));
+  return std::unique_ptr<Sink>(std::make_unique<ApacheSink>(
+      ApacheSinkOptions{.key_file = c.path, .reloader = make_key_file_reloader(c)}));
+}
+
+Result<std::unique_ptr<Sink>> make_ats(const AtsSinkConfig& c, bool allow_persistent) {
+  const fs::path dir = c.path.parent_path().empty() ? fs::path(".") : c.path.parent_path();
+  STEK_TRY(prepare_key_dir(dir, allow_persistent, "ats sink directory"));
+  return std::unique_ptr<Sink>(std::make_unique<AtsSink>(
+      AtsSinkOptions{.key_file = c.path, .reloader = make_key_file_reloader(c)}));
+}
+
 }  // namespace
 
 Result<std::vector<std::unique_ptr<Sink>>> make_sinks(const std::vector<SinkConfig>& configs,
@@ -65,6 +96,10 @@ Result<std::vector<std::unique_ptr<Sink>>> make_sinks(const std::vector<SinkConf
           using C = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<C, NginxSinkConfig>) {
             return make_nginx(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, ApacheSinkConfig>) {
+            return make_apache(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, AtsSinkConfig>) {
+            return make_ats(c, allow_persistent);
           } else {
             static_assert(std::is_same_v<C, JsonSinkConfig>, "a sink type without a factory");
             return make_json(c, allow_persistent);

@@ -88,7 +88,7 @@ TEST(Config, RefusesBadValues) {
   parse_error("metrics_listen = \"9465\"");
   parse_error("log_level = \"loud\"");
   parse_error("servers = [");  // TOML syntax
-  parse_error("[[sink]]\ntype = \"apache\"");
+  parse_error("[[sink]]\ntype = \"lighttpd\"");
   parse_error("[[sink]]\npath = \"/x\"");
   parse_error("[[sink]]\ntype = \"nginx\"\nreload = \"command\"");
   parse_error("[[sink]]\ntype = \"nginx\"\nreload_command = [\"true\"]");

@@ -294,6 +294,39 @@ TEST_F(CommandsTest, ConvertKeepsTheEncryptingKeyAndNeedsOnlyEncryptingForOneKey
   EXPECT_NE(err().find("exists; pass --force"), std::string::npos);
 }
 
+TEST_F(CommandsTest, ConvertTo48ByteFormatsProjectsOnlyWithProject48) {
+  ASSERT_EQ(keygen(Format::haproxy80, path("h")), 0);
+  KeyRing source = read_key_file(Format::haproxy80, file_bytes(path("h")).view()).value();
+  clear();
+  EXPECT_EQ(convert(Format::haproxy80, Format::ats, path("h"), path("a"), false), 1);
+  EXPECT_NE(err().find("--project-48"), std::string::npos) << err();
+  EXPECT_FALSE(fs::exists(path("a")));
+  clear();
+  ConvertArgs a;
+  a.from = Format::haproxy80;
+  a.to = Format::ats;
+  a.in = path("h");
+  a.out = path("a");
+  a.project_48 = true;
+  Env e = env();
+  ASSERT_EQ(ctl::convert(a, e), 0) << err();
+  EXPECT_NE(err().find("dropped the other 16 bytes"), std::string::npos) << err();
+  KeyRing ats = read_key_file(Format::ats, file_bytes(path("a")).view()).value();
+  ASSERT_EQ(ats.size(), source.size());
+  for (std::size_t i = 0; i < ats.size(); ++i) {
+    const TicketKey& want = source.keys()[i].key;
+    EXPECT_EQ(ats.keys()[i].key.name(), want.name());
+    EXPECT_TRUE(ats.keys()[i].key.hmac_key().equals(want.hmac_key().view(0, 16)));
+    EXPECT_TRUE(ats.keys()[i].key.aes_key().equals(want.aes_key().view(0, 16)));
+  }
+  clear();
+  a.to = Format::nginx80;
+  a.out = path("n");
+  Env e2 = env();
+  EXPECT_EQ(ctl::convert(a, e2), 2);
+  EXPECT_NE(err().find("needs a 48-byte target"), std::string::npos) << err();
+}
+
 TEST_F(CommandsTest, ConvertToStdoutWritesTheTargetFormat) {
   ASSERT_EQ(keygen(Format::haproxy48, path("h")), 0);
   KeyRing source = read_key_file(Format::haproxy48, file_bytes(path("h")).view()).value();

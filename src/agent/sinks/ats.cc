@@ -1,0 +1,78 @@
+// The Traffic Server sink.
+#include "ats.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "stek/file.h"
+#include "stek/formats.h"
+
+#include "own_file.h"
+
+namespace stek::agent {
+
+namespace {
+
+// Traffic Server re-reads the file at a reload only when its mtime is later than the second
+// it last loaded it (SSLTicketParams::LoadTicket compares whole seconds), so a file written
+// in the second of the last load would be skipped. One second ahead is always later.
+Status move_mtime_ahead(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error(Errc::io, path.string() + ": stat: " + std::strerror(errno));
+  }
+  const struct timespec times[2] = {st.st_atim, {st.st_mtim.tv_sec + 1, 0}};
+  if (::utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) {
+    return make_error(Errc::io, path.string() + ": setting mtime: " + std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace
+
+AtsSink::AtsSink(AtsSinkOptions options)
+    : options_(std::move(options)), name_("ats:" + options_.key_file.string()) {}
+
+Result<SecretBytes> AtsSink::key_file_bytes(const KeyRing& ring) {
+  STEK_ASSIGN_OR_RETURN(KeyRing projected, project_ring_to_48(ring));
+  // The ring's canonical order (encrypting, next, decrypt-only newest first) is the file's:
+  // Traffic Server encrypts with the first record and decrypts with any.
+  return write_key_file(Format::ats, projected);
+}
+
+Status AtsSink::reload(SinkReport& report) {
+  auto reloaded = options_.reloader->reload();
+  if (!reloaded.ok()) {
+    reload_pending_ = true;
+    return reloaded.error().with_context("traffic server reload");
+  }
+  report.reloaded = *reloaded;
+  reload_pending_ = false;
+  return {};
+}
+
+Result<SinkReport> AtsSink::apply(const KeyRing* ring, Epoch) {
+  SinkReport report;
+  STEK_TRY(check_own_file(options_.key_file));
+  if (ring == nullptr) {
+    std::error_code ec;
+    if (std::filesystem::exists(options_.key_file, ec)) {
+      STEK_TRY(erase_file(options_.key_file));
+      report.files_erased = 1;
+    }
+    return report;
+  }
+  STEK_ASSIGN_OR_RETURN(SecretBytes bytes, key_file_bytes(*ring));
+  STEK_ASSIGN_OR_RETURN(bool wrote, write_file_if_changed(options_.key_file, bytes.view(), 0600));
+  if (wrote) {
+    report.files_written = 1;
+    STEK_TRY(move_mtime_ahead(options_.key_file));
+  }
+  if (options_.reloader && (wrote || reload_pending_)) STEK_TRY(reload(report));
+  return report;
+}
+
+}  // namespace stek::agent
