@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 30
+# ctest-timeout: 300  ctest-cost: 90
 """stek-agent feeding a real Apache httpd (Debian 12's apache2 2.4, mod_ssl on OpenSSL 3): the
 apache sink writes the encrypting key's 48-byte projection to SSLSessionTicketKeyFile and
 restarts Apache gracefully (SIGUSR1) at each epoch. Measured here: tickets resume within

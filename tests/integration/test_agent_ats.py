@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 40
+# ctest-timeout: 300  ctest-cost: 100
 """stek-agent feeding a real Apache Traffic Server (Debian 12's trafficserver 9.2): the ats
 sink writes every server key's 48-byte projection to the ticket key file (the encrypting key
 first) and runs `traffic_ctl config reload`. Traffic Server reads every record of the file,

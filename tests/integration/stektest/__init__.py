@@ -7,6 +7,7 @@ and stek's own binaries, on 127.0.0.1 only, with bounded waits. Nothing is mocke
     stekd    stekd launcher and HTTPS client with client certificates
     agent    stek-agent launcher, its configuration and tmpfs directories
     nginx    nginx launcher;  haproxy: HAProxy launcher
+    apache   Apache httpd launcher;  ats: Traffic Server launcher (traffic_manager, own runroot)
     ring     role(), ring builder from `stekctl derive`, key-bytes leak check
     tls      the resumption check with `openssl s_client`
     metrics  Prometheus text
