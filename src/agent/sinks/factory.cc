@@ -56,8 +56,8 @@ Result<std::unique_ptr<Sink>> make_json(const JsonSinkConfig& c, bool allow_pers
   return std::unique_ptr<Sink>(std::make_unique<JsonSink>(c.path));
 }
 
-// apache and ats: the key file's directory must be tmpfs; Apache restarts gracefully on
-// SIGUSR1.
+// apache and ats: a reload command, or (Apache only) SIGUSR1, on which Apache restarts
+// gracefully: children finish their connections, new ones load the new key file.
 template <typename C>
 std::unique_ptr<Reloader> make_key_file_reloader(const C& c) {
   if (c.reload == ReloadMode::command) {
