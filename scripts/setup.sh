@@ -17,7 +17,7 @@ clang=(clang libclang-rt-14-dev clang-format)
 # timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model);
 # faketime steps stekd's clock (test_clock_step.py)
 peers=(
-  python3-pytest openssl curl python3 nginx-light haproxy apache2 gnutls-bin librsvg2-bin
+  python3-pytest openssl curl python3 nginx-light haproxy apache2 h2o gnutls-bin librsvg2-bin
   spin faketime libfaketime
 )
 # the stress harness's load (scripts/stress.sh), not needed by the test suite

@@ -7,6 +7,8 @@
 
 #include <toml++/toml.h>
 
+#include "stek/formats.h"
+
 namespace stek::agent {
 
 namespace {
@@ -43,26 +45,51 @@ constexpr ConfigKey kReference[] = {
     {"metrics_listen", "\"\"",
      "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
-    {"sink", "[]", "[[sink]] tables, each one server to feed; type = \"nginx\" or \"json\""},
+    {"sink", "[]",
+     "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "
+     "\"h2o\" or \"command\""},
     {"sink.type", "(required)",
-     "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek"},
+     "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek; "
+     "\"haproxy\": tls-ticket-keys file + runtime API; \"h2o\": h2o's ticket-file; "
+     "\"command\" (or \"generic\"): any format, a file and a command"},
     {"sink.dir", "\"/run/stek/nginx\"",
      "nginx: directory for the 80-byte key files (mode 0600; must be tmpfs)"},
     {"sink.include", "\"/run/stek/nginx/tickets.conf\"",
      "nginx: file of ssl_session_ticket_key lines to `include` in each server block"},
     {"sink.reload", "\"signal\"",
      "nginx: \"signal\" (SIGHUP to the pid in pid_file), \"command\" (run reload_command) or "
-     "\"none\""},
+     "\"none\"; haproxy: the same, used only when the socket is unavailable (signal: SIGUSR2 "
+     "to the master-worker's pid)"},
     {"sink.pid_file", "\"/run/nginx.pid\"",
-     "nginx: pid file of the nginx master (reload = \"signal\")"},
+     "nginx: pid file of the nginx master (reload = \"signal\"); haproxy: of HAProxy's "
+     "master (default \"/run/haproxy.pid\")"},
     {"sink.reload_command", "[]",
      "nginx: argv to run for a reload, e.g. [\"nginx\", \"-s\", \"reload\"] (reload = "
      "\"command\")"},
-    {"sink.reload_timeout", "30", "nginx: seconds reload_command may run before it is killed"},
+    {"sink.reload_timeout", "30",
+     "nginx, haproxy: seconds reload_command may run before it is killed (haproxy: also each "
+     "runtime API command)"},
     {"sink.nginx_conf", "(none)",
      "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime hint"},
     {"sink.path", "\"/run/stek/ring.json\"",
-     "json: the ring file to write (mode 0600; its directory must be tmpfs)"},
+     "json: the ring file to write; haproxy: the tls-ticket-keys file (default "
+     "\"/run/stek/haproxy/tickets.keys\"); h2o: the ticket-file (default "
+     "\"/run/stek/h2o/tickets.yaml\"); command: the key file (required). Mode 0600; the "
+     "directory must be tmpfs"},
+    {"sink.socket", "\"/run/haproxy/admin.sock\"",
+     "haproxy: stats socket at level admin, for set ssl tls-key without a reload; \"\": none "
+     "(every change reloads)"},
+    {"sink.haproxy_cfg", "(none)",
+     "haproxy: haproxy.cfg, read to warn when tune.ssl.lifetime exceeds what its 3 keys honour"},
+    {"sink.h2o_conf", "(none)",
+     "h2o: h2o.conf, read to check ssl-session-resumption (ticket-file, lifetime)"},
+    {"sink.format", "\"json\"",
+     "command: the key file's format (nginx48, nginx80, haproxy48, haproxy80, apache, ats, h2o, "
+     "json); one-key formats get the encrypting key"},
+    {"sink.command", "[]",
+     "command: argv run after each change (no shell), e.g. [\"systemctl\", \"reload\", \"x\"]; "
+     "a failure is retried with backoff (5 s doubling to 300 s)"},
+    {"sink.command_timeout", "30", "command: seconds the command may run before it is killed"},
 };
 
 // Reads one table, remembering which keys were used so the rest can be reported.
@@ -168,10 +195,70 @@ class Reader {
   std::set<std::string> used_;
 };
 
+// reload, pid_file, reload_command, reload_timeout: shared by the nginx and haproxy sinks.
+template <class C>
+Status parse_reload(Reader& r, C& c) {
+  std::string reload = "signal";
+  STEK_TRY(r.string("reload", reload));
+  if (reload == "signal")
+    c.reload = ReloadMode::signal;
+  else if (reload == "command")
+    c.reload = ReloadMode::command;
+  else if (reload == "none")
+    c.reload = ReloadMode::none;
+  else
+    return r.error("reload", r.find("reload"), "must be \"signal\", \"command\" or \"none\"");
+  STEK_TRY(r.path("pid_file", c.pid_file));
+  STEK_TRY(r.strings("reload_command", c.reload_command));
+  STEK_TRY(r.integer("reload_timeout", c.reload_timeout, 1, 3600));
+  if (c.reload == ReloadMode::command && c.reload_command.empty()) {
+    return r.error("reload_command", r.find("reload"), "is required when reload = \"command\"");
+  }
+  if (c.reload != ReloadMode::command && !c.reload_command.empty()) {
+    return r.error("reload_command", r.find("reload_command"),
+                   "is set but reload is not \"command\"");
+  }
+  return {};
+}
+
+Result<SinkConfig> parse_other_sink(Reader& r, const std::string& type) {
+  if (type == "haproxy") {
+    HaproxySinkConfig c;
+    STEK_TRY(r.path("path", c.path));
+    std::string socket = c.socket->string();
+    STEK_TRY(r.string("socket", socket));
+    c.socket = socket.empty() ? std::nullopt : std::optional<std::filesystem::path>(socket);
+    STEK_TRY(parse_reload(r, c));
+    STEK_TRY(r.optional_path("haproxy_cfg", c.haproxy_cfg));
+    STEK_TRY(r.unknown());
+    return SinkConfig(c);
+  }
+  if (type == "h2o") {
+    H2oSinkConfig c;
+    STEK_TRY(r.path("path", c.path));
+    STEK_TRY(r.optional_path("h2o_conf", c.h2o_conf));
+    STEK_TRY(r.unknown());
+    return SinkConfig(c);
+  }
+  CommandSinkConfig c;
+  STEK_TRY(r.string("format", c.format));
+  if (auto f = parse_format_name(c.format); !f.ok())
+    return r.error("format", r.find("format"), f.error().message);
+  if (r.find("path") == nullptr) return r.error("path", nullptr, "is required");
+  STEK_TRY(r.path("path", c.path));
+  STEK_TRY(r.strings("command", c.command));
+  STEK_TRY(r.integer("command_timeout", c.command_timeout, 1, 3600));
+  STEK_TRY(r.unknown());
+  return SinkConfig(c);
+}
+
 Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::string_view source) {
   Reader r(t, "sink[" + std::to_string(index) + "].", source);
   std::string type;
   STEK_TRY(r.string("type", type));
+  if (type == "haproxy" || type == "h2o" || type == "command" || type == "generic") {
+    return parse_other_sink(r, type);
+  }
   if (type == "nginx") {
     NginxSinkConfig c;
     STEK_TRY(r.path("dir", c.dir));
@@ -210,9 +297,9 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
     STEK_TRY(r.unknown());
     return SinkConfig(c);
   }
-  if (type.empty()) return r.error("type", nullptr, "is required (\"nginx\" or \"json\")");
-  return r.error("type", r.find("type"),
-                 "\"" + type + "\" is not a sink type (\"nginx\" or \"json\")");
+  constexpr const char* kTypes = "(\"nginx\", \"json\", \"haproxy\", \"h2o\" or \"command\")";
+  if (type.empty()) return r.error("type", nullptr, std::string("is required ") + kTypes);
+  return r.error("type", r.find("type"), "\"" + type + "\" is not a sink type " + kTypes);
 }
 
 }  // namespace
@@ -304,6 +391,9 @@ Result<AgentConfig> parse_config(std::string_view text, std::string_view source)
     std::vector<std::filesystem::path> paths;
     if (const auto* n = std::get_if<NginxSinkConfig>(&s)) paths = {n->dir, n->include};
     if (const auto* j = std::get_if<JsonSinkConfig>(&s)) paths = {j->path};
+    if (const auto* h = std::get_if<HaproxySinkConfig>(&s)) paths = {h->path};
+    if (const auto* h = std::get_if<H2oSinkConfig>(&s)) paths = {h->path};
+    if (const auto* g = std::get_if<CommandSinkConfig>(&s)) paths = {g->path};
     for (const auto& p : paths) {
       if (!outputs.insert(p.lexically_normal()).second) {
         return make_error(Errc::invalid_argument,
