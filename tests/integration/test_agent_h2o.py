@@ -85,3 +85,8 @@ def test_h2o_resumes_across_rotations_without_a_signal(tmp_path):
                 assert m["stek_agent_sink_warnings"] == 0
                 assert "session ticket secrets have been (re)loaded" in h2o.error_log() + \
                     h2o.output()
+                secrets = [line.split()[1] for line in tickets.read_text().splitlines()
+                           if line.strip().startswith("key:")]
+        log = agent.log_path.read_text()
+    pieces = [s[i:i + 16] for s in secrets for i in range(0, 192, 16)]
+    assert secrets and not any(p in log for p in pieces if p != "0" * 16)  # HMAC key padding

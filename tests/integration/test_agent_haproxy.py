@@ -136,6 +136,8 @@ def test_haproxy_rotates_live_through_the_runtime_api(tmp_path):
             assert file_lines == [line.split()[1] for line in dump if line[:1].isdigit()]
         log = agent.log_path.read_text()
     assert "runtime API" in log and "no reload" in log
+    # Key bytes never reach the log: no 16-character piece of any key line HAProxy held.
+    assert not any(line[i:i + 16] in log for line in file_lines for i in range(0, 96, 16))
 
 
 def test_haproxy_without_socket_falls_back_to_file_and_reload(tmp_path):
