@@ -17,8 +17,8 @@ clang=(clang libclang-rt-14-dev clang-format)
 # timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model);
 # faketime steps stekd's clock (test_clock_step.py)
 peers=(
-  python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver gnutls-bin librsvg2-bin
-  spin faketime libfaketime
+  python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
+  librsvg2-bin spin faketime libfaketime
 )
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)

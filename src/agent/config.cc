@@ -8,6 +8,8 @@
 
 #include <toml++/toml.h>
 
+#include "stek/formats.h"
+
 namespace stek::agent {
 
 namespace {
@@ -45,35 +47,57 @@ constexpr ConfigKey kReference[] = {
      "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]",
-     "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"apache\" or "
-     "\"ats\""},
+     "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "
+     "\"h2o\", \"apache\", \"ats\" or \"command\""},
     {"sink.type", "(required)",
      "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek; "
+     "\"haproxy\": tls-ticket-keys file + runtime API; \"h2o\": h2o's ticket-file; "
      "\"apache\": one 48-byte key file + graceful restart; \"ats\": Traffic Server's "
-     "48-byte key file + traffic_ctl config reload"},
+     "48-byte key file + traffic_ctl config reload; \"command\" (or \"generic\"): any "
+     "format, a file and a command"},
     {"sink.dir", "\"/run/stek/nginx\"",
      "nginx: directory for the 80-byte key files (mode 0600; must be tmpfs)"},
     {"sink.include", "\"/run/stek/nginx/tickets.conf\"",
      "nginx: file of ssl_session_ticket_key lines to `include` in each server block"},
     {"sink.reload", "\"signal\"",
      "nginx: \"signal\" (SIGHUP to the pid in pid_file), \"command\" (run reload_command) or "
-     "\"none\"; apache: \"command\" (default), \"signal\" (SIGUSR1: graceful restart) or "
-     "\"none\"; ats: \"command\" (default) or \"none\""},
+     "\"none\"; haproxy: the same, used only when the socket is unavailable (signal: SIGUSR2 "
+     "to the master-worker's pid); apache: \"command\" (default), \"signal\" (SIGUSR1: "
+     "graceful restart) or \"none\"; ats: \"command\" (default) or \"none\""},
     {"sink.pid_file", "\"/run/nginx.pid\"",
-     "nginx: pid file of the nginx master (reload = \"signal\"); apache: of the Apache parent "
-     "(default \"/run/apache2/apache2.pid\")"},
+     "nginx: pid file of the nginx master (reload = \"signal\"); haproxy: of HAProxy's "
+     "master (default \"/run/haproxy.pid\"); apache: of the Apache parent (default "
+     "\"/run/apache2/apache2.pid\")"},
     {"sink.reload_command", "[]",
      "nginx: argv to run for a reload, e.g. [\"nginx\", \"-s\", \"reload\"] (reload = "
      "\"command\"); apache default [\"apachectl\", \"-k\", \"graceful\"], ats default "
      "[\"traffic_ctl\", \"config\", \"reload\"]"},
     {"sink.reload_timeout", "30",
-     "nginx, apache, ats: seconds reload_command may run before it is killed"},
+     "nginx, haproxy, apache, ats: seconds reload_command may run before it is killed "
+     "(haproxy: also each runtime API command)"},
     {"sink.nginx_conf", "(none)",
      "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime hint"},
     {"sink.path", "\"/run/stek/ring.json\"",
-     "json: the ring file to write (mode 0600; its directory must be tmpfs); apache: the "
-     "SSLSessionTicketKeyFile (default \"/run/stek/apache/ticket.key\"); ats: the file of "
-     "proxy.config.ssl.server.ticket_key.filename (default \"/run/stek/ats/ticket.key\")"},
+     "json: the ring file to write; haproxy: the tls-ticket-keys file (default "
+     "\"/run/stek/haproxy/tickets.keys\"); h2o: the ticket-file (default "
+     "\"/run/stek/h2o/tickets.yaml\"); apache: the SSLSessionTicketKeyFile (default "
+     "\"/run/stek/apache/ticket.key\"); ats: the file of "
+     "proxy.config.ssl.server.ticket_key.filename (default \"/run/stek/ats/ticket.key\"); "
+     "command: the key file (required). Mode 0600; the directory must be tmpfs"},
+    {"sink.socket", "\"/run/haproxy/admin.sock\"",
+     "haproxy: stats socket at level admin, for set ssl tls-key without a reload; \"\": none "
+     "(every change reloads)"},
+    {"sink.haproxy_cfg", "(none)",
+     "haproxy: haproxy.cfg, read to warn when tune.ssl.lifetime exceeds what its 3 keys honour"},
+    {"sink.h2o_conf", "(none)",
+     "h2o: h2o.conf, read to check ssl-session-resumption (ticket-file, lifetime)"},
+    {"sink.format", "\"json\"",
+     "command: the key file's format (nginx48, nginx80, haproxy48, haproxy80, apache, ats, h2o, "
+     "json); one-key formats get the encrypting key"},
+    {"sink.command", "[]",
+     "command: argv run after each change (no shell), e.g. [\"systemctl\", \"reload\", \"x\"]; "
+     "a failure is retried with backoff (5 s doubling to 300 s)"},
+    {"sink.command_timeout", "30", "command: seconds the command may run before it is killed"},
 };
 
 // Reads one table, remembering which keys were used so the rest can be reported.
@@ -205,10 +229,70 @@ Status parse_key_file_sink(Reader& r, C& c, bool signal_allowed) {
   return r.unknown();
 }
 
+// reload, pid_file, reload_command, reload_timeout: shared by the nginx and haproxy sinks.
+template <class C>
+Status parse_reload(Reader& r, C& c) {
+  std::string reload = "signal";
+  STEK_TRY(r.string("reload", reload));
+  if (reload == "signal")
+    c.reload = ReloadMode::signal;
+  else if (reload == "command")
+    c.reload = ReloadMode::command;
+  else if (reload == "none")
+    c.reload = ReloadMode::none;
+  else
+    return r.error("reload", r.find("reload"), "must be \"signal\", \"command\" or \"none\"");
+  STEK_TRY(r.path("pid_file", c.pid_file));
+  STEK_TRY(r.strings("reload_command", c.reload_command));
+  STEK_TRY(r.integer("reload_timeout", c.reload_timeout, 1, 3600));
+  if (c.reload == ReloadMode::command && c.reload_command.empty()) {
+    return r.error("reload_command", r.find("reload"), "is required when reload = \"command\"");
+  }
+  if (c.reload != ReloadMode::command && !c.reload_command.empty()) {
+    return r.error("reload_command", r.find("reload_command"),
+                   "is set but reload is not \"command\"");
+  }
+  return {};
+}
+
+Result<SinkConfig> parse_other_sink(Reader& r, const std::string& type) {
+  if (type == "haproxy") {
+    HaproxySinkConfig c;
+    STEK_TRY(r.path("path", c.path));
+    std::string socket = c.socket->string();
+    STEK_TRY(r.string("socket", socket));
+    c.socket = socket.empty() ? std::nullopt : std::optional<std::filesystem::path>(socket);
+    STEK_TRY(parse_reload(r, c));
+    STEK_TRY(r.optional_path("haproxy_cfg", c.haproxy_cfg));
+    STEK_TRY(r.unknown());
+    return SinkConfig(c);
+  }
+  if (type == "h2o") {
+    H2oSinkConfig c;
+    STEK_TRY(r.path("path", c.path));
+    STEK_TRY(r.optional_path("h2o_conf", c.h2o_conf));
+    STEK_TRY(r.unknown());
+    return SinkConfig(c);
+  }
+  CommandSinkConfig c;
+  STEK_TRY(r.string("format", c.format));
+  if (auto f = parse_format_name(c.format); !f.ok())
+    return r.error("format", r.find("format"), f.error().message);
+  if (r.find("path") == nullptr) return r.error("path", nullptr, "is required");
+  STEK_TRY(r.path("path", c.path));
+  STEK_TRY(r.strings("command", c.command));
+  STEK_TRY(r.integer("command_timeout", c.command_timeout, 1, 3600));
+  STEK_TRY(r.unknown());
+  return SinkConfig(c);
+}
+
 Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::string_view source) {
   Reader r(t, "sink[" + std::to_string(index) + "].", source);
   std::string type;
   STEK_TRY(r.string("type", type));
+  if (type == "haproxy" || type == "h2o" || type == "command" || type == "generic") {
+    return parse_other_sink(r, type);
+  }
   if (type == "nginx") {
     NginxSinkConfig c;
     STEK_TRY(r.path("dir", c.dir));
@@ -257,7 +341,8 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
     STEK_TRY(parse_key_file_sink(r, c, false));
     return SinkConfig(c);
   }
-  constexpr const char* kTypes = "(\"nginx\", \"json\", \"apache\" or \"ats\")";
+  constexpr const char* kTypes =
+      "(\"nginx\", \"json\", \"haproxy\", \"h2o\", \"apache\", \"ats\" or \"command\")";
   if (type.empty()) return r.error("type", nullptr, std::string("is required ") + kTypes);
   return r.error("type", r.find("type"), "\"" + type + "\" is not a sink type " + kTypes);
 }
@@ -353,6 +438,9 @@ Result<AgentConfig> parse_config(std::string_view text, std::string_view source)
     if (const auto* j = std::get_if<JsonSinkConfig>(&s)) paths = {j->path};
     if (const auto* a = std::get_if<ApacheSinkConfig>(&s)) paths = {a->path};
     if (const auto* a = std::get_if<AtsSinkConfig>(&s)) paths = {a->path};
+    if (const auto* h = std::get_if<HaproxySinkConfig>(&s)) paths = {h->path};
+    if (const auto* h = std::get_if<H2oSinkConfig>(&s)) paths = {h->path};
+    if (const auto* g = std::get_if<CommandSinkConfig>(&s)) paths = {g->path};
     for (const auto& p : paths) {
       if (!outputs.insert(p.lexically_normal()).second) {
         return make_error(Errc::invalid_argument,

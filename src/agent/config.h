@@ -51,7 +51,34 @@ struct AtsSinkConfig {
   std::int64_t reload_timeout = 30;  // seconds
 };
 
-using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig>;
+// type = "haproxy": the tls-ticket-keys file, live rotation on the runtime API; reload only
+// when the socket is unavailable.
+struct HaproxySinkConfig {
+  std::filesystem::path path = "/run/stek/haproxy/tickets.keys";
+  std::optional<std::filesystem::path> socket = "/run/haproxy/admin.sock";  // "": none
+  ReloadMode reload = ReloadMode::signal;
+  std::filesystem::path pid_file = "/run/haproxy.pid";
+  std::vector<std::string> reload_command;
+  std::int64_t reload_timeout = 30;  // seconds; also bounds each runtime API command
+  std::optional<std::filesystem::path> haproxy_cfg;
+};
+
+// type = "h2o": h2o's ticket-file, which h2o re-reads by itself.
+struct H2oSinkConfig {
+  std::filesystem::path path = "/run/stek/h2o/tickets.yaml";
+  std::optional<std::filesystem::path> h2o_conf;
+};
+
+// type = "command" (or "generic"): any stekctl format, a file, a command after each change.
+struct CommandSinkConfig {
+  std::string format = "json";
+  std::filesystem::path path;
+  std::vector<std::string> command;
+  std::int64_t command_timeout = 30;  // seconds
+};
+
+using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig,
+                                HaproxySinkConfig, H2oSinkConfig, CommandSinkConfig>;
 
 struct AgentConfig {
   std::vector<std::string> servers;

@@ -1,6 +1,8 @@
 // HAProxy's tls-ticket-keys file: base64 lines, one key each. HAProxy keeps the last
 // TLS_TICKETS_NO lines (3 in default builds), encrypts with the penultimate and holds the
-// last as the pre-shared next key.
+// last as the pre-shared next key. A young ring (no previous key yet, the first interval
+// after stekd's first start) repeats the current key on the previous line: HAProxy needs three
+// lines, and a repeated key opens nothing a ring of two would not.
 #include <string>
 
 #include "stek/bytes.h"
@@ -18,6 +20,7 @@ Result<KeyRing> read_haproxy(Format format, ByteView contents) {
   std::string_view text = as_chars(contents);
   std::vector<RingKey> keys;
   std::size_t line_no = 0;
+  std::size_t lines = 0;
   while (!text.empty()) {
     const std::size_t end = text.find('\n');
     std::string_view line = text.substr(0, end);
@@ -29,11 +32,24 @@ Result<KeyRing> read_haproxy(Format format, ByteView contents) {
     if (!record.ok()) return record.error().with_context("line " + std::to_string(line_no));
     auto key = unpack_record(record->view(), layout);
     if (!key.ok()) return key.error().with_context("line " + std::to_string(line_no));
+    ++lines;
+    // A line that repeats the line before it (a young ring's padding) is the same key.
+    if (!keys.empty() && keys.back().key.name() == key->name()) {
+      if (!keys.back().key.same_material(*key)) {
+        return make_error(Errc::bad_format, "line " + std::to_string(line_no) +
+                                                ": repeats the name of the line before with other "
+                                                "key bytes");
+      }
+      continue;
+    }
     keys.push_back({std::move(key).value(), KeyMeta{KeyRole::decrypt, {}, {}, {}, {}, {}}});
   }
-  if (keys.size() < kMinHaproxyKeys) {
-    return make_error(Errc::bad_format, "file has " + std::to_string(keys.size()) +
+  if (lines < kMinHaproxyKeys) {
+    return make_error(Errc::bad_format, "file has " + std::to_string(lines) +
                                             " keys; HAProxy needs at least 3 (TLS_TICKETS_NO)");
+  }
+  if (keys.size() < 2) {
+    return make_error(Errc::bad_format, "every line holds the same key; HAProxy needs a next key");
   }
   keys[keys.size() - 1].meta.role = KeyRole::next;
   keys[keys.size() - 2].meta.role = KeyRole::encrypt;
@@ -61,11 +77,8 @@ Result<SecretBytes> write_haproxy(Format format, const KeyRing& ring) {
                       "HAProxy encrypts with the penultimate line and needs a next key on the "
                       "last line; the ring has no next key");
   }
-  if (older.empty()) {
-    return make_error(Errc::unsupported,
-                      "HAProxy needs at least 3 keys (previous, current, next); the ring has no "
-                      "previous key");
-  }
+  // No previous key yet (a young ring): the current key fills the previous line.
+  if (older.empty()) older.push_back(&ring.encrypting());
   std::vector<const RingKey*> lines(older.rbegin(), older.rend());
   lines.push_back(&ring.encrypting());
   lines.push_back(next);

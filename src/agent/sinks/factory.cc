@@ -7,6 +7,9 @@
 #include "../reload.h"
 #include "apache.h"
 #include "ats.h"
+#include "command.h"
+#include "h2o.h"
+#include "haproxy.h"
 #include "json.h"
 #include "nginx.h"
 
@@ -71,18 +74,67 @@ std::unique_ptr<Reloader> make_key_file_reloader(const C& c) {
   return nullptr;
 }
 
+fs::path parent_of(const fs::path& p) {
+  return p.parent_path().empty() ? fs::path(".") : p.parent_path();
+}
+
 Result<std::unique_ptr<Sink>> make_apache(const ApacheSinkConfig& c, bool allow_persistent) {
-  const fs::path dir = c.path.parent_path().empty() ? fs::path(".") : c.path.parent_path();
-  STEK_TRY(prepare_key_dir(dir, allow_persistent, "apache sink directory"));
+  STEK_TRY(prepare_key_dir(parent_of(c.path), allow_persistent, "apache sink directory"));
   return std::unique_ptr<Sink>(std::make_unique<ApacheSink>(
       ApacheSinkOptions{.key_file = c.path, .reloader = make_key_file_reloader(c)}));
 }
 
 Result<std::unique_ptr<Sink>> make_ats(const AtsSinkConfig& c, bool allow_persistent) {
-  const fs::path dir = c.path.parent_path().empty() ? fs::path(".") : c.path.parent_path();
-  STEK_TRY(prepare_key_dir(dir, allow_persistent, "ats sink directory"));
+  STEK_TRY(prepare_key_dir(parent_of(c.path), allow_persistent, "ats sink directory"));
   return std::unique_ptr<Sink>(std::make_unique<AtsSink>(
       AtsSinkOptions{.key_file = c.path, .reloader = make_key_file_reloader(c)}));
+}
+
+Result<std::unique_ptr<Sink>> make_haproxy(const HaproxySinkConfig& c, bool allow_persistent) {
+  STEK_TRY(prepare_key_dir(parent_of(c.path), allow_persistent, "haproxy sink path's directory"));
+  std::error_code ec;
+  if (c.haproxy_cfg && !fs::exists(*c.haproxy_cfg, ec)) {
+    return make_error(Errc::invalid_argument,
+                      "haproxy sink haproxy_cfg " + c.haproxy_cfg->string() + " does not exist");
+  }
+  // A process-wide source of keys for the keyless fallback (OpenSSL's DRBG, stateless here).
+  static SystemRandom random;
+  HaproxySinkOptions o;
+  o.path = c.path;
+  o.socket = c.socket;
+  o.haproxy_cfg = c.haproxy_cfg;
+  o.timeout = std::chrono::seconds(c.reload_timeout);
+  o.random = &random;
+  // HAProxy's master-worker mode reloads on SIGUSR2 (Debian's unit: kill -USR2 $MAINPID).
+  if (c.reload == ReloadMode::signal) {
+    o.reloader = std::make_unique<SignalReloader>(c.pid_file, SIGUSR2);
+  } else if (c.reload == ReloadMode::command) {
+    o.reloader =
+        std::make_unique<CommandReloader>(c.reload_command, std::chrono::seconds(c.reload_timeout));
+  }
+  return std::unique_ptr<Sink>(std::make_unique<HaproxySink>(std::move(o)));
+}
+
+Result<std::unique_ptr<Sink>> make_h2o(const H2oSinkConfig& c, bool allow_persistent) {
+  STEK_TRY(prepare_key_dir(parent_of(c.path), allow_persistent, "h2o sink path's directory"));
+  std::error_code ec;
+  if (c.h2o_conf && !fs::exists(*c.h2o_conf, ec)) {
+    return make_error(Errc::invalid_argument,
+                      "h2o sink h2o_conf " + c.h2o_conf->string() + " does not exist");
+  }
+  return std::unique_ptr<Sink>(std::make_unique<H2oSink>(H2oSinkOptions{c.path, c.h2o_conf}));
+}
+
+Result<std::unique_ptr<Sink>> make_command(const CommandSinkConfig& c, bool allow_persistent) {
+  STEK_TRY(prepare_key_dir(parent_of(c.path), allow_persistent, "command sink path's directory"));
+  static SystemClock clock;
+  static SystemRandom random;
+  CommandSinkOptions o;
+  STEK_ASSIGN_OR_RETURN(o.format, parse_format_name(c.format));
+  o.path = c.path;
+  o.command = c.command;
+  o.timeout = std::chrono::seconds(c.command_timeout);
+  return std::unique_ptr<Sink>(std::make_unique<CommandSink>(std::move(o), clock, random));
 }
 
 }  // namespace
@@ -100,6 +152,12 @@ Result<std::vector<std::unique_ptr<Sink>>> make_sinks(const std::vector<SinkConf
             return make_apache(c, allow_persistent);
           } else if constexpr (std::is_same_v<C, AtsSinkConfig>) {
             return make_ats(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, HaproxySinkConfig>) {
+            return make_haproxy(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, H2oSinkConfig>) {
+            return make_h2o(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, CommandSinkConfig>) {
+            return make_command(c, allow_persistent);
           } else {
             static_assert(std::is_same_v<C, JsonSinkConfig>, "a sink type without a factory");
             return make_json(c, allow_persistent);

@@ -10,8 +10,8 @@ from .proc import LOOPBACK, Process, free_port, wait_for_port
 
 HAPROXY_CONF = """\
 global
-    stats socket {dir}/admin.sock mode 600 level admin
-    tune.ssl.default-dh-param 2048
+{stats}    tune.ssl.default-dh-param 2048
+{global_extra}
 defaults
     mode http
     timeout connect 5s
@@ -24,12 +24,19 @@ frontend tls
 
 
 class Haproxy(Process):
-    """HAProxy serving HTTPS with the ticket keys in `keys`, configured in `directory`."""
+    """HAProxy serving HTTPS with the ticket keys in `keys`, configured in `directory`.
 
-    def __init__(self, directory: Path, keys: Path, port: int | None = None):
+    socket=False leaves the runtime API (stats socket) out; master_worker=True runs HAProxy's
+    master-worker mode with a pid file (pid_file), which reloads on SIGUSR2; start=False only
+    writes the configuration (start() later, e.g. once stek-agent wrote the key file)."""
+
+    def __init__(self, directory: Path, keys: Path, port: int | None = None, socket: bool = True,
+                 master_worker: bool = False, global_extra: str = "", start: bool = True):
         self.dir = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.master_worker = master_worker
+        self.pid_file = directory / "haproxy.pid"
         cert, key = shared_cert()
         (directory / "tls").mkdir(exist_ok=True)
         pem = directory / "tls" / "combined.pem"
@@ -37,11 +44,34 @@ class Haproxy(Process):
         pem.chmod(0o600)
         self.socket = directory / "admin.sock"
         self.conf = directory / "haproxy.cfg"
-        self.conf.write_text(HAPROXY_CONF.format(dir=directory.resolve(), host=LOOPBACK,
+        stats = (f"    stats socket {directory.resolve()}/admin.sock mode 600 level admin\n"
+                 if socket else "")
+        extra = "".join(f"    {line}\n" for line in global_extra.splitlines() if line.strip())
+        self.conf.write_text(HAPROXY_CONF.format(stats=stats, global_extra=extra, host=LOOPBACK,
                                                  port=self.port, pem=pem.resolve(),
                                                  keys=Path(keys).resolve()))
-        super().__init__(["haproxy", "-db", "-f", self.conf], directory / "haproxy.out")
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        args = ["haproxy", "-db", "-f", self.conf]
+        if self.master_worker:
+            args += ["-W", "-p", self.pid_file]
+        super().__init__(args, self.dir / "haproxy.out")
         wait_for_port(self.port, proc=self.proc)
+
+    def stop(self, *args, **kw) -> int | None:
+        return super().stop(*args, **kw) if self.proc is not None else None
+
+    def info(self) -> dict[str, str]:
+        """`show info` on the runtime API: Pid, Uptime_sec, ..."""
+        out = {}
+        for line in self.admin("show info").splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                out[key.strip()] = value.strip()
+        return out
 
     def admin(self, command: str, timeout: float = 5.0) -> str:
         """One command on the runtime API socket."""

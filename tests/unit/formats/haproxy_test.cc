@@ -165,11 +165,21 @@ TEST(HaproxyFormatTest, WritingRefusesRingWithoutNextKey) {
                "the last line; the ring has no next key");
 }
 
-TEST(HaproxyFormatTest, WritingRefusesRingWithoutPreviousKey) {
+// The first interval after stekd's first start: no previous key. The current key fills the
+// previous line (HAProxy needs three), and reading the file back gives the same two keys.
+TEST(HaproxyFormatTest, WritingAYoungRingRepeatsTheCurrentKeyAsPrevious) {
   KeyRing ring = make_ring({KeyRole::encrypt, KeyRole::next, KeyRole::pending});
-  expect_error(write_key_file(Format::haproxy80, ring), Errc::unsupported,
-               "haproxy80: HAProxy needs at least 3 keys (previous, current, next); the ring "
-               "has no previous key");
+  auto bytes = write_key_file(Format::haproxy80, ring);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  std::vector<std::string> lines = lines_of(*bytes);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], lines[1]);
+  EXPECT_EQ(decoded_hex(lines[1]), record_hex(ring.encrypting().key));
+  auto back = read_key_file(Format::haproxy80, bytes->view());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ(back->encrypting().key.name(), ring.encrypting().key.name());
+  EXPECT_EQ(back->keys()[1].meta.role, KeyRole::next);
 }
 
 TEST(HaproxyFormatTest, WritingLeavesPendingKeysOut) {
