@@ -41,7 +41,9 @@ constexpr ConfigKey kReference[] = {
     {"backoff_jitter", "0.5",
      "random fraction taken off each wait (0..1) so hosts do not retry in lock step"},
     {"metrics_listen", "\"\"",
-     "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off"},
+     "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off. "
+     "/healthz is 503 when no held key covers now or this host's clock is off stekd's by more "
+     "than half the interval"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]", "[[sink]] tables, each one server to feed; type = \"nginx\" or \"json\""},
     {"sink.type", "(required)",
@@ -60,7 +62,8 @@ constexpr ConfigKey kReference[] = {
      "\"command\")"},
     {"sink.reload_timeout", "30", "nginx: seconds reload_command may run before it is killed"},
     {"sink.nginx_conf", "(none)",
-     "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime hint"},
+     "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime "
+     "hint H x I less a margin of 60 s (or I when shorter) for clock skew and reloads"},
     {"sink.path", "\"/run/stek/ring.json\"",
      "json: the ring file to write (mode 0600; its directory must be tmpfs)"},
 };
