@@ -43,7 +43,8 @@ def skew(agent) -> tuple[float, float]:
 def after_a_held_poll(agent) -> dict:
     """The metrics once the agent has had an answer to a long poll that stekd held: its last
     sync moves on by at least the poll time after the first answer."""
-    first = agent.wait_metric("stek_agent_last_sync_timestamp_seconds", lambda v: v > 0)
+    first = agent.wait_metric("stek_agent_last_sync_timestamp_seconds", lambda v: v > 0,
+                              timeout=60)
     since = first["stek_agent_last_sync_timestamp_seconds"]
     return agent.wait_metric("stek_agent_last_sync_timestamp_seconds",
                              lambda v: v >= since + POLL - 1, timeout=4 * POLL + 20)
@@ -59,7 +60,7 @@ def test_agent_ahead_beyond_the_bound_fails_healthz_and_measures_the_offset(tmp_
                             env=offset_env(binary("stek-agent"), OFFSET))
         real = start_agent(tmp_path, shm, stekd, "web2")
         with ahead, real:
-            m = ahead.wait_metric("stek_agent_clock_skew_alarm", lambda v: v == 2)
+            m = ahead.wait_metric("stek_agent_clock_skew_alarm", lambda v: v == 2, timeout=60)
             assert m["stek_agent_serving"] == 1  # the ring is fine: only the clock is not
             assert m["stek_agent_clock_skew_limit_seconds"] == INTERVAL / 2
             status, body = prom.get(ahead.metrics_port, "/healthz")

@@ -164,10 +164,11 @@ std::vector<std::string> NginxSink::check_session_timeout(std::int64_t lifetime_
                          " s: clients would keep tickets that no key opens any more" + advice);
     } else if (t.seconds > recommended) {
       warnings.push_back(t.where + ": ssl_session_timeout " + std::to_string(t.seconds) +
-                         " s leaves less than " + std::to_string(lifetime_hint - recommended) +
-                         " s below stek's lifetime hint of " + std::to_string(lifetime_hint) +
-                         " s for clock skew, reloads and agent downtime (docs/design.md, "
-                         "bounds): a ticket may be refused near the end of its life" +
+                         " s is within " + std::to_string(lifetime_hint - recommended) +
+                         " s of stek's lifetime hint of " + std::to_string(lifetime_hint) +
+                         " s, too little margin for clock skew, reloads and agent downtime "
+                         "(docs/design.md, bounds): a ticket may be refused near the end of "
+                         "its life" +
                          advice);
     }
   }
