@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "stek-agent: keeps this host's TLS session ticket keys fresh by long-polling stekd,\n"
       "rotates them at every epoch boundary (also while stekd is unreachable), and feeds\n"
-      "each configured sink (nginx key files + reload, stek's json ring file).\n"
+      "each configured sink (nginx key files + reload, stek's json ring file). It measures\n"
+      "this host's clock skew against stekd at every answer: a warning beyond a quarter of\n"
+      "the interval, /healthz 503 beyond half of it.\n"
       "See docs/stek-agent.md."};
   app.set_version_flag("--version", "stek-agent 0.1.0");
   std::string config_path;

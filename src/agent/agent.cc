@@ -146,10 +146,19 @@ Status Agent::Impl::setup() {
 
 HealthReport Agent::Impl::health() const {
   const Metrics& metrics = keeper->metrics();
+  std::vector<std::string> failures;
   if (!metrics.serving) {
-    return {false, keeper->held() ? "no stek key covers the current epoch " +
-                                        std::to_string(metrics.current_epoch)
-                                  : "no ring yet"};
+    failures.push_back(keeper->held() ? "no stek key covers the current epoch " +
+                                            std::to_string(metrics.current_epoch)
+                                      : "no ring yet");
+  }
+  if (metrics.clock_skew_level == SkewLevel::alarm) {
+    failures.push_back(skew_alarm_text(*metrics.clock_skew, *metrics.clock_skew_bounds));
+  }
+  if (!failures.empty()) {
+    std::string text;
+    for (const auto& f : failures) text += (text.empty() ? "" : "; ") + f;
+    return {false, text};
   }
   return {true, "ok: epoch " + std::to_string(metrics.current_epoch) + ", runway " +
                     std::to_string(metrics.runway_seconds) + " s"};

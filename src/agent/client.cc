@@ -49,6 +49,14 @@ PollAnswer to_answer(const net::HttpResponse& response) {
     if (auto v = api::parse_ring_version(*value, api::kRingVersionHeader); v.ok())
       answer.ring_version = v->wire();
   }
+  // stekd's clock, for the skew estimate; an older stekd sends none, and then none is made.
+  if (const std::string* value = response.header(api::kServerTimeHeader)) {
+    if (auto t = api::parse_millis(*value, api::kServerTimeHeader); t.ok())
+      answer.server_time_ms = *t;
+  }
+  if (const std::string* value = response.header(api::kHeldHeader)) {
+    if (auto held = api::parse_millis(*value, api::kHeldHeader); held.ok()) answer.held_ms = *held;
+  }
   if (answer.status == 200) {
     answer.body = SecretBytes::copy_of(as_bytes({response.body.data(), response.body.size()}));
   } else if (answer.status != 304 && !response.body.empty()) {

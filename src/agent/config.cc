@@ -44,7 +44,9 @@ constexpr ConfigKey kReference[] = {
     {"backoff_jitter", "0.5",
      "random fraction taken off each wait (0..1) so hosts do not retry in lock step"},
     {"metrics_listen", "\"\"",
-     "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off"},
+     "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off. "
+     "/healthz is 503 when no held key covers now or this host's clock is off stekd's by more "
+     "than half the interval"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]",
      "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "
@@ -76,7 +78,8 @@ constexpr ConfigKey kReference[] = {
      "nginx, haproxy, apache, ats: seconds reload_command may run before it is killed "
      "(haproxy: also each runtime API command)"},
     {"sink.nginx_conf", "(none)",
-     "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime hint"},
+     "nginx: main config file, read to warn when ssl_session_timeout exceeds the lifetime "
+     "hint H x I less a margin of 60 s (or I when shorter) for clock skew and reloads"},
     {"sink.path", "\"/run/stek/ring.json\"",
      "json: the ring file to write; haproxy: the tls-ticket-keys file (default "
      "\"/run/stek/haproxy/tickets.keys\"); h2o: the ticket-file (default "

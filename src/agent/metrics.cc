@@ -54,6 +54,25 @@ std::string render_prometheus(const Metrics& m) {
     out.family(f.name, f.type, f.help);
     for (const auto& [name, s] : m.sinks) out.sample(f.name, {{"sink", name}}, s.*(f.member));
   }
+  // Clock skew against stekd (clock_skew.h): the estimate once stekd stated its time, the
+  // bound once a ring's schedule is held.
+  if (m.clock_skew) {
+    metric("stek_agent_clock_skew_seconds", MetricType::gauge,
+           "stekd's clock minus this host's, as last measured (positive: this host is behind).",
+           static_cast<double>(m.clock_skew->skew_ms) / 1000);
+    metric("stek_agent_clock_skew_uncertainty_seconds", MetricType::gauge,
+           "The measured skew is within this much of the true one (half the network round trip).",
+           static_cast<double>(m.clock_skew->uncertainty_ms) / 1000);
+  }
+  if (m.clock_skew_bounds) {
+    metric("stek_agent_clock_skew_limit_seconds", MetricType::gauge,
+           "The largest skew allowed (interval / 2); a warning beyond half of it.",
+           m.clock_skew_bounds->limit_seconds);
+  }
+  metric("stek_agent_clock_skew_alarm", MetricType::gauge,
+         "0: skew within half the limit; 1: it may be beyond half the limit (warning); "
+         "2: it is beyond the limit (/healthz fails).",
+         static_cast<int>(m.clock_skew_level));
   return out.text();
 }
 

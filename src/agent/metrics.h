@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "stek/schedule.h"
+
+#include "clock_skew.h"
 
 namespace stek::agent {
 
@@ -29,8 +32,11 @@ struct Metrics {
   UnixSeconds last_sync = 0;  // last good answer from stekd (or ring file), 0: never
   std::uint64_t sync_failures = 0;
   std::uint64_t rings_accepted = 0;
-  std::uint64_t keys_erased = 0;             // keys dropped from memory at expiry
-  std::map<std::string, SinkMetrics> sinks;  // by sink name
+  std::uint64_t keys_erased = 0;                // keys dropped from memory at expiry
+  std::map<std::string, SinkMetrics> sinks;     // by sink name
+  std::optional<SkewEstimate> clock_skew;       // none until stekd stated its time
+  std::optional<SkewBounds> clock_skew_bounds;  // none until a ring (its schedule) is held
+  SkewLevel clock_skew_level = SkewLevel::ok;
 };
 
 std::string render_prometheus(const Metrics& m);

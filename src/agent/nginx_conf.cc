@@ -1,6 +1,7 @@
 // A tokenizer for nginx configuration files and nginx's time syntax.
 #include "nginx_conf.h"
 
+#include <algorithm>
 #include <limits>
 
 #include <glob.h>
@@ -10,6 +11,10 @@
 namespace stek::agent {
 
 namespace fs = std::filesystem;
+
+std::int64_t recommended_session_timeout(std::int64_t lifetime_hint, std::int64_t interval) {
+  return lifetime_hint - std::min(kSessionTimeoutMargin, interval);
+}
 
 Result<std::int64_t> parse_nginx_time(std::string_view text) {
   auto bad = [&](const std::string& why) {

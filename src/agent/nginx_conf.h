@@ -28,4 +28,11 @@ Result<std::vector<SessionTimeout>> find_session_timeouts(const std::filesystem:
 // nginx's default when no directive sets it.
 inline constexpr std::int64_t kNginxDefaultSessionTimeout = 300;
 
+// The longest ssl_session_timeout that keeps docs/design.md's bound, lifetime <= H x I -
+// (2S + R + C): the lifetime hint less a margin for clock skew, reloads and agent downtime of
+// a healthy fleet, one minute, or one interval when that is shorter (2S + R + C <= I is
+// required anyway, so no margin beyond I is needed).
+inline constexpr std::int64_t kSessionTimeoutMargin = 60;
+std::int64_t recommended_session_timeout(std::int64_t lifetime_hint, std::int64_t interval);
+
 }  // namespace stek::agent

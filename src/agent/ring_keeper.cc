@@ -69,9 +69,32 @@ void RingKeeper::load_cache() {
 bool RingKeeper::apply(RingUpdate update) {
   if (update.sync == RingUpdate::Sync::failed) ++metrics_.sync_failures;
   if (update.sync == RingUpdate::Sync::answered) metrics_.last_sync = clock_.now();
-  if (!update.ring) return false;
-  take(std::move(*update.ring), update.from);
+  if (update.clock) skew_.observe(*update.clock);
+  if (!update.ring) {
+    check_clock();
+    return false;
+  }
+  take(std::move(*update.ring), update.from);  // its refresh checks the clock
   return true;
+}
+
+void RingKeeper::check_clock() {
+  const auto notice = skew_.evaluate(held_ ? &held_->schedule() : nullptr, clock_.now_ms());
+  metrics_.clock_skew = skew_.estimate();
+  metrics_.clock_skew_bounds = skew_.bounds();
+  metrics_.clock_skew_level = skew_.level();
+  if (!notice) return;
+  switch (notice->level) {
+    case SkewLevel::alarm:
+      spdlog::error("{}", notice->text);
+      break;
+    case SkewLevel::warn:
+      spdlog::warn("{}", notice->text);
+      break;
+    case SkewLevel::ok:
+      spdlog::info("{}", notice->text);
+      break;
+  }
 }
 
 void RingKeeper::take(HeldRing ring, const std::string& from) {
@@ -102,6 +125,7 @@ void RingKeeper::check_sinks(const Schedule& schedule) {
 
 void RingKeeper::refresh(const char* why) {
   const UnixSeconds now = clock_.now();
+  check_clock();
   if (!held_) return;  // nothing to serve yet: sinks keep what they have
   const Schedule& schedule = held_->schedule();
   const Epoch epoch = schedule.epoch_at(now);

@@ -16,6 +16,7 @@
 
 #include "applied_state.h"
 #include "cache.h"
+#include "clock_skew.h"
 #include "held_ring.h"
 #include "metrics.h"
 #include "ring_source.h"
@@ -41,7 +42,8 @@ class RingKeeper {
   // SIGHUP: every sink re-applies and reloads its server at the next refresh, whatever the
   // files and the applied state say.
   void force_reapply();
-  // Counts the update in the metrics and takes its ring, if any. True when a ring was taken.
+  // Counts the update in the metrics, takes its clock-skew sample and its ring, if any. True
+  // when a ring was taken.
   bool apply(RingUpdate update);
   // Brings sinks and cache to the held ring as of now (no ring held: sinks keep what they
   // have). `why` is for the log.
@@ -60,6 +62,8 @@ class RingKeeper {
 
  private:
   void take(HeldRing ring, const std::string& from);
+  // Judges the latest clock-skew estimate under the held schedule; metrics and log.
+  void check_clock();
   void check_sinks(const Schedule& schedule);
   void log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now);
   void apply_sinks(const KeyRing* served, Epoch epoch, const char* why);
@@ -72,6 +76,7 @@ class RingKeeper {
 
   std::optional<HeldRing> held_;
   Metrics metrics_;
+  SkewWatch skew_;
   bool sink_retry_ = false;                // a sink failed: refresh again soon
   bool force_ = false;                     // SIGHUP: every sink re-applies and reloads
   std::optional<Epoch> logged_epoch_;      // last epoch announced in the log

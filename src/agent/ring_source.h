@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "clock_skew.h"
 #include "held_ring.h"
 
 namespace stek::agent {
@@ -22,6 +23,7 @@ struct RingUpdate {
   std::optional<HeldRing> ring;        // newer than the held one and accepted for this domain
   std::string from;                    // where `ring` came from, for the log
   std::chrono::milliseconds pause{0};  // how long to wait before asking again
+  std::optional<SkewSample> clock;     // stekd stated its time: for the clock-skew estimate
 };
 
 class RingSource {

@@ -53,9 +53,16 @@ RingUpdate StekdSource::next(const std::optional<HeldRing>& held) {
   request.domain = domain_;
   if (held) request.wait = held->version();
   request.timeout = poll_timeout_;
+  const std::int64_t sent_ms = clock_.now_ms();
   auto answer = client_->poll(server, request);
+  const std::int64_t received_ms = clock_.now_ms();
   RingUpdate update;
   if (cancelled_) return update;  // shutting down: the aborted poll is no failure
+  // Any answer that states stekd's time measures the skew, also one refused below (a host
+  // whose clock is far off may refuse the ring for that very reason).
+  if (answer.ok() && answer->server_time_ms) {
+    update.clock = SkewSample{sent_ms, received_ms, *answer->server_time_ms, answer->held_ms};
+  }
   Result<std::optional<HeldRing>> verdict = answer.ok()
                                                 ? check_answer(*answer, held, domain_, clock_.now())
                                                 : Result<std::optional<HeldRing>>(answer.error());

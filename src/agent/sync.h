@@ -18,8 +18,10 @@ namespace stek::agent {
 // One HTTP answer from stekd, as the client received it.
 struct PollAnswer {
   int status = 0;
-  std::optional<std::uint64_t> ring_version;  // X-Stek-Ring-Version, when present and numeric
-  SecretBytes body;                           // the ring file on 200; wiped when dropped
+  std::optional<std::uint64_t> ring_version;   // X-Stek-Ring-Version, when present and numeric
+  std::optional<std::int64_t> server_time_ms;  // X-Stek-Time-Ms, when present and numeric
+  std::int64_t held_ms = 0;                    // X-Stek-Held-Ms (0 when absent)
+  SecretBytes body;                            // the ring file on 200; wiped when dropped
 };
 
 // What one answer means for the held ring: a new ring to hold, or keep what is held (304).

@@ -1,5 +1,7 @@
-// Request targets and admin paths.
+// Request targets, admin paths and milliseconds headers.
 #include "api/http.h"
+
+#include <charconv>
 
 #include "api/percent.h"
 
@@ -41,6 +43,18 @@ Result<std::string> rotate_secret_domain(std::string_view path) {
   auto domain = percent_decode(segment);
   if (!domain.ok()) return domain.error().with_context("domain in the path");
   return domain;
+}
+
+Result<std::int64_t> parse_millis(std::string_view text, std::string_view what) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return make_error(Errc::bad_format, std::string(what) + " must be a non-negative integer");
+  }
+  std::int64_t value = 0;
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (err != std::errc() || end != text.data() + text.size()) {
+    return make_error(Errc::bad_format, std::string(what) + " is out of range");
+  }
+  return value;
 }
 
 }  // namespace stek::api

@@ -2,6 +2,7 @@
 // parameter names, so stekd, stek-agent and stekctl spell them once.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,14 @@ inline constexpr std::string_view kWaitParam = "wait";
 inline constexpr std::string_view kTimeoutParam = "timeout";
 // On 200 and 304 answers: the ring version (decimal wire value, see ring_version.h).
 inline constexpr std::string_view kRingVersionHeader = "X-Stek-Ring-Version";
+// On 200 and 304 answers, for the agent's clock-skew estimate (docs/api.md): stekd's wall
+// clock when it made the answer, in milliseconds since the Unix epoch (a second's resolution,
+// as in `Date`, is too coarse for short intervals), and how long it held the request before
+// answering (a long poll), in milliseconds, so the agent can take the hold out of the round trip.
+inline constexpr std::string_view kServerTimeHeader = "X-Stek-Time-Ms";
+inline constexpr std::string_view kHeldHeader = "X-Stek-Held-Ms";
+// The value of a milliseconds header: a non-negative decimal integer. Errors name `what`.
+Result<std::int64_t> parse_millis(std::string_view text, std::string_view what);
 
 // Admin API (mutual TLS, admin identities).
 inline constexpr std::string_view kAdminPrefix = "/v1/admin/";

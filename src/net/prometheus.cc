@@ -1,6 +1,8 @@
 // Prometheus text exposition format 0.0.4.
 #include "prometheus.h"
 
+#include <charconv>
+
 namespace stek::net {
 
 namespace {
@@ -45,6 +47,13 @@ void PrometheusText::family(std::string_view name, MetricType type, std::string_
   out_ += "\n# TYPE ";
   out_ += name;
   out_ += type == MetricType::counter ? " counter\n" : " gauge\n";
+}
+
+void PrometheusText::sample(std::string_view name, std::initializer_list<Label> labels,
+                            double value) {
+  char buf[32];
+  const auto [end, err] = std::to_chars(buf, buf + sizeof buf, value);
+  sample_text(name, labels, err == std::errc() ? std::string(buf, end) : std::string("NaN"));
 }
 
 void PrometheusText::sample_text(std::string_view name, std::initializer_list<Label> labels,

@@ -29,6 +29,10 @@ class PrometheusText {
     sample_text(name, labels, std::to_string(value));
   }
 
+  // A sample with a fractional value (e.g. seconds to the millisecond), written in the
+  // shortest form that reads back as the same double.
+  void sample(std::string_view name, std::initializer_list<Label> labels, double value);
+
   // A family with one unlabelled sample.
   template <std::integral T>
   void single(std::string_view name, MetricType type, std::string_view help, T value) {

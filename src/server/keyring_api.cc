@@ -21,8 +21,21 @@ KeyringApi::KeyringApi(KeyService& keys, AgentRegistry& agents, WaitList& waits,
       long_poll_timeout_(long_poll_timeout),
       audit_(audit) {}
 
+std::int64_t KeyringApi::steady_ms() const {
+  return clock_.elapsed_ms().value_or(clock_.now_ms());
+}
+
+void KeyringApi::stamp_time(HttpResponse& response, std::int64_t received_ms) const {
+  // The hold is measured first, so both values describe the same moment.
+  const std::int64_t held = std::max<std::int64_t>(0, steady_ms() - received_ms);
+  response.headers.emplace_back(std::string(api::kServerTimeHeader),
+                                std::to_string(clock_.now_ms()));
+  response.headers.emplace_back(std::string(api::kHeldHeader), std::to_string(held));
+}
+
 HttpReply KeyringApi::handle(const HttpRequest& request,
                              const std::map<std::string, std::string>& query) {
+  const std::int64_t received_ms = steady_ms();
   if (!request.peer.identity || request.peer.identity->kind != Identity::Kind::agent) {
     return error_response(403, "forbidden");
   }
@@ -54,8 +67,8 @@ HttpReply KeyringApi::handle(const HttpRequest& request,
     agents_.claims(id.name, *wait, parsed->wait->epoch() + keys_.schedule().lookahead());
   }
   const std::uint64_t version = keys_.ring_version(domain);
-  if (!wait || version > *wait) return ring_response(domain, version, request.peer);
-  waits_.add(request.peer.connection, {domain, *wait});
+  if (!wait || version > *wait) return ring_response(domain, version, request.peer, received_ms);
+  waits_.add(request.peer.connection, {domain, *wait, received_ms});
   return LongPoll{std::chrono::seconds(timeout)};
 }
 
@@ -65,10 +78,13 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   const Identity& id = *peer.identity;
   agents_.saw(id);
   const std::uint64_t version = keys_.ring_version(waiter->domain);
-  if (version > waiter->version) return ring_response(waiter->domain, version, peer);
+  if (version > waiter->version) {
+    return ring_response(waiter->domain, version, peer, waiter->received_ms);
+  }
   HttpResponse r;
   r.status = 304;
   r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
+  stamp_time(r, waiter->received_ms);
   return r;
 }
 
@@ -84,7 +100,7 @@ ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t vers
 }
 
 HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t version,
-                                       const Peer& peer) {
+                                       const Peer& peer, std::int64_t received_ms) {
   const Identity& id = *peer.identity;
   auto doc = keys_.ring_document(domain);
   if (!doc.ok()) {
@@ -105,6 +121,7 @@ HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t 
   HttpResponse r;
   r.secret = *doc;
   r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
+  stamp_time(r, received_ms);
   return r;
 }
 

@@ -31,7 +31,14 @@ class KeyringApi {
   HttpResponse resume(const Peer& peer);
 
  private:
-  HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Peer& peer);
+  HttpResponse ring_response(const std::string& domain, std::uint64_t version, const Peer& peer,
+                             std::int64_t received_ms);
+  // Milliseconds on a clock that is not stepped when there is one, else the wall clock: for
+  // how long a request was held.
+  std::int64_t steady_ms() const;
+  // States stekd's time on a keyring answer (api::kServerTimeHeader, api::kHeldHeader) for
+  // a request that arrived at `received_ms` (steady_ms()).
+  void stamp_time(HttpResponse& response, std::int64_t received_ms) const;
   // What the agent is sent with ring `version`, for the registry.
   ServedRing served_ring(const std::string& domain, std::uint64_t version) const;
 

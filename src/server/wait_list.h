@@ -19,7 +19,8 @@ class WaitList {
  public:
   struct Waiter {
     std::string domain;
-    std::uint64_t version = 0;  // the ring version the agent holds
+    std::uint64_t version = 0;     // the ring version the agent holds
+    std::int64_t received_ms = 0;  // when the request arrived (KeyringApi's steady time)
   };
   using Wake = std::function<void(ConnectionId)>;
 

@@ -9,31 +9,15 @@ libasan dynamically and insists on coming first, so it is preloaded ahead of lib
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from stektest import binary, make_pki, run, wait_until
+from stektest import binary, make_pki, wait_until
+from stektest.faketime import faketime_library, preload_for
 from stektest.stekd import Stekd
 
-FAKETIME_DIRS = [Path("/usr/lib/x86_64-linux-gnu/faketime"), Path("/usr/lib/faketime")]
 INTERVAL = 60
-
-
-def faketime_library() -> Path | None:
-    for d in FAKETIME_DIRS:
-        if (d / "libfaketime.so.1").exists():
-            return d / "libfaketime.so.1"
-    return None
-
-
-def preload_for(program: Path, faketime: Path) -> str:
-    """LD_PRELOAD for `program` with libfaketime: a dynamically linked sanitizer runtime must
-    stay first in the list, so it goes ahead of libfaketime."""
-    ldd = run(["ldd", program]).stdout.decode()
-    sanitizer = re.findall(r"=> (\S*/libasan\.so\S*)", ldd)
-    return " ".join([*sanitizer, str(faketime)])
 
 
 def keys_by_epoch(ring) -> dict[int, str]:

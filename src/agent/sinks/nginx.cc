@@ -141,7 +141,8 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
   return report;
 }
 
-std::vector<std::string> NginxSink::check_session_timeout(std::int64_t lifetime_hint) const {
+std::vector<std::string> NginxSink::check_session_timeout(std::int64_t lifetime_hint,
+                                                          std::int64_t interval) const {
   std::vector<std::string> warnings;
   if (!options_.nginx_conf) return warnings;
   auto found = find_session_timeouts(*options_.nginx_conf);
@@ -149,17 +150,26 @@ std::vector<std::string> NginxSink::check_session_timeout(std::int64_t lifetime_
     warnings.push_back("cannot check ssl_session_timeout: " + found.error().message);
     return warnings;
   }
-  if (found->empty() && kNginxDefaultSessionTimeout > lifetime_hint) {
-    warnings.push_back(
-        "nginx's default ssl_session_timeout (300 s) exceeds stek's lifetime hint of " +
-        std::to_string(lifetime_hint) + " s; set ssl_session_timeout " +
-        std::to_string(lifetime_hint) + "s;");
+  const std::int64_t recommended = recommended_session_timeout(lifetime_hint, interval);
+  const std::string advice = "; set ssl_session_timeout " + std::to_string(recommended) + "s;";
+  if (found->empty() && kNginxDefaultSessionTimeout > recommended) {
+    warnings.push_back("nginx's default ssl_session_timeout (300 s) exceeds " +
+                       std::to_string(recommended) + " s, stek's lifetime hint of " +
+                       std::to_string(lifetime_hint) + " s less a margin" + advice);
   }
   for (const SessionTimeout& t : *found) {
     if (t.seconds > lifetime_hint) {
       warnings.push_back(t.where + ": ssl_session_timeout " + std::to_string(t.seconds) +
                          " s exceeds stek's lifetime hint of " + std::to_string(lifetime_hint) +
-                         " s: clients would keep tickets that no key opens any more");
+                         " s: clients would keep tickets that no key opens any more" + advice);
+    } else if (t.seconds > recommended) {
+      warnings.push_back(t.where + ": ssl_session_timeout " + std::to_string(t.seconds) +
+                         " s is within " + std::to_string(lifetime_hint - recommended) +
+                         " s of stek's lifetime hint of " + std::to_string(lifetime_hint) +
+                         " s, too little margin for clock skew, reloads and agent downtime "
+                         "(docs/design.md, bounds): a ticket may be refused near the end of "
+                         "its life" +
+                         advice);
     }
   }
   return warnings;

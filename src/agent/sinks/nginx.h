@@ -29,15 +29,17 @@ class NginxSink final : public Sink {
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
   void force_next() override { reload_pending_ = true; }
   std::vector<std::string> check(const Schedule& schedule) const override {
-    return check_session_timeout(schedule.lifetime_hint());
+    return check_session_timeout(schedule.lifetime_hint(), schedule.interval());
   }
   // Writes the keyless include when the include file does not exist yet, so nginx can start
   // before the agent has its first ring. No reload.
   Status prepare();
 
-  // Warnings about nginx's configuration for this lifetime hint (seconds): nginx promises
-  // clients ssl_session_timeout, which must not exceed how long stek keeps a key.
-  std::vector<std::string> check_session_timeout(std::int64_t lifetime_hint) const;
+  // Warnings about nginx's configuration for this lifetime hint and interval (seconds): nginx
+  // promises clients ssl_session_timeout, which must stay a margin below how long stek keeps
+  // a key (recommended_session_timeout, docs/design.md).
+  std::vector<std::string> check_session_timeout(std::int64_t lifetime_hint,
+                                                 std::int64_t interval) const;
 
   // The include file's text for a ring (null: no stek keys).
   std::string include_text(const KeyRing* ring) const;

@@ -11,6 +11,7 @@ and stek's own binaries, on 127.0.0.1 only, with bounded waits. Nothing is mocke
     ring     role(), ring builder from `stekctl derive`, key-bytes leak check
     tls      the resumption check with `openssl s_client`
     metrics  Prometheus text
+    faketime a program whose wall clock is off (libfaketime, sanitizer-aware LD_PRELOAD)
     fleet    stekd + hosts (stek-agent + nginx): the local fleet
 
 The names below are the ones tests import as `from stektest import ...`.

@@ -52,10 +52,11 @@ class Agent(Process):
     """A running stek-agent with its log and metrics port."""
 
     def __init__(self, config: Path, log: Path, *args, metrics_port: int | None = None,
-                 build_dir: Path | None = None, name: str = "stek-agent", append: bool = False):
+                 build_dir: Path | None = None, name: str = "stek-agent", append: bool = False,
+                 env: dict | None = None):
         self.metrics_port = metrics_port
         super().__init__([binary("stek-agent", build_dir), "--config", config, *args], log,
-                         name=name, append=append)
+                         name=name, append=append, env=env)
 
     def metrics_text(self) -> str:
         status, text = metrics.get(self.metrics_port, "/metrics")

@@ -81,23 +81,51 @@ TEST(NginxConf, MissingLiteralIncludeAndBadValuesAreErrors) {
   EXPECT_FALSE(find_session_timeouts(dir / "c.conf").ok());
 }
 
-TEST(NginxConf, WarnsWhenSessionTimeoutExceedsTheLifetimeHint) {
+TEST(NginxConf, WarnsWhenSessionTimeoutExceedsTheLifetimeHintLessTheMargin) {
   TempDir dir;
   NginxSinkOptions o;
   o.dir = dir.path();
   o.include = dir / "tickets.conf";
   o.nginx_conf = dir / "nginx.conf";
   NginxSink sink(std::move(o));
+  // The default schedule: H x I = 64800 s, I = 3600 s, so at most 64740 s.
   write(dir / "nginx.conf",
-        "http { ssl_session_timeout 18h; server { ssl_session_timeout 1d; } }\n");
-  const auto warnings = sink.check_session_timeout(64800);  // H * I of the default schedule
+        "http { ssl_session_timeout 64740s; server { ssl_session_timeout 1d; } }\n");
+  auto warnings = sink.check_session_timeout(64800, 3600);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("86400"), std::string::npos) << warnings[0];
-  EXPECT_TRUE(sink.check_session_timeout(86400).empty());
+  EXPECT_NE(warnings[0].find("set ssl_session_timeout 64740s;"), std::string::npos) << warnings[0];
+  EXPECT_TRUE(sink.check_session_timeout(86460, 3600).empty());
   // No directive: nginx's default of 5 minutes is what clients are told.
   write(dir / "nginx.conf", "http { }\n");
-  EXPECT_EQ(sink.check_session_timeout(120).size(), 1u);
-  EXPECT_TRUE(sink.check_session_timeout(300).empty());
+  EXPECT_EQ(sink.check_session_timeout(120, 60).size(), 1u);
+  EXPECT_TRUE(sink.check_session_timeout(360, 60).empty());
+}
+
+TEST(NginxConf, SessionTimeoutOfTheWholeLifetimeHintLeavesNoMarginForSkew) {
+  TempDir dir;
+  NginxSinkOptions o;
+  o.dir = dir.path();
+  o.include = dir / "tickets.conf";
+  o.nginx_conf = dir / "nginx.conf";
+  NginxSink sink(std::move(o));
+  // t-1, t, t+1 around the recommended 64740 s (H x I = 64800 s less one minute).
+  for (const auto& [timeout, warns] : std::vector<std::pair<std::string, bool>>{
+           {"64739", false}, {"64740", false}, {"64741", true}, {"18h", true}}) {
+    write(dir / "nginx.conf", "http { ssl_session_timeout " + timeout + "; }\n");
+    const auto warnings = sink.check_session_timeout(64800, 3600);
+    EXPECT_EQ(warnings.size(), warns ? 1u : 0u) << timeout;
+    if (warns) {
+      EXPECT_NE(warnings[0].find("set ssl_session_timeout 64740s;"), std::string::npos)
+          << warnings[0];
+    }
+  }
+}
+
+TEST(NginxConf, MarginIsOneIntervalWhenTheIntervalIsShorterThanAMinute) {
+  EXPECT_EQ(recommended_session_timeout(64800, 3600), 64740);
+  EXPECT_EQ(recommended_session_timeout(8, 4), 4);  // H = 2, I = 4 s
+  EXPECT_EQ(recommended_session_timeout(600, 60), 540);
 }
 
 }  // namespace

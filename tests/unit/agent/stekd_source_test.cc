@@ -120,6 +120,31 @@ TEST(StekdSource, APollEndedByShutdownIsNoFailure) {
   EXPECT_EQ(u.pause, milliseconds(0));
 }
 
+TEST(StekdSource, AnAnswerThatStatesStekdsTimeIsAClockSampleEvenWhenRefused) {
+  Source s;
+  PollAnswer ring = ring_answer(7);
+  ring.server_time_ms = kT * 1000 + 45'000;
+  ring.held_ms = 0;
+  s.client->push(std::move(ring));
+  const RingUpdate first = s.source->next(std::nullopt);
+  ASSERT_TRUE(first.clock.has_value());
+  EXPECT_EQ(first.clock->sent_ms, kT * 1000);  // the fixed clock does not move
+  EXPECT_EQ(first.clock->received_ms, kT * 1000);
+  EXPECT_EQ(first.clock->server_ms, kT * 1000 + 45'000);
+
+  PollAnswer refused = status_answer(503);
+  refused.server_time_ms = kT * 1000 + 1;
+  refused.held_ms = 30'000;
+  s.client->push(std::move(refused));
+  const RingUpdate second = s.source->next(first.ring);
+  EXPECT_EQ(second.sync, RingUpdate::Sync::failed);
+  ASSERT_TRUE(second.clock.has_value());
+  EXPECT_EQ(second.clock->held_ms, 30'000);
+
+  s.client->push(status_answer(304));  // an older stekd states no time: no sample
+  EXPECT_FALSE(s.source->next(first.ring).clock.has_value());
+}
+
 TEST(StekdSource, DescribesEveryServer) {
   Source s;
   EXPECT_EQ(s.source->describe(),

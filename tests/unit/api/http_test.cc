@@ -56,5 +56,16 @@ TEST(Http, DenyPathRoundTripsAnyHostAndTellsOtherPaths) {
   EXPECT_EQ(deny_path_host("/v1/admin/deny/a%2").error().code, Errc::bad_format);
 }
 
+TEST(Http, MillisecondsHeaderIsANonNegativeDecimalInteger) {
+  EXPECT_EQ(*parse_millis("1795514400123", kServerTimeHeader), 1795514400123);
+  EXPECT_EQ(*parse_millis("0", kHeldHeader), 0);
+  for (const char* bad : {"", "-1", "+5", " 5", "5 ", "1.5", "0x10", "9223372036854775808"}) {
+    auto r = parse_millis(bad, kServerTimeHeader);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, Errc::bad_format);
+    EXPECT_NE(r.error().message.find("X-Stek-Time-Ms"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace stek::api

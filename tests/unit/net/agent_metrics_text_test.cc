@@ -74,8 +74,37 @@ stek_agent_sink_failures_total{sink="nginx"} 0
 # TYPE stek_agent_sink_warnings gauge
 stek_agent_sink_warnings{sink="json \"x\""} 0
 stek_agent_sink_warnings{sink="nginx"} 1
+# HELP stek_agent_clock_skew_alarm 0: skew within half the limit; 1: it may be beyond half the limit (warning); 2: it is beyond the limit (/healthz fails).
+# TYPE stek_agent_clock_skew_alarm gauge
+stek_agent_clock_skew_alarm{domain="eu-\"west\"\\\n"} 0
 )";
   EXPECT_EQ(render_prometheus(m), expected.substr(1));
+}
+
+TEST(AgentMetricsText, ClockSkewInSecondsOnceMeasuredAndItsLimitOnceARingIsHeld) {
+  // Added after the text above was pinned (issue 16): the skew families come last, the
+  // estimate and the limit only once known.
+  Metrics m;
+  m.domain = "eu";
+  m.clock_skew = SkewEstimate{-45'002, 3, 0};
+  m.clock_skew_bounds = SkewBounds{30, 15};
+  m.clock_skew_level = SkewLevel::alarm;
+  const std::string text = render_prometheus(m);
+  const std::string expected = R"(
+# HELP stek_agent_clock_skew_seconds stekd's clock minus this host's, as last measured (positive: this host is behind).
+# TYPE stek_agent_clock_skew_seconds gauge
+stek_agent_clock_skew_seconds{domain="eu"} -45.002
+# HELP stek_agent_clock_skew_uncertainty_seconds The measured skew is within this much of the true one (half the network round trip).
+# TYPE stek_agent_clock_skew_uncertainty_seconds gauge
+stek_agent_clock_skew_uncertainty_seconds{domain="eu"} 0.003
+# HELP stek_agent_clock_skew_limit_seconds The largest skew allowed (interval / 2); a warning beyond half of it.
+# TYPE stek_agent_clock_skew_limit_seconds gauge
+stek_agent_clock_skew_limit_seconds{domain="eu"} 30
+# HELP stek_agent_clock_skew_alarm 0: skew within half the limit; 1: it may be beyond half the limit (warning); 2: it is beyond the limit (/healthz fails).
+# TYPE stek_agent_clock_skew_alarm gauge
+stek_agent_clock_skew_alarm{domain="eu"} 2
+)";
+  EXPECT_NE(text.find(expected.substr(1)), std::string::npos) << text;
 }
 
 TEST(AgentMetricsText, ListsSinkFamiliesEvenWithoutSinks) {

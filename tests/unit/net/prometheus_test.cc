@@ -59,5 +59,13 @@ TEST(PrometheusText, PrintsFullRangeIntegers) {
   EXPECT_EQ(m.text(), "u 18446744073709551615\ni -42\n");
 }
 
+TEST(PrometheusText, PrintsFractionsInTheShortestFormThatReadsBack) {
+  PrometheusText m;
+  m.sample("a", {}, -45.002);
+  m.sample("b", {}, 0.001);
+  m.sample("c", {}, 30.0);
+  EXPECT_EQ(m.text(), "a -45.002\nb 0.001\nc 30\n");
+}
+
 }  // namespace
 }  // namespace stek::net

@@ -68,6 +68,23 @@ TEST(KeyringApi, LongPollThatTimesOutWithoutChangeGets304AndTheCurrentVersion) {
   EXPECT_EQ(rig.waits.size(), 0u);
 }
 
+TEST(KeyringApi, StatesItsTimeAndHowLongItHeldTheRequestOnEveryAnswer) {
+  // The agent measures its clock skew from these (docs/api.md); the fixed clock has whole
+  // seconds, so the values are multiples of 1000.
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpResponse at_once = answered(rig.request(web1, "GET", "/v1/keyring"));
+  EXPECT_EQ(header(at_once, "X-Stek-Time-Ms"), std::to_string(kStart * 1000));
+  EXPECT_EQ(header(at_once, "X-Stek-Held-Ms"), "0");
+
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  rig.clock.advance(20);
+  const HttpResponse timed_out = rig.router.resume(web1);
+  EXPECT_EQ(timed_out.status, 304u);
+  EXPECT_EQ(header(timed_out, "X-Stek-Time-Ms"), std::to_string((kStart + 20) * 1000));
+  EXPECT_EQ(header(timed_out, "X-Stek-Held-Ms"), "20000");
+}
+
 TEST(KeyringApi, RotationWakesOnlyThatDomainsWaitersWhoThenGetTheNewRing) {
   NetPartsRig rig;
   const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
