@@ -83,11 +83,11 @@ int main(int argc, char** argv) {
   app.add_flag("--init", init,
                "Make a new state file: needed on the first start, refused when one exists. "
                "A missing state file is otherwise an error (docs/operating.md)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+  app.add_option("--log-level", log_level, "Least severe level that is logged")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-file", log_file,
-                 "Append the log to this file instead of stderr; reopened on SIGHUP");
+                 "Append the log to this file instead of standard output; reopened on SIGHUP");
   bool allow_core_dumps = false;
   app.add_flag("--allow-core-dumps", allow_core_dumps,
                "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
