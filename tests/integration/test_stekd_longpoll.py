@@ -85,9 +85,9 @@ def test_long_poll_closed_by_its_client_is_dropped_at_once(tmp_path):
         sock.close()
         closed_at = time.monotonic()
         wait_until(lambda: metric(stekd, "stek_long_polls_waiting") == 0
-                   and metric(stekd, "stek_connections_open") == 0, 5,
+                   and metric(stekd, "stek_connections_open") == 0, 10,
                    what="stekd to drop the closed long poll")
-        assert time.monotonic() - closed_at < 5  # not the poll's 60 s
+        assert time.monotonic() - closed_at < 10  # not the poll's 60 s
         assert close_wait_sockets(stekd.port) == []
         # Only its two listening sockets (the metrics reads above close theirs soon after).
         wait_until(lambda: socket_fds(stekd.proc.pid) == 2, 5, what="stekd's sockets closed")
@@ -139,6 +139,15 @@ def test_killed_agent_is_let_in_again_at_once(tmp_path):
 def test_repeated_long_polls_leave_no_waiter_behind(tmp_path):
     with Stekd(tmp_path, long_poll_timeout=30) as stekd:
         version, _ = stekd.ring("host-web1")
+        # Polls that the client gives up on, one after the other: each leaves at once.
+        for _ in range(20):
+            sock = park(stekd, "host-web3", version)
+            wait_until(lambda: metric(stekd, "stek_long_polls_waiting") == 1, 10,
+                       what="a poll parked")
+            sock.close()
+            wait_until(lambda: metric(stekd, "stek_long_polls_waiting") == 0, 10,
+                       what="the abandoned poll to leave")
+        # Polls that time out (304), six at a time: the count never grows past six.
         identities = ["host-web1", "host-web2"]  # 4 connections each by default
         statuses: list[int] = []
         peak = [0.0]
@@ -160,19 +169,12 @@ def test_repeated_long_polls_leave_no_waiter_behind(tmp_path):
                    for i in range(6)]
         for t in threads:
             t.start()
-        # Meanwhile polls that the client gives up on, one after the other.
-        for _ in range(20):
-            sock = park(stekd, "host-web3", version)
-            wait_until(lambda: metric(stekd, "stek_long_polls_waiting") >= 1, 10,
-                       what="a poll parked")
-            sock.close()
         for t in threads:
             t.join(60)
         stop.set()
         sampler.join(5)
         assert sorted(set(statuses)) == [304] and len(statuses) == 36
-        # 6 timed-out polls and 1 abandoned one at a time, at most.
-        assert peak[0] <= 7
+        assert 1 <= peak[0] <= 6
         wait_until(lambda: metric(stekd, "stek_long_polls_waiting") == 0
                    and metric(stekd, "stek_connections_open") == 0, 10,
                    what="every finished poll to leave")
@@ -182,7 +184,9 @@ def test_repeated_long_polls_leave_no_waiter_behind(tmp_path):
 # ---- connections that never authenticate
 
 def test_connections_that_never_handshake_have_their_own_budget_and_deadline(tmp_path):
-    limits = "[limits]\nmax_unauthenticated = 20\nhandshake_timeout = 3\n"
+    # Without a budget of their own, 100 idle sockets would take all 50 connections and the
+    # agent would be refused at accept until their deadline.
+    limits = "[limits]\nmax_connections = 50\nmax_unauthenticated = 20\nhandshake_timeout = 3\n"
     with Stekd(tmp_path, limits=limits) as stekd:
         idle = [socket.create_connection((LOOPBACK, stekd.port), timeout=10) for _ in range(100)]
         try:
@@ -190,9 +194,8 @@ def test_connections_that_never_handshake_have_their_own_budget_and_deadline(tmp
             wait_until(lambda: metric(stekd, "stek_unauthenticated_dropped_total") >= 80, 15,
                        what="stekd to accept the idle connections")
             assert metric(stekd, "stek_connections_unauthenticated") <= 20
-            started = time.monotonic()
             version, ring = stekd.ring("host-web1")  # an agent still gets its ring
-            assert ring["keys"] and time.monotonic() - started < 5
+            assert ring["keys"]
             # A TLS client without a certificate that never sends a request: the same deadline.
             tls = ssl.create_default_context(cafile=str(stekd.pki / "ca.crt")).wrap_socket(
                 socket.create_connection((LOOPBACK, stekd.port), timeout=10),
