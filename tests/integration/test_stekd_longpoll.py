@@ -1,4 +1,4 @@
-# ctest-timeout: 400  ctest-cost: 60
+# ctest-timeout: 300  ctest-cost: 35
 """stekd's long polls and connections under clients that misbehave or simply go away (issue 10,
 Deliver 6 and leftovers of 8 and 9), on a real stekd: a long poll whose client closes is dropped
 at once (socket closed, waiter removed, the identity's slot free for the restarted agent);
