@@ -245,10 +245,13 @@ def test_out_of_descriptors_pauses_accepting_and_recovers(tmp_path):
         print(f"first request after the episode answered in {time.monotonic() - started:.2f} s")
         wait_until(lambda: metric(stekd, "stek_accept_paused") == 0, 10,
                    what="accepting again")
-        assert metric(stekd, "stek_accept_failures_total") >= 1
-        # Logged once for the whole episode, and its end.
-        assert stekd.logs().count("cannot accept connections") == 1
-        assert "accepting connections again" in stekd.logs()
+        # Logged once per episode (normally one; a second if the backlog outran the closing
+        # sockets), not once per failed accept, and each episode's end too.
+        failures = metric(stekd, "stek_accept_failures_total")
+        episodes = stekd.logs().count("cannot accept connections")
+        print(f"{failures:.0f} failed accepts, {episodes} log lines")
+        assert 1 <= episodes <= 2 and failures >= 3 * episodes
+        assert stekd.logs().count("accepting connections again") == episodes
 
 
 # ---- markup in a certificate's host name
