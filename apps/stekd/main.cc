@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "config_check.h"
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
@@ -75,14 +76,18 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_only,
-               "Validate the configuration, the KEK and the state file, then exit");
+               "Validate the configuration, the KEK, the state file, every TLS file (certificate, "
+               "key, client CA, CRLs), the deny-list and the directories stekd writes in, then "
+               "exit: 0 if all is well, 1 (or 2 for the configuration itself) if not. Binds "
+               "nothing and writes nothing, not even --log-file");
   app.add_flag("--init", init,
                "Make a new state file: needed on the first start, refused when one exists. "
                "A missing state file is otherwise an error (docs/operating.md)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+  app.add_option("--log-level", log_level, "Least severe level that is logged")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-file", log_file,
-                 "Append the log to this file instead of stderr; reopened on SIGHUP");
+                 "Append the log to this file instead of standard output; reopened on SIGHUP");
   bool allow_core_dumps = false;
   app.add_flag("--allow-core-dumps", allow_core_dumps,
                "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
@@ -95,7 +100,9 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
-  if (!log_file.empty() && !open_log_file(log_file)) return 1;
+  // --check-config writes nothing: its log goes to stderr, and the log file's directory is
+  // only checked.
+  if (!check_only && !log_file.empty() && !open_log_file(log_file)) return 1;
   // Before any secret is read: no core dumps, secrets in locked memory (docs/operating.md).
   const auto hardening = stek::harden_process(
       {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
@@ -118,6 +125,21 @@ int main(int argc, char** argv) {
   }
   stek::SystemClock clock;
   stek::SystemRandom random;
+  if (check_only) {
+    // Before the audit log is opened (which would create it): nothing is written.
+    stek::server::FileStore store(config->store_path, std::move(kek).value(), random,
+                                  {.generation_file = config->generation_file, .init = init});
+    auto state = store.load();
+    if (!state.ok()) spdlog::critical("{}", state.error().message);
+    const auto problems = stek::server::check_server_files(*config, log_file);
+    for (const auto& p : problems) spdlog::critical("{}", p.message);
+    if (!state.ok() || !problems.empty()) return 1;
+    spdlog::info(
+        "configuration, KEK, state file (generation {}, {} epoch secrets), TLS files ({} CRL "
+        "files) and directories are valid",
+        state->generation, state->epoch_secrets.size(), config->tls_crl.size());
+    return 0;
+  }
   std::unique_ptr<stek::server::AuditSink> audit;
   if (config->audit_path.empty()) {
     audit = std::make_unique<stek::server::LogAuditLog>(clock);
@@ -131,16 +153,6 @@ int main(int argc, char** argv) {
   }
   stek::server::FileStore store(config->store_path, std::move(kek).value(), random,
                                 {.generation_file = config->generation_file, .init = init});
-  if (check_only) {
-    auto state = store.load();
-    if (!state.ok()) {
-      spdlog::critical("{}", state.error().message);
-      return 1;
-    }
-    spdlog::info("configuration, KEK and state file are valid (generation {}, {} epoch secrets)",
-                 state->generation, state->epoch_secrets.size());
-    return 0;
-  }
   // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
   if (auto removed = store.remove_leftovers(); !removed.ok()) {
     spdlog::critical("{}", removed.error().message);

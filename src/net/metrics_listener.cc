@@ -9,6 +9,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "accept_backoff.h"
+
 namespace stek::net {
 
 namespace asio = boost::asio;
@@ -47,13 +49,26 @@ PlainReply route_metrics_request(const MetricsEndpoints& endpoints, std::string_
 class MetricsListener::State : public std::enable_shared_from_this<State> {
  public:
   State(asio::io_context& io, MetricsEndpoints endpoints)
-      : acceptor(io), io_(io), endpoints_(std::move(endpoints)) {}
+      : acceptor(io), io_(io), endpoints_(std::move(endpoints)), accept_timer_(io) {}
 
   void accept() {
     acceptor.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
       if (self->stopped_) return;
-      if (!ec) self->serve(std::move(socket));
+      if (ec) return self->accept_failed(ec);
+      self->backoff_.succeeded();
+      self->serve(std::move(socket));
       self->accept();
+    });
+  }
+
+  // Out of descriptors: pause instead of spinning (accept_backoff.h); the program's own
+  // listener logs the episode.
+  void accept_failed(error_code ec) {
+    const auto pause = backoff_.failed(ec.value());
+    if (pause.delay.count() == 0) return accept();
+    accept_timer_.expires_after(pause.delay);
+    accept_timer_.async_wait([self = shared_from_this()](error_code timer_ec) {
+      if (!timer_ec && !self->stopped_) self->accept();
     });
   }
 
@@ -61,6 +76,7 @@ class MetricsListener::State : public std::enable_shared_from_this<State> {
     stopped_ = true;
     error_code ignored;
     acceptor.close(ignored);
+    accept_timer_.cancel();
     for (const auto& c : std::set(connections_)) close(c);
   }
 
@@ -123,6 +139,8 @@ class MetricsListener::State : public std::enable_shared_from_this<State> {
   MetricsEndpoints endpoints_;
   std::set<ConnectionPtr> connections_;
   bool stopped_ = false;
+  asio::steady_timer accept_timer_;
+  AcceptBackoff backoff_;
 };
 
 MetricsListener::MetricsListener(std::shared_ptr<State> state) : state_(std::move(state)) {}

@@ -102,6 +102,8 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "domains.names",
                                       "limits.connections_per_identity",
                                       "limits.max_connections",
+                                      "limits.max_unauthenticated",
+                                      "limits.handshake_timeout",
                                       "limits.header_bytes",
                                       "limits.body_bytes",
                                       "audit.path"};
@@ -188,6 +190,8 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(
       read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
   STEK_TRY(read_int(t, "limits", "max_connections", c.max_connections, 1, 1000000));
+  STEK_TRY(read_int(t, "limits", "max_unauthenticated", c.max_unauthenticated, 1, 1000000));
+  STEK_TRY(read_int(t, "limits", "handshake_timeout", c.handshake_timeout, 1, 300));
   STEK_TRY(read_int(t, "limits", "header_bytes", c.header_bytes, 1024, 1 << 20));
   STEK_TRY(read_int(t, "limits", "body_bytes", c.body_bytes, 0, 1 << 20));
   STEK_TRY(read_path(t, "audit.path", base, c.audit_path));

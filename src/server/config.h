@@ -47,8 +47,12 @@ struct ServerConfig {
 
   std::size_t connections_per_identity = 4;  // limits.connections_per_identity
   std::size_t max_connections = 20000;       // limits.max_connections
-  std::size_t header_bytes = 8192;           // limits.header_bytes
-  std::size_t body_bytes = 4096;             // limits.body_bytes
+  // limits.max_unauthenticated: connections without a verified identity yet (TLS handshake
+  // under way, or no valid client certificate); beyond it the oldest is closed.
+  std::size_t max_unauthenticated = 1000;
+  std::int64_t handshake_timeout = 10;  // limits.handshake_timeout, seconds
+  std::size_t header_bytes = 8192;      // limits.header_bytes
+  std::size_t body_bytes = 4096;        // limits.body_bytes
 
   std::filesystem::path audit_path;  // audit.path ("" = log to stderr only)
 };

@@ -22,10 +22,13 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
       admin_(keys, agents_, waits_, audit, clock, denied_,
              [this](const std::string& host) { router_.end_polls_of(host); }),
       router_(keys, agents_, waits_, keyring_, admin_, denied_, audit),
-      transport_(io, router_,
-                 TransportLimits{.max_connections = config_.max_connections,
-                                 .header_bytes = config_.header_bytes,
-                                 .body_bytes = config_.body_bytes}),
+      transport_(
+          io, router_,
+          TransportLimits{.max_connections = config_.max_connections,
+                          .max_unauthenticated = config_.max_unauthenticated,
+                          .header_bytes = config_.header_bytes,
+                          .body_bytes = config_.body_bytes,
+                          .handshake_timeout = std::chrono::seconds(config_.handshake_timeout)}),
       maintenance_(io) {}
 
 Status KeyServer::start() {
@@ -60,8 +63,9 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
   return {
       .metrics =
           [this] {
-            return render_server_metrics(collect_status(keys_, agents_, clock_.now(), &audit_),
-                                         transport_.stats());
+            ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
+            status.long_polls_waiting = waits_.size();
+            return render_server_metrics(status, transport_.stats());
           },
       .health =
           [this] {

@@ -1,6 +1,8 @@
 // stekd's HTTPS transport: accept, TLS handshake, HTTP/1.1 reads and writes, long polls.
 #include "mtls_transport.h"
 
+#include <set>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -12,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
+#include "accept_backoff.h"
 #include "revocation.h"
 
 namespace stek::server {
@@ -46,12 +49,19 @@ class TransportState : public std::enable_shared_from_this<TransportState> {
         limits(l),
         ssl_context(ssl::context::tls_server),
         acceptor(io),
+        accept_timer(io),
         trust_timer(io) {}
 
   void accept();
+  void accepted(tcp::socket socket);
+  void accept_failed(error_code ec);
   void close_all();
   Status reload_trust(bool force);
   void watch_trust();
+  // The unauthenticated budget: a new connection joins it, one that proves an identity or
+  // closes leaves it; at the limit the oldest is closed to make room.
+  void make_room_for_unauthenticated();
+  void left_unauthenticated(ConnectionId id);
 
   HttpHandler* handler;  // null once the transport is gone
   TransportLimits limits;
@@ -60,6 +70,10 @@ class TransportState : public std::enable_shared_from_this<TransportState> {
   bool stopping = false;
   ConnectionId last_id = 0;
   std::map<ConnectionId, std::weak_ptr<Connection>> connections;
+  std::set<ConnectionId> unauthenticated;  // ascending ids: the oldest first
+  bool budget_full_logged = false;         // once per episode of a full budget
+  net::AcceptBackoff backoff;
+  asio::steady_timer accept_timer;
   TransportStats stats;
   std::optional<ClientTrust> trust;
   std::vector<FileStamp> failed_stamps;  // the files as they were when a reload failed
@@ -82,6 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ~Connection() {
     state_->connections.erase(peer_.connection);
+    state_->left_unauthenticated(peer_.connection);
     if (state_->stats.connections_open > 0) --state_->stats.connections_open;
     if (opened_ && state_->handler != nullptr) state_->handler->closed(peer_);
   }
@@ -128,6 +143,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         peer_.refusal = "certificate names no stek identity";
       }
     }
+    // Without an identity the connection stays in the unauthenticated budget, and its one
+    // request (answered 403) must come within the handshake deadline.
+    if (peer_.identity) state_->left_unauthenticated(peer_.connection);
     opened_ = true;
     if (state_->handler != nullptr) state_->handler->opened(peer_);
     read();
@@ -137,7 +155,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->limits.header_bytes));
     parser_->body_limit(state_->limits.body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(state_->limits.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(
+        peer_.identity ? state_->limits.idle_timeout : state_->limits.handshake_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
@@ -249,25 +268,78 @@ class Connection : public std::enable_shared_from_this<Connection> {
 void TransportState::accept() {
   acceptor.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
-    if (!ec) {
-      // A CRL replaced since the last check applies to this handshake already.
-      if (auto ok = self->reload_trust(false); !ok.ok()) {
-        spdlog::error("client CA or CRL reload failed, keeping the previous ones: {}",
-                      ok.error().message);
-      }
-      if (self->connections.size() >= self->limits.max_connections) {
-        spdlog::warn("connection limit {} reached; refusing a connection",
-                     self->limits.max_connections);
-      } else {
-        const ConnectionId id = ++self->last_id;
-        auto c = std::make_shared<Connection>(std::move(socket), self, id);
-        self->connections.emplace(id, c);
-        ++self->stats.connections_open;
-        c->start();
-      }
-    }
+    if (ec) return self->accept_failed(ec);
+    self->accepted(std::move(socket));
     self->accept();
   });
+}
+
+void TransportState::accepted(tcp::socket socket) {
+  if (auto failures = backoff.succeeded()) {
+    stats.accept_paused = false;
+    spdlog::warn("accepting connections again after {} failed accepts", *failures);
+  }
+  if (connections.size() >= limits.max_connections) {
+    spdlog::warn("connection limit {} reached; refusing a connection", limits.max_connections);
+    return;  // the socket closes here
+  }
+  make_room_for_unauthenticated();
+  const ConnectionId id = ++last_id;
+  auto c = std::make_shared<Connection>(std::move(socket), shared_from_this(), id);
+  connections.emplace(id, c);
+  unauthenticated.insert(id);
+  ++stats.connections_open;
+  stats.connections_unauthenticated = unauthenticated.size();
+  c->start();
+}
+
+// Out of descriptors, the listening socket stays readable and every accept fails at once:
+// pause, log the first failure of the episode, and accept again when the pause ends.
+void TransportState::accept_failed(error_code ec) {
+  const auto pause = backoff.failed(ec.value());
+  if (pause.delay.count() == 0) return accept();  // that client's problem only
+  stats.accept_failures = backoff.failures_total();
+  stats.accept_paused = true;
+  if (pause.episode_started) {
+    spdlog::error(
+        "cannot accept connections: {} ({} open, {} without an identity); pausing {} ms, "
+        "growing to {} ms, until an accept succeeds (not logged again until then). Raise the "
+        "file descriptor limit (ulimit -n, LimitNOFILE=) above limits.max_connections",
+        ec.message(), connections.size(), unauthenticated.size(), pause.delay.count(),
+        net::AcceptBackoff::kLongestPause.count());
+  }
+  accept_timer.expires_after(pause.delay);
+  accept_timer.async_wait([self = shared_from_this()](error_code timer_ec) {
+    if (timer_ec || self->stopping) return;
+    self->accept();
+  });
+}
+
+void TransportState::make_room_for_unauthenticated() {
+  if (unauthenticated.size() < limits.max_unauthenticated || unauthenticated.empty()) return;
+  const ConnectionId oldest = *unauthenticated.begin();
+  left_unauthenticated(oldest);
+  ++stats.unauthenticated_dropped;
+  if (!budget_full_logged) {
+    budget_full_logged = true;
+    spdlog::warn(
+        "{} connections without an identity (limits.max_unauthenticated): closing the oldest "
+        "for each new one (not logged again until half of them are gone)",
+        limits.max_unauthenticated);
+  }
+  if (auto it = connections.find(oldest); it != connections.end()) {
+    if (auto c = it->second.lock()) c->close();
+  }
+}
+
+void TransportState::left_unauthenticated(ConnectionId id) {
+  if (unauthenticated.erase(id) == 0) return;
+  stats.connections_unauthenticated = unauthenticated.size();
+  if (budget_full_logged && unauthenticated.size() <= limits.max_unauthenticated / 2) {
+    budget_full_logged = false;
+    spdlog::info("connections without an identity back to {}, {} closed early so far",
+                 unauthenticated.size(), stats.unauthenticated_dropped);
+  }
 }
 
 void TransportState::close_all() {
@@ -307,7 +379,9 @@ Status TransportState::reload_trust(bool force) {
   return {};
 }
 
-// Once a second: an idle long poll of a revoked host must end without waiting for an accept.
+// Once a second (and on SIGHUP): a replaced CRL applies to new handshakes and ends the open
+// connections, idle long polls included, of what it revokes. Not at every accept: a flood of
+// connections would cost a stat of every file each.
 void TransportState::watch_trust() {
   trust_timer.expires_after(std::chrono::seconds(1));
   trust_timer.async_wait([self = shared_from_this()](error_code ec) {
@@ -329,36 +403,15 @@ MtlsTransport::~MtlsTransport() {
 }
 
 Status MtlsTransport::start(const Endpoint& listen, const TlsFiles& tls) {
-  error_code ec;
-  ssl::context& ctx = state_->ssl_context;
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                  ssl::context::single_dh_use);
-  ctx.use_certificate_chain_file(tls.cert.string(), ec);
-  if (ec) {
-    return make_error(Errc::io, tls.cert.string() + ": cannot load certificate: " + ec.message());
-  }
-  ctx.use_private_key_file(tls.key.string(), ssl::context::pem, ec);
-  if (ec) {
-    return make_error(Errc::io, tls.key.string() + ": cannot load private key: " + ec.message());
-  }
-  auto trust = ClientTrust::load(tls.client_ca, tls.crl);
-  if (!trust.ok()) return trust.error().with_context("client CA or CRL");
-  SSL_CTX_set_cert_store(ctx.native_handle(), trust->share_store());
+  auto trust = load_server_tls(state_->ssl_context, tls);
+  if (!trust.ok()) return trust.error();
   if (trust->crl_count() > 0) {
     spdlog::info("client certificates are checked against {} CRLs (tls.crl and tls.client_ca)",
                  trust->crl_count());
   }
   state_->trust = std::move(trust).value();
-  // Every client must present a certificate; one that does not verify gets a 403 on its
-  // request (not a bare handshake failure), so clients see a clear answer.
-  ctx.set_verify_mode(ssl::verify_peer);
-  ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; });
-  SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
-  // Long polls sit idle for minutes: give idle connections' record buffers back.
-  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
 
+  error_code ec;
   const auto address = asio::ip::make_address(listen.host, ec);
   if (ec) return make_error(Errc::invalid_argument, listen.host + " is not an IP address");
   const tcp::endpoint endpoint(address, listen.port);
@@ -377,6 +430,7 @@ void MtlsTransport::stop() {
   state_->stopping = true;
   error_code ec;
   state_->acceptor.close(ec);
+  state_->accept_timer.cancel();
   state_->trust_timer.cancel();
   state_->close_all();
 }

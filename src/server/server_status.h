@@ -52,6 +52,7 @@ struct ServerStatus {
   AgentCounts agent_counts;
   std::uint64_t audit_failures_total = 0;  // audit events that could not be written
   bool audit_failing = false;              // the last audit write failed
+  std::size_t long_polls_waiting = 0;      // parked on the wait list (KeyServer fills it in)
 };
 
 // `audit`, when given, adds the audit log's failure count and state.

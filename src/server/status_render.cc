@@ -48,6 +48,21 @@ std::string render_server_metrics(const ServerStatus& s, const TransportStats& t
            "Agents not seen recently or without the current key", s.agent_counts.stale);
   m.single("stek_connections_open", MetricType::gauge, "Open client connections",
            transport.connections_open);
+  m.single("stek_connections_unauthenticated", MetricType::gauge,
+           "Open connections without a verified identity yet (limits.max_unauthenticated)",
+           transport.connections_unauthenticated);
+  m.single("stek_unauthenticated_dropped_total", MetricType::counter,
+           "Connections without an identity closed to make room for newer ones",
+           transport.unauthenticated_dropped);
+  m.single("stek_long_polls_waiting", MetricType::gauge, "Long polls parked until a ring changes",
+           s.long_polls_waiting);
+  m.single("stek_accept_paused", MetricType::gauge,
+           "1 while accepting connections is paused (out of file descriptors or memory)",
+           transport.accept_paused ? 1 : 0);
+  m.single("stek_accept_failures_total", MetricType::counter,
+           "Accepts that failed for lack of file descriptors or memory (each pausing the "
+           "accept loop, 50 ms growing to 1 s)",
+           transport.accept_failures);
   m.single("stek_erasures_total", MetricType::counter, "Secrets erased", s.erasures_total);
   m.single("stek_audit_failures_total", MetricType::counter,
            "Audit events that could not be written (their actions were refused)",

@@ -37,6 +37,8 @@ class WaitList {
   // Wakes every waiting connection (a new epoch changes every ring).
   void all_rings_changed();
   std::size_t size() const { return waiters_.size(); }
+  // No waiter and no index entry: what every finished poll must leave behind.
+  bool empty() const { return waiters_.empty() && unwoken_.empty(); }
 
  private:
   Wake wake_;

@@ -129,6 +129,21 @@ TEST(KeyringApi, ClosedConnectionLeavesTheWaitListAndIsNotWoken) {
   EXPECT_TRUE(rig.woken.empty());
 }
 
+TEST(KeyringApi, RepeatedPollsLeaveNoWaiterAndNoConnectionCountBehind) {
+  NetPartsRig rig(1);  // one connection per identity: a slot left taken would show as 429
+  const std::string wait = "/v1/keyring?wait=" + std::to_string(kVersion);
+  for (int i = 0; i < 500; ++i) {
+    const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+    ASSERT_TRUE(std::holds_alternative<LongPoll>(rig.request(web1, "GET", wait))) << i;
+    if (i % 2 == 0) {
+      EXPECT_EQ(rig.router.resume(web1).status, 304u);  // timed out
+    }
+    rig.router.closed(web1);  // answered or not, the connection ends
+    EXPECT_TRUE(rig.waits.empty()) << i;
+  }
+  EXPECT_EQ(rig.agents.agents().at("web1").connections, 0u);
+}
+
 TEST(KeyringApi, RefusesEveryoneButTheDomainsOwnAgentsWithAPlain403) {
   NetPartsRig rig;
   struct Case {

@@ -50,6 +50,8 @@ TEST(ServerConfigTest, EveryKeyHasADefault) {
   EXPECT_EQ(c->domains, std::vector<std::string>{"eu"});
   EXPECT_EQ(c->connections_per_identity, 4u);
   EXPECT_EQ(c->max_connections, 20000u);
+  EXPECT_EQ(c->max_unauthenticated, 1000u);
+  EXPECT_EQ(c->handshake_timeout, 10);
   EXPECT_EQ(c->header_bytes, 8192u);
   EXPECT_EQ(c->body_bytes, 4096u);
   EXPECT_TRUE(c->audit_path.empty());
@@ -77,7 +79,8 @@ TEST(ServerConfigTest, ReadsEverySectionAndAnEmptyMetricsListenDisablesMetrics) 
       "[server]\nlisten = \"[::1]:9000\"\nmetrics_listen = \"\"\nlong_poll_timeout = "
       "30\nstale_after = 45\n"
       "[schedule]\ninterval = 60\nhistory = 3\nlookahead = 4\n"
-      "[limits]\nconnections_per_identity = 2\nbody_bytes = 0\n[audit]\npath = \"audit.jsonl\"\n");
+      "[limits]\nconnections_per_identity = 2\nbody_bytes = 0\nmax_unauthenticated = 50\n"
+      "handshake_timeout = 3\n[audit]\npath = \"audit.jsonl\"\n");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->listen.host, "::1");
   EXPECT_EQ(c->listen.port, 9000);
@@ -87,6 +90,8 @@ TEST(ServerConfigTest, ReadsEverySectionAndAnEmptyMetricsListenDisablesMetrics) 
   EXPECT_EQ(c->schedule.lookahead, 4);
   EXPECT_EQ(c->connections_per_identity, 2u);
   EXPECT_EQ(c->body_bytes, 0u);
+  EXPECT_EQ(c->max_unauthenticated, 50u);
+  EXPECT_EQ(c->handshake_timeout, 3);
   EXPECT_EQ(c->audit_path, fs::path("/etc/stek/audit.jsonl"));
 }
 
@@ -124,6 +129,9 @@ TEST(ServerConfigTest, WrongTypesAreErrors) {
 TEST(ServerConfigTest, OutOfRangeValuesAreErrors) {
   expect_config_error(parse_with("[server]\nlong_poll_timeout = 0\n"), "from 1 to 3600");
   expect_config_error(parse_with("[limits]\nheader_bytes = 100\n"), "limits.header_bytes");
+  expect_config_error(parse_with("[limits]\nhandshake_timeout = 0\n"), "limits.handshake_timeout");
+  expect_config_error(parse_with("[limits]\nmax_unauthenticated = 0\n"),
+                      "limits.max_unauthenticated");
   // Each value is in range, together they are not: H x I is more than seven days.
   expect_config_error(parse_with("[schedule]\ninterval = 86400\nhistory = 8\n"), "schedule");
 }

@@ -60,8 +60,14 @@ TEST(StatusPage, HostileDomainHostAndAddressCannotInjectMarkup) {
 TEST(ServerMetrics, TextIsPinned) {
   TransportStats transport;
   transport.connections_open = 4;
+  transport.connections_unauthenticated = 1;
+  transport.unauthenticated_dropped = 5;
+  transport.accept_failures = 3;
+  transport.accept_paused = true;
   transport.requests_by_status = {{200, 7}, {304, 2}, {403, 1}};
-  EXPECT_EQ(render_server_metrics(sample_status(), transport),
+  ServerStatus status = sample_status();
+  status.long_polls_waiting = 2;
+  EXPECT_EQ(render_server_metrics(status, transport),
             "# HELP stek_up 1 when the current epoch's secret exists\n# TYPE stek_up gauge\n"
             "stek_up 1\n"
             "# HELP stek_current_epoch Current epoch number\n# TYPE stek_current_epoch gauge\n"
@@ -77,6 +83,20 @@ TEST(ServerMetrics, TextIsPinned) {
             "# TYPE stek_agents_stale gauge\nstek_agents_stale 1\n"
             "# HELP stek_connections_open Open client connections\n"
             "# TYPE stek_connections_open gauge\nstek_connections_open 4\n"
+            "# HELP stek_connections_unauthenticated Open connections without a verified "
+            "identity yet (limits.max_unauthenticated)\n"
+            "# TYPE stek_connections_unauthenticated gauge\nstek_connections_unauthenticated 1\n"
+            "# HELP stek_unauthenticated_dropped_total Connections without an identity closed to "
+            "make room for newer ones\n"
+            "# TYPE stek_unauthenticated_dropped_total counter\n"
+            "stek_unauthenticated_dropped_total 5\n"
+            "# HELP stek_long_polls_waiting Long polls parked until a ring changes\n"
+            "# TYPE stek_long_polls_waiting gauge\nstek_long_polls_waiting 2\n"
+            "# HELP stek_accept_paused 1 while accepting connections is paused (out of file "
+            "descriptors or memory)\n# TYPE stek_accept_paused gauge\nstek_accept_paused 1\n"
+            "# HELP stek_accept_failures_total Accepts that failed for lack of file descriptors "
+            "or memory (each pausing the accept loop, 50 ms growing to 1 s)\n"
+            "# TYPE stek_accept_failures_total counter\nstek_accept_failures_total 3\n"
             "# HELP stek_erasures_total Secrets erased\n# TYPE stek_erasures_total counter\n"
             "stek_erasures_total 3\n"
             "# HELP stek_audit_failures_total Audit events that could not be written (their "

@@ -81,5 +81,40 @@ TEST(WaitList, WakeMayCallBackIntoTheList) {
   EXPECT_EQ(list.size(), 0u);
 }
 
+TEST(WaitList, FinishedPollsLeaveNothingBehind) {
+  Recorder r;
+  const std::vector<std::string> domains = {"eu-west", "us-east", "ap-south"};
+  for (ConnectionId id = 1; id <= 3000; ++id) {
+    r.list.add(id, {domains[id % 3], id});
+    switch (id % 4) {
+      case 0:  // timed out: the answer takes the waiter
+        break;
+      case 1:  // its ring changed, then the answer took it
+        r.list.ring_changed(domains[id % 3]);
+        break;
+      case 2:  // its host was denied
+        r.list.wake(id);
+        break;
+      case 3:  // a new epoch, but the client closed first
+        r.list.all_rings_changed();
+        break;
+    }
+    ASSERT_TRUE(r.list.take(id).has_value()) << id;
+    EXPECT_TRUE(r.list.empty()) << id;
+  }
+  EXPECT_EQ(r.list.size(), 0u);
+}
+
+TEST(WaitList, ManyParkedPollsAllCancelledLeaveNothingBehind) {
+  Recorder r;
+  for (ConnectionId id = 1; id <= 1000; ++id) r.list.add(id, {id % 2 ? "eu-west" : "us-east", 1});
+  EXPECT_EQ(r.list.size(), 1000u);
+  r.list.ring_changed("eu-west");  // half of them woken, not yet answered
+  for (ConnectionId id = 1; id <= 1000; ++id) r.list.take(id);  // every connection closed
+  EXPECT_TRUE(r.list.empty());
+  r.list.all_rings_changed();
+  EXPECT_EQ(r.woken.size(), 500u);  // nobody woken after leaving
+}
+
 }  // namespace
 }  // namespace stek::server
