@@ -12,6 +12,7 @@
 #include "ring_keeper.h"
 #include "sinks/nginx.h"
 #include "testing/fixed_clock.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -22,8 +23,8 @@ using testing::make_ring;
 using testing::ring_update;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 int lines_in(const fs::path& p) {
   std::ifstream in(p);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "fakes.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -13,7 +14,7 @@ namespace fs = std::filesystem;
 using testing::make_ring;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
+using test::kE;
 
 TEST(KeyDirs, DevShmIsAMemoryFilesystem) {
   if (!fs::exists("/dev/shm")) GTEST_SKIP() << "no /dev/shm";

@@ -4,13 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
 
 using testing::make_ring;
 
-constexpr Epoch kE = 30'000'000;
+using test::kE;
 constexpr UnixSeconds kBoundary = (kE + 1) * 60;  // start of epoch E+1 at I = 60 s
 
 HeldRing held(Epoch first, Epoch last, UnixSeconds now = kE * 60 + 10) {

@@ -12,6 +12,7 @@
 #include "fakes.h"
 #include "sinks/json.h"
 #include "sinks/nginx.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -21,8 +22,8 @@ using testing::make_ring;
 using testing::read_text;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 KeyRing served() {
   auto held = HeldRing::accept(make_ring("eu", kE - 2, kE + 2, kT, 5), "eu", kT);

@@ -7,6 +7,7 @@
 
 #include "fakes.h"
 #include "testing/fixed_clock.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -15,8 +16,8 @@ using testing::make_ring;
 using testing::ring_json;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 void write_ring(const std::filesystem::path& path, const std::string& domain,
                 std::uint64_t version) {

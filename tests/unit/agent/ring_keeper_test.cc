@@ -11,6 +11,7 @@
 
 #include "fakes.h"
 #include "testing/fixed_clock.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -23,9 +24,9 @@ using testing::ring_update;
 using testing::TempDir;
 
 // I = 60 s, H = 2, L = 2 (testing::kParams). Epoch kE starts at kE * 60.
-constexpr Epoch kE = 30'000'000;
+using test::kE;
 constexpr UnixSeconds kStart = kE * 60;
-constexpr UnixSeconds kT = kStart + 10;
+using test::kT;
 
 UnixSeconds boundary(Epoch e) {
   return e * 60;

@@ -15,6 +15,7 @@
 #include "held_ring.h"
 #include "sinks/json.h"
 #include "sinks/nginx.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -25,8 +26,8 @@ using testing::make_ring;
 using testing::read_text;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 // The ring servers get at t, from keys E-2 .. E+3.
 KeyRing served_at(UnixSeconds t) {

@@ -6,6 +6,7 @@
 
 #include "fakes.h"
 #include "testing/fixed_clock.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -16,8 +17,8 @@ using testing::make_ring;
 using testing::ring_json;
 using testing::ScriptedClient;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 PollAnswer ring_answer(std::uint64_t version) {
   PollAnswer a;

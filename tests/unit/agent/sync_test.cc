@@ -6,6 +6,7 @@
 #include "stek/bytes.h"
 
 #include "fakes.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -16,7 +17,7 @@ using testing::make_ring;
 using testing::ring_json;
 
 constexpr UnixSeconds kNow = 1'800'000'010;  // epoch 30'000'000 at I = 60 s
-constexpr Epoch kE = 30'000'000;
+using test::kE;
 
 PollAnswer ok_answer(const KeyRing& ring, std::optional<std::uint64_t> header = std::nullopt) {
   PollAnswer a;

@@ -11,6 +11,7 @@
 #include "ring_fixtures.h"
 #include "testing/fixed_clock.h"
 #include "tls_pair.h"
+#include "tls_versions.h"
 
 namespace stek::openssl {
 namespace {
@@ -23,7 +24,7 @@ using testing::make_client_ctx;
 using testing::make_server_ctx;
 using testing::with_ticket;
 
-constexpr UnixSeconds kNow = 1'700'000'000;
+using test::kNow;
 
 class Install : public ::testing::TestWithParam<int> {
  protected:
@@ -58,11 +59,9 @@ class Install : public ::testing::TestWithParam<int> {
   testing::SslCtxPtr client = make_client_ctx(GetParam());
 };
 
-std::string version_name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == TLS1_3_VERSION ? "TLS13" : "TLS12";
-}
+using test::tls_version_name;
 INSTANTIATE_TEST_SUITE_P(Versions, Install, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
-                         version_name);
+                         tls_version_name);
 
 TEST_P(Install, IssuesTicketsUnderTheCurrentKeyAndResumes) {
   const Epoch e = schedule.epoch_at(kNow);
@@ -291,7 +290,7 @@ TEST_P(Install, HandshakeKeepsTheSnapshotItTook) {
 // ------------------------------------------------------------ TLS 1.3 only: kex modes, 0-RTT
 
 class Install13 : public Install {};
-INSTANTIATE_TEST_SUITE_P(Tls13, Install13, ::testing::Values(TLS1_3_VERSION), version_name);
+INSTANTIATE_TEST_SUITE_P(Tls13, Install13, ::testing::Values(TLS1_3_VERSION), tls_version_name);
 
 TEST_P(Install13, ClearsAllowNoDheKexOnTheContext) {
   auto ctx = make_server_ctx(TLS1_3_VERSION);

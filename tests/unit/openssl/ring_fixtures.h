@@ -13,6 +13,9 @@
 
 namespace stek::openssl::test {
 
+// The time the tests are set at.
+inline constexpr UnixSeconds kNow = 1'700'000'000;
+
 // Keys for epochs first..last (newest first) of one domain, roles as of t.
 inline KeyRing make_ring(const Schedule& schedule, UnixSeconds t, Epoch first, Epoch last,
                          KeySize size = KeySize::k80, std::uint64_t version = 1) {

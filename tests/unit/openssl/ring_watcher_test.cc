@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using test::json_of;
 using test::make_window_ring;
 
-constexpr UnixSeconds kNow = 1'700'000'000;
+using test::kNow;
 
 class RingWatcher : public ::testing::Test {
  protected:

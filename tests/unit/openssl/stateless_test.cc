@@ -10,6 +10,7 @@
 
 #include "testing/fixed_clock.h"
 #include "tls_pair.h"
+#include "tls_versions.h"
 
 namespace stek::openssl {
 namespace {
@@ -23,11 +24,9 @@ class StatefulTickets : public ::testing::TestWithParam<int> {
   int version() const { return GetParam(); }
 };
 
-std::string version_name(const ::testing::TestParamInfo<int>& info) {
-  return info.param == TLS1_3_VERSION ? "TLS13" : "TLS12";
-}
+using test::tls_version_name;
 INSTANTIATE_TEST_SUITE_P(Versions, StatefulTickets,
-                         ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION), version_name);
+                         ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION), tls_version_name);
 
 TEST_P(StatefulTickets, ResumeOnlyOnTheServerThatHoldsTheSession) {
   auto a = make_server_ctx(version());

@@ -13,7 +13,7 @@ namespace {
 
 using test::make_window_ring;
 
-constexpr UnixSeconds kNow = 1'700'000'000;
+using test::kNow;
 
 TicketKey counting_key(std::size_t part) {
   KeyName name;

@@ -15,7 +15,7 @@ using test::key_of_epoch;
 using test::make_ring;
 using test::make_window_ring;
 
-constexpr UnixSeconds kNow = 1'700'000'000;
+using test::kNow;
 
 struct Fixture {
   FixedClock clock{kNow};

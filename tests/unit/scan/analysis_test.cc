@@ -6,14 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "names.h"
+
 namespace stek::scan {
 namespace {
 
-KeyName name(std::uint8_t n) {
-  KeyName k{};
-  k.fill(n);
-  return k;
-}
+using test::name;
 
 class Scan {
  public:

@@ -11,8 +11,6 @@ namespace {
 
 using namespace split_testing;
 
-constexpr Epoch kEpoch = kStart / 60;
-
 bool audited(const MemoryAuditLog& log, const std::string& event, const std::string& actor) {
   for (const auto& e : log.events) {
     if (e.value("event", "") == event && e.value("actor", "") == actor) return true;

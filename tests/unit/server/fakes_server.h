@@ -43,6 +43,7 @@ class NetPartsCountingRandom final : public Random {
 };
 
 inline constexpr UnixSeconds kStart = 1'800'000'000;  // a multiple of 60: epoch 30'000'000
+inline constexpr Epoch kEpoch = kStart / 60;
 inline constexpr ScheduleParams kRigParams{60, 2, 2};
 inline constexpr std::int64_t kLongPollTimeout = 300;
 inline constexpr std::int64_t kStaleAfter = 600;

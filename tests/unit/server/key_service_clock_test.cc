@@ -15,8 +15,8 @@ namespace {
 
 using testing::InMemoryStore;
 
-constexpr ScheduleParams kParams{60, 2, 2};  // I = 60 s, H = 2, L = 2
-constexpr std::int64_t kBound = 180;         // 3 intervals, the default
+constexpr ScheduleParams kClockParams{60, 2, 2};  // I = 60 s, H = 2, L = 2
+constexpr std::int64_t kStepBound = 180;          // 3 intervals, the default
 constexpr UnixSeconds kT0 = 1000 * 60 + 5;
 
 class CountingRandom final : public Random {
@@ -32,9 +32,9 @@ class CountingRandom final : public Random {
 class KeyServiceClockTest : public ::testing::Test {
  protected:
   std::unique_ptr<KeyService> make() {
-    return std::make_unique<KeyService>(Schedule::make(kParams).value(),
+    return std::make_unique<KeyService>(Schedule::make(kClockParams).value(),
                                         std::vector<std::string>{"eu"}, store, random, audit,
-                                        kBound);
+                                        kStepBound);
   }
   // Every epoch's secret as first seen: a second, different secret for one epoch fails.
   void expect_one_secret_per_epoch() {
@@ -77,7 +77,7 @@ TEST_F(KeyServiceClockTest, StepForwardThenBackKeepsOneSecretPerEpochAndRecovers
   // Real time moves on by one interval while the wall clock is still 600 s ahead.
   ASSERT_TRUE(keys->maintain(kT0 + 660, 61'000).ok());
   EXPECT_TRUE(keys->clock_guard().alarmed());
-  EXPECT_EQ(keys->current_epoch(), Schedule::make(kParams)->epoch_at(kT0 + 60));
+  EXPECT_EQ(keys->current_epoch(), Schedule::make(kClockParams)->epoch_at(kT0 + 60));
   expect_one_secret_per_epoch();
   // The clock is put right.
   ASSERT_TRUE(keys->maintain(kT0 + 62, 62'000).ok());

@@ -9,7 +9,6 @@ namespace {
 
 using namespace split_testing;
 
-constexpr Epoch kEpoch = kStart / 60;
 constexpr std::uint64_t kVersion = (static_cast<std::uint64_t>(kEpoch) << 20) + 1;
 
 TEST(KeyringApi, AnswersAtOnceWithTheRingWhenTheAgentHoldsNone) {
