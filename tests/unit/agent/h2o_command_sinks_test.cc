@@ -5,6 +5,7 @@
 
 #include "fakes.h"
 #include "held_ring.h"
+#include "sink_fixtures.h"
 #include "sinks/command.h"
 #include "sinks/h2o.h"
 #include "testing/fixed_clock.h"
@@ -17,16 +18,10 @@ using testing::make_ring;
 using testing::read_text;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
-KeyRing served(UnixSeconds t = kT) {
-  auto held = HeldRing::accept(make_ring("eu", kE - 2, kE + 3, kT, 5), "eu", kT);
-  EXPECT_TRUE(held.ok());
-  auto ring = held->at(t);
-  EXPECT_TRUE(ring.ok()) << ring.error().message;
-  return std::move(ring).value();
-}
+using test::served_at;
 
 time_t mtime_of(const std::filesystem::path& p) {
   struct stat st {};
@@ -37,7 +32,7 @@ time_t mtime_of(const std::filesystem::path& p) {
 TEST(H2oSink, WritesEveryUsableKeyWithItsValidityAndNoPendingKey) {
   TempDir dir(true);
   H2oSink sink({dir / "tickets.yaml", std::nullopt});
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   auto report = sink.apply(&ring, kE);
   ASSERT_TRUE(report.ok()) << report.error().message;
   EXPECT_EQ(report->files_written, 1);
@@ -57,7 +52,7 @@ TEST(H2oSink, WritesEveryUsableKeyWithItsValidityAndNoPendingKey) {
 TEST(H2oSink, NoRingLeavesAnEmptyListSoH2oDropsStekKeys) {
   TempDir dir(true);
   H2oSink sink({dir / "tickets.yaml", std::nullopt});
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   ASSERT_TRUE(sink.apply(&ring, kE).ok());
   ASSERT_TRUE(sink.apply(nullptr, kE + 10).ok());
   EXPECT_EQ(read_text(dir / "tickets.yaml"), "[]\n");
@@ -67,8 +62,8 @@ TEST(H2oSink, NoRingLeavesAnEmptyListSoH2oDropsStekKeys) {
 TEST(H2oSink, EveryChangeMovesTheMtimeToANewSecond) {
   TempDir dir(true);
   H2oSink sink({dir / "tickets.yaml", std::nullopt});
-  KeyRing at_e = served();
-  KeyRing at_e1 = served(kT + 60);
+  KeyRing at_e = served_at(kT);
+  KeyRing at_e1 = served_at(kT + 60);
   ASSERT_TRUE(sink.apply(&at_e, kE).ok());
   const time_t first = mtime_of(dir / "tickets.yaml");
   ASSERT_TRUE(sink.apply(&at_e1, kE + 1).ok());
@@ -115,7 +110,7 @@ struct CommandFixture {
 
 TEST(CommandSink, WritesTheFormatAndRunsTheCommandOnlyAfterAChange) {
   CommandFixture f(Format::haproxy80);
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   auto first = f.sink->apply(&ring, kE);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->files_written, 1);
@@ -132,7 +127,7 @@ TEST(CommandSink, WritesTheFormatAndRunsTheCommandOnlyAfterAChange) {
 
 TEST(CommandSink, OneKeyFormatsGetTheEncryptingKey) {
   CommandFixture f(Format::nginx80);
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   ASSERT_TRUE(f.sink->apply(&ring, kE).ok());
   const std::string bytes = read_text(f.dir / "keys");
   ASSERT_EQ(bytes.size(), 80u);
@@ -141,7 +136,7 @@ TEST(CommandSink, OneKeyFormatsGetTheEncryptingKey) {
 
 TEST(CommandSink, FortyEightByteFormatsGetTheProjectionOfEightyByteKeys) {
   CommandFixture f(Format::ats);
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   ASSERT_EQ(ring.encrypting().key.size(), KeySize::k80);
   ASSERT_TRUE(f.sink->apply(&ring, kE).ok());
   const std::string bytes = read_text(f.dir / "keys");
@@ -157,7 +152,7 @@ TEST(CommandSink, FortyEightByteFormatsGetTheProjectionOfEightyByteKeys) {
 
 TEST(CommandSink, AFailedCommandKeepsTheFileAndIsRetriedWithBackoff) {
   CommandFixture f;
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   ASSERT_TRUE(write_file_atomic(f.dir / "FAIL", {}, 0600).ok());
   auto failed = f.sink->apply(&ring, kE);
   ASSERT_FALSE(failed.ok());
@@ -185,7 +180,7 @@ TEST(CommandSink, AFailedCommandKeepsTheFileAndIsRetriedWithBackoff) {
 
 TEST(CommandSink, NoRingErasesTheFileAndTellsTheServer) {
   CommandFixture f;
-  KeyRing ring = served();
+  KeyRing ring = served_at(kT);
   ASSERT_TRUE(f.sink->apply(&ring, kE).ok());
   auto report = f.sink->apply(nullptr, kE + 10);
   ASSERT_TRUE(report.ok());

@@ -15,6 +15,7 @@
 #include "held_ring.h"
 #include "sinks/haproxy.h"
 #include "testing/keys.h"
+#include "times.h"
 
 namespace stek::agent {
 namespace {
@@ -23,8 +24,8 @@ using std::chrono::milliseconds;
 using testing::make_ring;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
 KeyRing served(Epoch first, Epoch last, UnixSeconds t = kT, std::uint8_t domain_secret = 0x5a) {
   auto held = HeldRing::accept(make_ring("eu", first, last, kT, 5, testing::kParams, domain_secret),

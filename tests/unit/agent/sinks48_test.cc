@@ -11,6 +11,7 @@
 #include "config.h"
 #include "fakes.h"
 #include "held_ring.h"
+#include "sink_fixtures.h"
 #include "sinks/apache.h"
 #include "sinks/ats.h"
 #include "sinks/factory.h"
@@ -23,17 +24,10 @@ using std::chrono::milliseconds;
 using testing::make_ring;
 using testing::TempDir;
 
-constexpr Epoch kE = 30'000'000;
-constexpr UnixSeconds kT = kE * 60 + 10;
+using test::kE;
+using test::kT;
 
-// The ring servers get at t, from keys E-2 .. E+3 (I = 60 s).
-KeyRing served_at(UnixSeconds t) {
-  auto held = HeldRing::accept(make_ring("eu", kE - 2, kE + 3, kT, 5), "eu", kT);
-  EXPECT_TRUE(held.ok());
-  auto ring = held->at(t);
-  EXPECT_TRUE(ring.ok()) << ring.error().message;
-  return std::move(ring).value();
-}
+using test::served_at;
 
 struct stat stat_of(const fs::path& p) {
   struct stat st {};
@@ -41,22 +35,7 @@ struct stat stat_of(const fs::path& p) {
   return st;
 }
 
-// A reload command that counts its runs in a file: a real process, like apachectl.
-struct CountingReload {
-  explicit CountingReload(const TempDir& dir) : counter(dir / "reloads") {}
-  std::unique_ptr<Reloader> reloader(const std::string& exit = "0") const {
-    return std::make_unique<CommandReloader>(
-        std::vector<std::string>{"sh", "-c", "echo x >> '" + counter.string() + "'; exit " + exit},
-        milliseconds(10000));
-  }
-  int count() const {
-    std::ifstream in(counter);
-    int n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
-    return n;
-  }
-  fs::path counter;
-};
+using test::CountingReload;
 
 void expect_projection(const TicketKey& written, const TicketKey& ring_key) {
   EXPECT_EQ(written.name(), ring_key.name()) << "key names stay the same";

@@ -13,6 +13,7 @@
 
 #include "fakes.h"
 #include "held_ring.h"
+#include "sink_fixtures.h"
 #include "sinks/json.h"
 #include "sinks/nginx.h"
 #include "times.h"
@@ -29,14 +30,7 @@ using testing::TempDir;
 using test::kE;
 using test::kT;
 
-// The ring servers get at t, from keys E-2 .. E+3.
-KeyRing served_at(UnixSeconds t) {
-  auto held = HeldRing::accept(make_ring("eu", kE - 2, kE + 3, kT, 5), "eu", kT);
-  EXPECT_TRUE(held.ok());
-  auto ring = held->at(t);
-  EXPECT_TRUE(ring.ok()) << ring.error().message;
-  return std::move(ring).value();
-}
+using test::served_at;
 
 mode_t mode_of(const fs::path& p) {
   struct stat st {};
@@ -61,22 +55,7 @@ std::set<std::string> key_files(const fs::path& dir) {
   return out;
 }
 
-// A reload command that counts its runs in a file: a real process, like `nginx -s reload`.
-struct CountingReload {
-  explicit CountingReload(const TempDir& dir) : counter(dir / "reloads") {}
-  std::unique_ptr<Reloader> reloader() const {
-    return std::make_unique<CommandReloader>(
-        std::vector<std::string>{"sh", "-c", "echo x >> '" + counter.string() + "'"},
-        milliseconds(10000));
-  }
-  int count() const {
-    std::ifstream in(counter);
-    int n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
-    return n;
-  }
-  fs::path counter;
-};
+using test::CountingReload;
 
 struct NginxFixture {
   NginxFixture() : keys(true), reload(conf) {
