@@ -3,6 +3,7 @@ background processes with a log file, free ports and bounded waits. 127.0.0.1 on
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -89,6 +90,27 @@ def wait_for_port(port: int, timeout: float = 15.0, proc=None) -> None:
     wait_until(listening, timeout, interval=0.05, what=f"a listener on {LOOPBACK}:{port}")
 
 
+# Every Process not yet stopped: a test that fails between starting a program and handing it to
+# a `with` block would otherwise leave it running after pytest ends (conftest.py stops these at
+# the end of each test, and atexit at the end of the run).
+_LIVE: "set[Process]" = set()
+
+
+def live_processes() -> "set[Process]":
+    return set(_LIVE)
+
+
+def stop_leftovers(keep: "set[Process] | None" = None) -> list[str]:
+    """Stops every Process still running except those in keep; returns their names."""
+    left = [p for p in list(_LIVE) if keep is None or p not in keep]
+    for p in left:
+        p.stop(timeout=5)
+    return [p.name for p in left]
+
+
+atexit.register(stop_leftovers)
+
+
 class Process:
     """A background program in its own process group, its output in a log file; stopped on
     exit, never leaked. append=True keeps the log of earlier runs (a persistent directory)."""
@@ -102,6 +124,7 @@ class Process:
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, cwd=cwd,
                                      start_new_session=True)
+        _LIVE.add(self)
 
     @property
     def pid(self) -> int:
@@ -142,6 +165,7 @@ class Process:
                     os.killpg(self.proc.pid, signals.SIGKILL)
                 self.proc.wait(timeout=5)
         self._log.close()
+        _LIVE.discard(self)
         return self.proc.returncode
 
     def output(self) -> str:
