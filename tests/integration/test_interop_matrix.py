@@ -41,6 +41,7 @@ class Gates:
         self.stekd, self.tmp = stekd, tmp
         self.locks: dict = {}  # host name -> lock: one check per host and epoch at a time
         self.serving: dict = {}  # (host name, epoch) -> True once seen
+        self.first = threading.Semaphore(4)  # first connections at once, over all probes
 
     @staticmethod
     def settled(relay=None) -> None:
@@ -102,9 +103,10 @@ def run_probe(client, version, scenario, a, b, gates, tmp) -> dict:
     in two epochs: no verdict then, as in the product tests."""
     if scenario == "rotations":
         return probe(client, version, [(a.port, gates.settled), (a.port, gates.after_rotations(a))],
-                     tmp / "clients")
+                     tmp / "clients", gates.first)
     for _ in range(3):
-        r = probe(client, version, [(a.port, gates.settled), (b.port, None)], tmp / "clients")
+        r = probe(client, version, [(a.port, gates.settled), (b.port, None)], tmp / "clients",
+                  gates.first)
         at = r["issued_at"]
         if r["error"] or at is None or r["age"] is None or \
                 epoch(INTERVAL, at) == epoch(INTERVAL, at + r["age"]):
