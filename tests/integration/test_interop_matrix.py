@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 90
+# ctest-timeout: 300  ctest-cost: 100
 """The interop matrix (issue 11, Deliver 8): nginx, HAProxy, h2o, Apache httpd, Traffic Server
 and the libstek example server, each host fed by its own real stek-agent from one real stekd;
 clients openssl s_client, gnutls-cli, Python's ssl and curl; TLS 1.2 and 1.3; a ticket resumed
