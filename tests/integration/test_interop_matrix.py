@@ -33,6 +33,7 @@ PRODUCTS = ("nginx", "haproxy", "h2o", "apache", "ats", "libstek")
 OTHER_DOMAIN = PRODUCTS
 TRIES = 2  # probes per cell
 
+
 class Gates:
     """Conditions on the clock and the hosts that a probe's connections wait for (bounded)."""
 
@@ -82,8 +83,9 @@ class Gates:
         return gate
 
 
-def start_hosts(stekd, tmp: Path, shm: Path, plan) -> dict:
-    hosts = {}
+def start_hosts(stekd, tmp: Path, shm: Path, plan, hosts: dict) -> None:
+    """Starts every host of plan in parallel; hosts is filled first, so that the caller can
+    stop whatever started when one start fails."""
     for product, name, domain in plan:
         h = Host(name, product, domain, (tmp / name).resolve(), shm / name)
         h.dir.mkdir(parents=True)
@@ -94,7 +96,6 @@ def start_hosts(stekd, tmp: Path, shm: Path, plan) -> dict:
     shared_cert()
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(lambda h: START[h.product](h, stekd, LIFETIME), hosts.values()))
-    return hosts
 
 
 def run_probe(client, version, scenario, a, b, gates, tmp) -> dict:
@@ -127,7 +128,7 @@ def test_interop_matrix(tmp_path):
     with ShmDir(prefix="stek-interop-") as shm, stekd:
         try:
             started = time.monotonic()
-            hosts = start_hosts(stekd, tmp_path, shm, plan)
+            start_hosts(stekd, tmp_path, shm, plan, hosts)
             gates = Gates(stekd, tmp_path)
             gates.locks = {name: threading.Lock() for name in hosts}
             gates.settled()
