@@ -14,9 +14,9 @@ SESSION_CACHE = {"haproxy", "h2o", "libstek"}
 
 NOTES = {
     "haproxy":
-        "HAProxy holds {slots} ticket keys (previous, current, next: `show tls-keys`, and the "
-        "{slots} lines of the sink's file), so a ticket resumes in its own interval and the "
-        "next one only; offered after ≥{rotations} rotations (ticket age {age}) it found no "
+        "HAProxy holds {slots} ticket keys (previous, current, next: the {slots} lines of the "
+        "sink's file, which test_agent_haproxy.py checks against `show tls-keys`), so a "
+        "ticket resumes in its own interval and the next one only; offered after ≥{rotations} rotations (ticket age {age}) it found no "
         "key: resumed {resumed}/{tried}. stek's ring still held that key (H = {history}).",
     "apache":
         "Apache httpd has one ticket key and no decrypt-only history: every rotation (the "
