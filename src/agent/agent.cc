@@ -176,8 +176,7 @@ void Agent::Impl::reload_config() {
   for (const std::size_t n : plan.added) added_configs.push_back(next->sinks[n]);
   auto added = make_sinks(added_configs, config.allow_persistent_cache);
   if (!added.ok()) {
-    spdlog::error("SIGHUP: {}: {}; keeping the running configuration", path,
-                  added.error().message);
+    spdlog::error("SIGHUP: {}: {}; keeping the running configuration", path, added.error().message);
     return;
   }
   // The running sinks are in config.sinks' order (the keeper appends new ones at the end).
@@ -204,10 +203,10 @@ HealthReport Agent::Impl::health() const {
   std::vector<std::string> failures;
   std::vector<std::string> warnings;
   for (const auto& [name, s] : metrics.sinks) {
-    if (s.failing) failures.push_back("sink " + name + " failed to apply ring version " +
-                                      std::to_string(metrics.ring_version) + ": " + s.last_error);
-    if (!s.pid_file_problem.empty())
-      warnings.push_back("sink " + name + ": " + s.pid_file_problem);
+    if (s.failing)
+      failures.push_back("sink " + name + " failed to apply ring version " +
+                         std::to_string(metrics.ring_version) + ": " + s.last_error);
+    if (!s.pid_file_problem.empty()) warnings.push_back("sink " + name + ": " + s.pid_file_problem);
   }
   if (!metrics.serving) {
     failures.push_back(keeper->held() ? "no stek key covers the current epoch " +

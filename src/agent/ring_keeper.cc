@@ -208,7 +208,8 @@ void RingKeeper::change_sinks(const std::vector<std::string>& removed,
   const UnixSeconds now = clock_.now();
   const Epoch epoch = held_ ? held_->schedule().epoch_at(now) : 0;
   auto replaced = [&](const std::string& name) {
-    return std::any_of(added.begin(), added.end(), [&](const auto& s) { return s->name() == name; });
+    return std::any_of(added.begin(), added.end(),
+                       [&](const auto& s) { return s->name() == name; });
   };
   for (const std::string& name : removed) {
     auto it = std::find_if(sinks_.begin(), sinks_.end(),
@@ -267,7 +268,8 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
                       sink->name());
       }
     }
-    if (m.failing) spdlog::info("{}: applies again ({} failed apply(s) since start)", sink->name(), m.failures);
+    if (m.failing)
+      spdlog::info("{}: applies again ({} failed apply(s) since start)", sink->name(), m.failures);
     m.failing = false;
     m.last_success = clock_.now();
     m.applied_version = held_->version();

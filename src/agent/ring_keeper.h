@@ -94,7 +94,7 @@ class RingKeeper {
   std::optional<Epoch> logged_epoch_;      // last epoch announced in the log
   std::optional<Epoch> exhausted_logged_;  // last epoch the "no key" error was logged
   std::map<std::string, std::vector<std::string>> sink_warnings_;  // last logged, by sink
-  std::map<std::string, std::filesystem::path> pid_files_;          // by sink
+  std::map<std::string, std::filesystem::path> pid_files_;         // by sink
 };
 
 }  // namespace stek::agent

@@ -1,9 +1,8 @@
 // Each sink's status as RingKeeper keeps it (issue 11, Deliver 7), driven by a fake sink that
 // fails on demand and a fixed clock: last applied ring version, last success and failure
 // times, the last error; sinks added and removed while running; pid files watched.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "stek/bytes.h"
 #include "stek/file.h"
@@ -38,8 +37,8 @@ struct StatusRig {
     return s;
   }
   void deliver(std::uint64_t version) {
-    keeper->apply(ring_update(make_ring("eu", kE - 2, kE + 2, clock.now(), version), "eu",
-                              clock.now()));
+    keeper->apply(
+        ring_update(make_ring("eu", kE - 2, kE + 2, clock.now(), version), "eu", clock.now()));
   }
   const SinkMetrics& status(const std::string& name) const {
     return keeper->metrics().sinks.at(name);
@@ -73,7 +72,7 @@ TEST(SinkStatus, AFailureKeepsTheLastSuccessAndIsClearedByTheNextSuccess) {
     EXPECT_TRUE(s.failing);
     EXPECT_EQ(s.last_error, "sink down in this test");
     EXPECT_EQ(s.last_failure, kT + 3);
-    EXPECT_EQ(s.last_success, kT);   // stays old
+    EXPECT_EQ(s.last_success, kT);     // stays old
     EXPECT_EQ(s.applied_version, 7u);  // the server still runs version 7
     EXPECT_EQ(s.failures, 1u);
   }
@@ -170,8 +169,7 @@ TEST(SinkStatus, AMissingUnparsableOrStalePidFileIsAWarningUntilItNamesAProcess)
 
   ASSERT_TRUE(write_file_atomic(pid_file, as_bytes(std::string("nginx\n")), 0644).ok());
   rig.keeper->refresh("test");
-  EXPECT_NE(rig.status("a").pid_file_problem.find("does not hold a process id"),
-            std::string::npos);
+  EXPECT_NE(rig.status("a").pid_file_problem.find("does not hold a process id"), std::string::npos);
 
   // The largest pid Linux can hand out, unused here.
   ASSERT_TRUE(write_file_atomic(pid_file, as_bytes(std::string("4194303\n")), 0644).ok());
