@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "stek-agent: keeps this host's TLS session ticket keys fresh by long-polling stekd,\n"
       "rotates them at every epoch boundary (also while stekd is unreachable), and feeds\n"
-      "each configured sink (nginx key files + reload, stek's json ring file). It measures\n"
-      "this host's clock skew against stekd at every answer: a warning beyond a quarter of\n"
-      "the interval, /healthz 503 beyond half of it.\n"
+      "each configured sink (nginx, HAProxy, Apache, Traffic Server, h2o, any command, stek's\n"
+      "json ring file). It measures this host's clock skew against stekd at every answer:\n"
+      "a warning beyond a quarter of the interval, /healthz 503 beyond half of it.\n"
       "Each sink's status (last applied ring version, last success, last error) is in\n"
       "/metrics; /healthz is 503 naming the sink while its last apply failed. A missing or\n"
       "stale pid_file (reload = \"signal\") is a warning in the log, /metrics and /healthz.\n"
