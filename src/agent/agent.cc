@@ -179,22 +179,26 @@ void Agent::Impl::reload_config() {
     spdlog::error("SIGHUP: {}: {}; keeping the running configuration", path, added.error().message);
     return;
   }
-  // The running sinks are in config.sinks' order (the keeper appends new ones at the end).
+  // The keeper's sinks are in config.sinks' order: change_sinks drops the removed ones and
+  // appends the added ones, and config.sinks follows suit.
   std::vector<std::string> removed;
   for (const std::size_t r : plan.removed) removed.push_back(keeper->sinks()[r]->name());
+  std::vector<std::string> added_names;
+  for (const auto& sink : *added) added_names.push_back(sink->name());
+  keeper->change_sinks(removed, std::move(added).value());
+  for (std::size_t i = 0; i < added_configs.size(); ++i) {
+    if (auto pid_file = signal_pid_file(added_configs[i]))
+      keeper->watch_pid_file(added_names[i], *pid_file);
+  }
   std::vector<SinkConfig> running;
   for (const std::size_t r : plan.kept) running.push_back(config.sinks[r]);
-  watch_pid_files(added_configs, *added);
-  const std::size_t kept = plan.kept.size();
-  // Kept sinks stay in order, so drop the removed ones by name before adding.
-  keeper->change_sinks(removed, std::move(added).value());
   for (auto& c : added_configs) running.push_back(std::move(c));
   config.sinks = std::move(running);
   if (!options.log_level_fixed && next->log_level != config.log_level) {
     config.log_level = next->log_level;
     spdlog::set_level(spdlog::level::from_str(config.log_level));
   }
-  spdlog::info("SIGHUP: re-read {}: {} sink(s) kept, {} added, {} removed", path, kept,
+  spdlog::info("SIGHUP: re-read {}: {} sink(s) kept, {} added, {} removed", path, plan.kept.size(),
                plan.added.size(), plan.removed.size());
 }
 

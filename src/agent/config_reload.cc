@@ -1,6 +1,8 @@
 // Comparing the running configuration with a re-read one (SIGHUP).
 #include "config_reload.h"
 
+#include <algorithm>
+
 namespace stek::agent {
 
 std::vector<std::string> restart_only_changes(const AgentConfig& a, const AgentConfig& b) {
@@ -42,6 +44,7 @@ SinkPlan plan_sinks(const std::vector<SinkConfig>& running, const std::vector<Si
   for (std::size_t r = 0; r < running.size(); ++r) {
     if (!taken[r]) plan.removed.push_back(r);
   }
+  std::sort(plan.kept.begin(), plan.kept.end());  // in running order, as the sinks run
   return plan;
 }
 

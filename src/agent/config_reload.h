@@ -21,7 +21,7 @@ std::vector<std::string> restart_only_changes(const AgentConfig& running, const 
 // How to go from the running sinks to the next configuration's: a sink whose table is
 // unchanged keeps running (and its status); the others are removed or built anew.
 struct SinkPlan {
-  std::vector<std::size_t> kept;     // indices into `running`
+  std::vector<std::size_t> kept;     // indices into `running`, ascending
   std::vector<std::size_t> removed;  // indices into `running`
   std::vector<std::size_t> added;    // indices into `next`
 };

@@ -229,7 +229,9 @@ void RingKeeper::change_sinks(const std::vector<std::string>& removed,
       metrics_.sinks.erase(name);
       sink_warnings_.erase(name);
     }
-    pid_files_.erase(name);
+    // A rebuilt sink is watched again if its new configuration still reloads by signal.
+    if (pid_files_.erase(name) && metrics_.sinks.count(name))
+      metrics_.sinks[name].pid_file_problem.clear();
     sinks_.erase(it);
   }
   for (auto& sink : added) {

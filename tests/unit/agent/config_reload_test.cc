@@ -31,6 +31,13 @@ TEST(ConfigReload, UnchangedSinksAreKeptAndChangedOnesRebuilt) {
   EXPECT_EQ(plan.added, (std::vector<std::size_t>{0, 2}));
 }
 
+TEST(ConfigReload, KeptSinksAreListedInTheirRunningOrder) {
+  const SinkPlan plan = plan_sinks({json_at("/a"), json_at("/b")}, {json_at("/b"), json_at("/a")});
+  EXPECT_EQ(plan.kept, (std::vector<std::size_t>{0, 1}));
+  EXPECT_TRUE(plan.removed.empty());
+  EXPECT_TRUE(plan.added.empty());
+}
+
 TEST(ConfigReload, AnEmptySinkListRemovesEverySink) {
   const SinkPlan plan = plan_sinks({json_at("/a"), json_at("/b")}, {});
   EXPECT_TRUE(plan.kept.empty());

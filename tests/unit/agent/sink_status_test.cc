@@ -185,5 +185,17 @@ TEST(SinkStatus, AMissingUnparsableOrStalePidFileIsAWarningUntilItNamesAProcess)
             std::string::npos);
 }
 
+TEST(SinkStatus, ASinkRebuiltWithoutASignalReloadDropsItsPidFileWarning) {
+  StatusRig rig({"a"});
+  rig.keeper->watch_pid_file("a", rig.dir / "missing.pid");
+  rig.keeper->load_cache();
+  ASSERT_FALSE(rig.status("a").pid_file_problem.empty());
+  std::vector<std::unique_ptr<Sink>> adding;
+  adding.push_back(rig.recording("a"));
+  rig.keeper->change_sinks({"a"}, std::move(adding));
+  rig.keeper->refresh("SIGHUP");
+  EXPECT_TRUE(rig.status("a").pid_file_problem.empty());
+}
+
 }  // namespace
 }  // namespace stek::agent
