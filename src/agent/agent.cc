@@ -198,8 +198,12 @@ void Agent::Impl::reload_config() {
     config.log_level = next->log_level;
     spdlog::set_level(spdlog::level::from_str(config.log_level));
   }
-  spdlog::info("SIGHUP: re-read {}: {} sink(s) kept, {} added, {} removed", path, plan.kept.size(),
-               plan.added.size(), plan.removed.size());
+  std::size_t rebuilt = 0;
+  for (const auto& name : added_names)
+    rebuilt += std::count(removed.begin(), removed.end(), name) > 0 ? 1 : 0;
+  spdlog::info("SIGHUP: re-read {}: {} sink(s) kept, {} rebuilt, {} added, {} removed", path,
+               plan.kept.size(), rebuilt, plan.added.size() - rebuilt,
+               plan.removed.size() - rebuilt);
 }
 
 HealthReport Agent::Impl::health() const {

@@ -216,7 +216,7 @@ void RingKeeper::change_sinks(const std::vector<std::string>& removed,
                            [&](const auto& s) { return s->name() == name; });
     if (it == sinks_.end()) continue;
     if (replaced(name)) {
-      spdlog::info("{}: configuration changed; the new one takes over", name);
+      spdlog::info("{}: configuration changed; rebuilt, it takes over the same files", name);
     } else {
       auto withdrawn = (*it)->apply(nullptr, epoch);
       if (withdrawn.ok()) {
@@ -235,7 +235,8 @@ void RingKeeper::change_sinks(const std::vector<std::string>& removed,
     sinks_.erase(it);
   }
   for (auto& sink : added) {
-    spdlog::info("{}: added", sink->name());
+    if (std::find(removed.begin(), removed.end(), sink->name()) == removed.end())
+      spdlog::info("{}: added", sink->name());
     metrics_.sinks[sink->name()];
     sinks_.push_back(std::move(sink));
   }
