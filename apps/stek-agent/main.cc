@@ -16,9 +16,17 @@ int main(int argc, char** argv) {
   CLI::App app{
       "stek-agent: keeps this host's TLS session ticket keys fresh by long-polling stekd,\n"
       "rotates them at every epoch boundary (also while stekd is unreachable), and feeds\n"
-      "each configured sink (nginx key files + reload, stek's json ring file). It measures\n"
-      "this host's clock skew against stekd at every answer: a warning beyond a quarter of\n"
-      "the interval, /healthz 503 beyond half of it.\n"
+      "each configured sink (nginx, HAProxy, Apache, Traffic Server, h2o, any command, stek's\n"
+      "json ring file). It measures this host's clock skew against stekd at every answer:\n"
+      "a warning beyond a quarter of the interval, /healthz 503 beyond half of it.\n"
+      "Each sink's status (last applied ring version, last success, last error) is in\n"
+      "/metrics; /healthz is 503 naming the sink while its last apply failed. A missing or\n"
+      "stale pid_file (reload = \"signal\") is a warning in the log, /metrics and /healthz.\n"
+      "SIGHUP re-reads --config: sinks are added, removed or rebuilt (the held ring is\n"
+      "applied to new ones) and log_level changes; if the file does not parse or a sink\n"
+      "cannot be built, the running configuration stays (the log says why). Other keys\n"
+      "(servers, domain, tls, directories, timeouts, metrics_listen) need a restart; the\n"
+      "log says so. Every SIGHUP also re-applies every sink and reloads its server.\n"
       "See docs/stek-agent.md."};
   app.set_version_flag("--version", "stek-agent 0.1.0");
   std::string config_path;
@@ -62,7 +70,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
   ::signal(SIGPIPE, SIG_IGN);
 
-  stek::agent::AgentOptions options{std::move(config).value(), std::nullopt};
+  stek::agent::AgentOptions options{std::move(config).value(), std::nullopt, config_path,
+                                    !log_level.empty()};
   if (!ring_file.empty()) options.ring_file = ring_file;
   stek::SystemClock clock;
   stek::SystemRandom random;

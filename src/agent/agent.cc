@@ -15,6 +15,7 @@
 #include "stek/derive.h"
 
 #include "cache.h"
+#include "config_reload.h"
 #include "identity.h"
 #include "metrics_server.h"
 #include "ring_file_source.h"
@@ -89,7 +90,7 @@ struct Agent::Impl {
         signals(io) {}
 
   AgentOptions options;
-  const AgentConfig& config;
+  AgentConfig& config;  // as running: sinks and log_level follow SIGHUP
   const Clock& clock;
   Random& random;
   asio::io_context io;
@@ -105,6 +106,9 @@ struct Agent::Impl {
   bool stopping = false;
 
   Status setup();
+  void watch_pid_files(const std::vector<SinkConfig>& configs,
+                       const std::vector<std::unique_ptr<Sink>>& sinks);
+  void reload_config();
   void arm_refresh_timer();
   void wait(milliseconds d);
   HealthReport health() const;
@@ -120,6 +124,7 @@ Status Agent::Impl::setup() {
   STEK_ASSIGN_OR_RETURN(domain, resolve_domain(config, !offline, identity_note));
   STEK_TRY(prepare_key_dir(config.cache_dir, config.allow_persistent_cache, "cache_dir"));
   STEK_ASSIGN_OR_RETURN(auto sinks, make_sinks(config.sinks, config.allow_persistent_cache));
+
   fs::path applied = config.applied_state;
   if (applied.empty()) {
     applied = config.cache_dir / (domain_file_stem(domain) + ".applied");
@@ -129,6 +134,7 @@ Status Agent::Impl::setup() {
   }
   keeper = std::make_unique<RingKeeper>(domain, RingCache(config.cache_dir, domain),
                                         std::move(sinks), clock, AppliedState(applied));
+  watch_pid_files(config.sinks, keeper->sinks());
   if (offline) {
     source = std::make_unique<RingFileSource>(*options.ring_file, domain, clock);
   } else {
@@ -144,9 +150,72 @@ Status Agent::Impl::setup() {
   return {};
 }
 
+void Agent::Impl::watch_pid_files(const std::vector<SinkConfig>& configs,
+                                  const std::vector<std::unique_ptr<Sink>>& sinks) {
+  for (std::size_t i = 0; i < configs.size() && i < sinks.size(); ++i) {
+    if (auto pid_file = signal_pid_file(configs[i]))
+      keeper->watch_pid_file(sinks[i]->name(), *pid_file);
+  }
+}
+
+void Agent::Impl::reload_config() {
+  if (options.config_path.empty()) return;
+  const std::string path = options.config_path.string();
+  auto next = load_config(options.config_path);
+  if (!next.ok()) {
+    spdlog::error("SIGHUP: {}; keeping the running configuration", next.error().message);
+    return;
+  }
+  const auto restart = restart_only_changes(config, *next);
+  if (!restart.empty()) {
+    spdlog::warn("SIGHUP: {} changed {}: these take effect only after a restart", path,
+                 join(restart));
+  }
+  const SinkPlan plan = plan_sinks(config.sinks, next->sinks);
+  std::vector<SinkConfig> added_configs;
+  for (const std::size_t n : plan.added) added_configs.push_back(next->sinks[n]);
+  auto added = make_sinks(added_configs, config.allow_persistent_cache);
+  if (!added.ok()) {
+    spdlog::error("SIGHUP: {}: {}; keeping the running configuration", path, added.error().message);
+    return;
+  }
+  // The keeper's sinks are in config.sinks' order: change_sinks drops the removed ones and
+  // appends the added ones, and config.sinks follows suit.
+  std::vector<std::string> removed;
+  for (const std::size_t r : plan.removed) removed.push_back(keeper->sinks()[r]->name());
+  std::vector<std::string> added_names;
+  for (const auto& sink : *added) added_names.push_back(sink->name());
+  keeper->change_sinks(removed, std::move(added).value());
+  for (std::size_t i = 0; i < added_configs.size(); ++i) {
+    if (auto pid_file = signal_pid_file(added_configs[i]))
+      keeper->watch_pid_file(added_names[i], *pid_file);
+  }
+  std::vector<SinkConfig> running;
+  for (const std::size_t r : plan.kept) running.push_back(config.sinks[r]);
+  for (auto& c : added_configs) running.push_back(std::move(c));
+  config.sinks = std::move(running);
+  if (!options.log_level_fixed && next->log_level != config.log_level) {
+    config.log_level = next->log_level;
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+  }
+  std::size_t rebuilt = 0;
+  for (const auto& name : added_names)
+    rebuilt += std::count(removed.begin(), removed.end(), name) > 0 ? 1 : 0;
+  spdlog::info("SIGHUP: re-read {}: {} sink(s) kept, {} rebuilt, {} added, {} removed", path,
+               plan.kept.size(), rebuilt, plan.added.size() - rebuilt,
+               plan.removed.size() - rebuilt);
+}
+
 HealthReport Agent::Impl::health() const {
   const Metrics& metrics = keeper->metrics();
   std::vector<std::string> failures;
+  std::vector<std::string> warnings;
+  for (const auto& [name, s] : metrics.sinks) {
+    if (s.failing)
+      failures.push_back("sink " + name + " failed to apply ring version " +
+                         std::to_string(metrics.ring_version) + ": " + s.last_error);
+    if (!s.pid_file_problem.empty()) warnings.push_back("sink " + name + ": " + s.pid_file_problem);
+  }
   if (!metrics.serving) {
     failures.push_back(keeper->held() ? "no stek key covers the current epoch " +
                                             std::to_string(metrics.current_epoch)
@@ -158,10 +227,13 @@ HealthReport Agent::Impl::health() const {
   if (!failures.empty()) {
     std::string text;
     for (const auto& f : failures) text += (text.empty() ? "" : "; ") + f;
+    for (const auto& w : warnings) text += "; warning: " + w;
     return {false, text};
   }
-  return {true, "ok: epoch " + std::to_string(metrics.current_epoch) + ", runway " +
-                    std::to_string(metrics.runway_seconds) + " s"};
+  std::string text = "ok: epoch " + std::to_string(metrics.current_epoch) + ", runway " +
+                     std::to_string(metrics.runway_seconds) + " s";
+  for (const auto& w : warnings) text += "; warning: " + w;
+  return {true, text};
 }
 
 void Agent::Impl::arm_refresh_timer() {
@@ -224,6 +296,7 @@ int Agent::run() {
       [&d, &on_signal](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
+          d.reload_config();
           spdlog::info("SIGHUP: re-applying every sink and reloading its server");
           d.keeper->force_reapply();
           d.keeper->refresh("SIGHUP");

@@ -21,6 +21,10 @@ struct AgentOptions {
   // Testing and offline source: read this ring file (re-read every second) instead of
   // polling stekd. The file must hold the configured domain's ring, like stekd's answer.
   std::optional<std::filesystem::path> ring_file;
+  // The file `config` was read from: SIGHUP re-reads it (empty: SIGHUP only re-applies).
+  std::filesystem::path config_path;
+  // log_level was set on the command line: a re-read configuration does not change it.
+  bool log_level_fixed = false;
 };
 
 class Agent {
@@ -36,7 +40,9 @@ class Agent {
   // What create() found, in a few lines, for --check-config.
   std::string describe() const;
 
-  // Runs until SIGTERM or SIGINT; returns the process exit code.
+  // Runs until SIGTERM or SIGINT; returns the process exit code. SIGHUP re-reads the
+  // configuration file (sinks and log_level; see config_reload.h), keeping the running one
+  // when the new one does not parse or a sink cannot be built, then re-applies every sink.
   int run();
 
   const Metrics& metrics() const;

@@ -45,8 +45,8 @@ constexpr ConfigKey kReference[] = {
      "random fraction taken off each wait (0..1) so hosts do not retry in lock step"},
     {"metrics_listen", "\"\"",
      "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off. "
-     "/healthz is 503 when no held key covers now or this host's clock is off stekd's by more "
-     "than half the interval"},
+     "/healthz is 503 when no held key covers now, this host's clock is off stekd's by more "
+     "than half the interval, or a sink's last apply failed (naming the sink and its error)"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]",
      "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "
@@ -69,7 +69,8 @@ constexpr ConfigKey kReference[] = {
     {"sink.pid_file", "\"/run/nginx.pid\"",
      "nginx: pid file of the nginx master (reload = \"signal\"); haproxy: of HAProxy's "
      "master (default \"/run/haproxy.pid\"); apache: of the Apache parent (default "
-     "\"/run/apache2/apache2.pid\")"},
+     "\"/run/apache2/apache2.pid\"). Missing, unparsable or naming no running process: a "
+     "warning (log, metrics, /healthz), since a reload then does nothing"},
     {"sink.reload_command", "[]",
      "nginx: argv to run for a reload, e.g. [\"nginx\", \"-s\", \"reload\"] (reload = "
      "\"command\"); apache default [\"apachectl\", \"-k\", \"graceful\"], ats default "

@@ -28,10 +28,14 @@ struct NginxSinkConfig {
   std::vector<std::string> reload_command;
   std::int64_t reload_timeout = 30;  // seconds
   std::optional<std::filesystem::path> nginx_conf;
+
+  bool operator==(const NginxSinkConfig&) const = default;
 };
 
 struct JsonSinkConfig {
   std::filesystem::path path = "/run/stek/ring.json";
+
+  bool operator==(const JsonSinkConfig&) const = default;
 };
 
 // Apache httpd: the one 48-byte SSLSessionTicketKeyFile and a graceful restart.
@@ -41,6 +45,8 @@ struct ApacheSinkConfig {
   std::filesystem::path pid_file = "/run/apache2/apache2.pid";  // reload = signal: SIGUSR1
   std::vector<std::string> reload_command = {"apachectl", "-k", "graceful"};
   std::int64_t reload_timeout = 30;  // seconds
+
+  bool operator==(const ApacheSinkConfig&) const = default;
 };
 
 // Traffic Server: the multi-key 48-byte ticket key file and `traffic_ctl config reload`.
@@ -49,6 +55,8 @@ struct AtsSinkConfig {
   ReloadMode reload = ReloadMode::command;
   std::vector<std::string> reload_command = {"traffic_ctl", "config", "reload"};
   std::int64_t reload_timeout = 30;  // seconds
+
+  bool operator==(const AtsSinkConfig&) const = default;
 };
 
 // type = "haproxy": the tls-ticket-keys file, live rotation on the runtime API; reload only
@@ -61,12 +69,16 @@ struct HaproxySinkConfig {
   std::vector<std::string> reload_command;
   std::int64_t reload_timeout = 30;  // seconds; also bounds each runtime API command
   std::optional<std::filesystem::path> haproxy_cfg;
+
+  bool operator==(const HaproxySinkConfig&) const = default;
 };
 
 // type = "h2o": h2o's ticket-file, which h2o re-reads by itself.
 struct H2oSinkConfig {
   std::filesystem::path path = "/run/stek/h2o/tickets.yaml";
   std::optional<std::filesystem::path> h2o_conf;
+
+  bool operator==(const H2oSinkConfig&) const = default;
 };
 
 // type = "command" (or "generic"): any stekctl format, a file, a command after each change.
@@ -75,6 +87,8 @@ struct CommandSinkConfig {
   std::filesystem::path path;
   std::vector<std::string> command;
   std::int64_t command_timeout = 30;  // seconds
+
+  bool operator==(const CommandSinkConfig&) const = default;
 };
 
 using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig,

@@ -54,6 +54,27 @@ std::string render_prometheus(const Metrics& m) {
     out.family(f.name, f.type, f.help);
     for (const auto& [name, s] : m.sinks) out.sample(f.name, {{"sink", name}}, s.*(f.member));
   }
+  // Each sink's status (RingKeeper keeps it alike for every sink); the error's text is on
+  // /healthz, not in a label.
+  auto per_sink = [&](std::string_view name, std::string_view help, auto value) {
+    out.family(name, MetricType::gauge, help);
+    for (const auto& [sink, s] : m.sinks) out.sample(name, {{"sink", sink}}, value(s));
+  };
+  per_sink("stek_agent_sink_applied_ring_version",
+           "Ring version of the sink's last successful apply, 0 if none.",
+           [](const SinkMetrics& s) { return s.applied_version; });
+  per_sink("stek_agent_sink_last_success_timestamp_seconds",
+           "Unix time of the sink's last successful apply, 0 if never.",
+           [](const SinkMetrics& s) { return s.last_success; });
+  per_sink("stek_agent_sink_last_failure_timestamp_seconds",
+           "Unix time of the sink's last failed apply, 0 if never.",
+           [](const SinkMetrics& s) { return s.last_failure; });
+  per_sink("stek_agent_sink_failing",
+           "1 while the sink's last apply failed (/healthz fails), else 0.",
+           [](const SinkMetrics& s) { return s.failing ? 1 : 0; });
+  per_sink("stek_agent_sink_pid_file_problem",
+           "1 when the pid file a signal reload needs is missing, unparsable or stale.",
+           [](const SinkMetrics& s) { return s.pid_file_problem.empty() ? 0 : 1; });
   // Clock skew against stekd (clock_skew.h): the estimate once stekd stated its time, the
   // bound once a ring's schedule is held.
   if (m.clock_skew) {

@@ -19,6 +19,13 @@ struct SinkMetrics {
   std::uint64_t erasures = 0;  // key files erased
   std::uint64_t failures = 0;  // applies that failed
   std::uint64_t warnings = 0;  // configuration warnings (e.g. ssl_session_timeout too long)
+  // Status of the last apply, kept by RingKeeper for every sink alike.
+  std::uint64_t applied_version = 0;  // ring version of the last successful apply, 0: none
+  UnixSeconds last_success = 0;       // time of the last successful apply, 0: never
+  UnixSeconds last_failure = 0;       // time of the last failed apply, 0: never
+  bool failing = false;               // the last apply failed: the server may not run the ring
+  std::string last_error;             // message of the last failure (no key bytes)
+  std::string pid_file_problem;       // reload = "signal": what is wrong with the pid file
 };
 
 struct Metrics {

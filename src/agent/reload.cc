@@ -21,24 +21,47 @@ namespace stek::agent {
 SignalReloader::SignalReloader(std::filesystem::path pid_file, int signal)
     : pid_file_(std::move(pid_file)), signal_(signal) {}
 
-Result<bool> SignalReloader::reload() {
+namespace {
+
+// The process id in a pid file; nullopt when the file does not exist.
+Result<std::optional<pid_t>> read_pid_file(const std::filesystem::path& pid_file) {
   std::error_code ec;
-  if (!std::filesystem::exists(pid_file_, ec)) return false;
-  auto bytes = read_file(pid_file_, 64);
+  if (!std::filesystem::exists(pid_file, ec)) return std::optional<pid_t>();
+  auto bytes = read_file(pid_file, 64);
   if (!bytes.ok()) return bytes.error();
   std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   long pid = 0;
   auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), pid);
   if (err != std::errc() || end != text.data() + text.size() || pid <= 1 || pid > 4194304) {
-    return make_error(Errc::bad_format, pid_file_.string() + ": does not hold a process id");
+    return make_error(Errc::bad_format, pid_file.string() + ": does not hold a process id");
   }
-  if (::kill(static_cast<pid_t>(pid), signal_) != 0) {
+  return std::optional<pid_t>(static_cast<pid_t>(pid));
+}
+
+}  // namespace
+
+Result<bool> SignalReloader::reload() {
+  STEK_ASSIGN_OR_RETURN(std::optional<pid_t> pid, read_pid_file(pid_file_));
+  if (!pid) return false;
+  if (::kill(*pid, signal_) != 0) {
     if (errno == ESRCH) return false;  // a stale pid file: the server is not running
-    return make_error(Errc::io, "cannot signal process " + std::to_string(pid) + " from " +
+    return make_error(Errc::io, "cannot signal process " + std::to_string(*pid) + " from " +
                                     pid_file_.string() + ": " + std::strerror(errno));
   }
   return true;
+}
+
+std::optional<std::string> pid_file_problem(const std::filesystem::path& pid_file) {
+  auto pid = read_pid_file(pid_file);
+  if (!pid.ok()) return "pid_file " + pid.error().message;
+  if (!*pid) return "pid_file " + pid_file.string() + " does not exist";
+  // Signal 0 only asks whether the process exists; EPERM means it does (another user's).
+  if (::kill(**pid, 0) != 0 && errno == ESRCH) {
+    return "pid_file " + pid_file.string() + " names process " + std::to_string(**pid) +
+           ", which is not running (a stale file)";
+  }
+  return std::nullopt;
 }
 
 CommandReloader::CommandReloader(std::vector<std::string> argv, std::chrono::milliseconds timeout)

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ class CommandReloader final : public Reloader {
   std::vector<std::string> argv_;
   std::chrono::milliseconds timeout_;
 };
+
+// What is wrong with a pid file that a SignalReloader would signal: missing, not a process
+// id, or naming no running process (a stale file). Nothing when a signal would reach a
+// process. A reload then does nothing, which is only right while the server is stopped.
+std::optional<std::string> pid_file_problem(const std::filesystem::path& pid_file);
 
 // Runs argv as CommandReloader does; exposed for tests.
 Status run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);

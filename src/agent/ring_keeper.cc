@@ -1,9 +1,12 @@
 // Holding the ring, erasing expired keys, feeding sinks and the cache.
 #include "ring_keeper.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
+
+#include "reload.h"
 
 namespace stek::agent {
 
@@ -43,6 +46,7 @@ RingKeeper::RingKeeper(std::string domain, RingCache cache,
 }
 
 void RingKeeper::load_cache() {
+  check_pid_files();
   if (applied_) {
     if (auto read = applied_->load(); !read.ok()) {
       spdlog::warn("applied state: {}; every sink re-applies and reloads", read.error().message);
@@ -126,6 +130,7 @@ void RingKeeper::check_sinks(const Schedule& schedule) {
 void RingKeeper::refresh(const char* why) {
   const UnixSeconds now = clock_.now();
   check_clock();
+  check_pid_files();
   if (!held_) return;  // nothing to serve yet: sinks keep what they have
   const Schedule& schedule = held_->schedule();
   const Epoch epoch = schedule.epoch_at(now);
@@ -179,6 +184,64 @@ void RingKeeper::force_reapply() {
   force_ = true;
 }
 
+void RingKeeper::watch_pid_file(const std::string& sink, std::filesystem::path pid_file) {
+  pid_files_[sink] = std::move(pid_file);
+}
+
+void RingKeeper::check_pid_files() {
+  for (const auto& [sink, path] : pid_files_) {
+    std::string problem = pid_file_problem(path).value_or("");
+    std::string& last = metrics_.sinks[sink].pid_file_problem;
+    if (problem == last) continue;
+    if (!problem.empty()) {
+      spdlog::warn("{}: {}: a reload by signal does nothing until the server runs and writes it",
+                   sink, problem);
+    } else {
+      spdlog::info("{}: pid_file {} names a running process again", sink, path.string());
+    }
+    last = std::move(problem);
+  }
+}
+
+void RingKeeper::change_sinks(const std::vector<std::string>& removed,
+                              std::vector<std::unique_ptr<Sink>> added) {
+  const UnixSeconds now = clock_.now();
+  const Epoch epoch = held_ ? held_->schedule().epoch_at(now) : 0;
+  auto replaced = [&](const std::string& name) {
+    return std::any_of(added.begin(), added.end(),
+                       [&](const auto& s) { return s->name() == name; });
+  };
+  for (const std::string& name : removed) {
+    auto it = std::find_if(sinks_.begin(), sinks_.end(),
+                           [&](const auto& s) { return s->name() == name; });
+    if (it == sinks_.end()) continue;
+    if (replaced(name)) {
+      spdlog::info("{}: configuration changed; rebuilt, it takes over the same files", name);
+    } else {
+      auto withdrawn = (*it)->apply(nullptr, epoch);
+      if (withdrawn.ok()) {
+        spdlog::info("{}: removed from the configuration; its key files are erased ({} erased)",
+                     name, withdrawn->files_erased);
+      } else {
+        spdlog::error("{}: removed from the configuration; erasing its keys failed: {}", name,
+                      withdrawn.error().message);
+      }
+      metrics_.sinks.erase(name);
+      sink_warnings_.erase(name);
+    }
+    // A rebuilt sink is watched again if its new configuration still reloads by signal.
+    if (pid_files_.erase(name) && metrics_.sinks.count(name))
+      metrics_.sinks[name].pid_file_problem.clear();
+    sinks_.erase(it);
+  }
+  for (auto& sink : added) {
+    if (std::find(removed.begin(), removed.end(), sink->name()) == removed.end())
+      spdlog::info("{}: added", sink->name());
+    metrics_.sinks[sink->name()];
+    sinks_.push_back(std::move(sink));
+  }
+}
+
 void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why) {
   bool failed = false;
   const AppliedRecord record = applied_record(served, held_->version(), epoch);
@@ -194,6 +257,9 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
     SinkMetrics& m = metrics_.sinks[sink->name()];
     if (!report.ok()) {
       ++m.failures;
+      m.failing = true;
+      m.last_failure = clock_.now();
+      m.last_error = report.error().message;
       failed = true;
       spdlog::error("{}: {} (retrying in {} s)", sink->name(), report.error().message,
                     kSinkRetry.count());
@@ -205,6 +271,11 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
                       sink->name());
       }
     }
+    if (m.failing)
+      spdlog::info("{}: applies again ({} failed apply(s) since start)", sink->name(), m.failures);
+    m.failing = false;
+    m.last_success = clock_.now();
+    m.applied_version = held_->version();
     m.writes += static_cast<std::uint64_t>(report->files_written);
     m.erasures += static_cast<std::uint64_t>(report->files_erased);
     m.reloads += report->reloaded ? 1 : 0;

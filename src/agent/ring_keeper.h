@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,16 @@ class RingKeeper {
   // SIGHUP: every sink re-applies and reloads its server at the next refresh, whatever the
   // files and the applied state say.
   void force_reapply();
+  // SIGHUP with a changed configuration: drops the sinks named in `removed`, then takes
+  // `added`. A dropped sink whose name is not among `added` is withdrawn first (applied
+  // with no ring: its key files are erased), so no key outlives its erasure in a file the
+  // agent stopped looking after. The next refresh applies the held ring to the new ones.
+  void change_sinks(const std::vector<std::string>& removed,
+                    std::vector<std::unique_ptr<Sink>> added);
+  // `sink` reloads its server by signalling the process in `pid_file`: the file is checked at
+  // start and at every refresh, and a missing or stale one is a warning (log, metrics,
+  // /healthz text), since a reload would then do nothing.
+  void watch_pid_file(const std::string& sink, std::filesystem::path pid_file);
   // Counts the update in the metrics, takes its clock-skew sample and its ring, if any. True
   // when a ring was taken.
   bool apply(RingUpdate update);
@@ -67,6 +78,7 @@ class RingKeeper {
   void check_sinks(const Schedule& schedule);
   void log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now);
   void apply_sinks(const KeyRing* served, Epoch epoch, const char* why);
+  void check_pid_files();
 
   std::string domain_;
   RingCache cache_;
@@ -82,6 +94,7 @@ class RingKeeper {
   std::optional<Epoch> logged_epoch_;      // last epoch announced in the log
   std::optional<Epoch> exhausted_logged_;  // last epoch the "no key" error was logged
   std::map<std::string, std::vector<std::string>> sink_warnings_;  // last logged, by sink
+  std::map<std::string, std::filesystem::path> pid_files_;         // by sink
 };
 
 }  // namespace stek::agent

@@ -1,6 +1,8 @@
 // stek-agent's /metrics text is unchanged by the move to the shared renderer: the expected
 // text below is what the agent's own renderer (before src/net/prometheus.h) printed for the
-// same Metrics value, captured by compiling that version of src/agent/metrics.cc.
+// same Metrics value, captured by compiling that version of src/agent/metrics.cc, plus the
+// per-sink status families added since (issue 11: applied version, last success and failure,
+// failing, pid file), written after the sink counters.
 #include <gtest/gtest.h>
 
 #include "metrics.h"
@@ -23,6 +25,11 @@ TEST(AgentMetricsText, IsByteForByteWhatTheAgentPrintedBefore) {
   m.keys_erased = 7;
   m.sinks["nginx"] = {4, 2, 1, 0, 1};
   m.sinks["json \"x\""] = {1, 0, 0, 5, 0};
+  m.sinks["nginx"].applied_version = 522981474305;
+  m.sinks["nginx"].last_success = 1795514400;
+  m.sinks["json \"x\""].failing = true;
+  m.sinks["json \"x\""].last_failure = 1795514401;
+  m.sinks["json \"x\""].last_error = "not in the metrics";
   const std::string expected = R"(
 # HELP stek_agent_ring_version Version of the ring this agent holds.
 # TYPE stek_agent_ring_version gauge
@@ -74,6 +81,26 @@ stek_agent_sink_failures_total{sink="nginx"} 0
 # TYPE stek_agent_sink_warnings gauge
 stek_agent_sink_warnings{sink="json \"x\""} 0
 stek_agent_sink_warnings{sink="nginx"} 1
+# HELP stek_agent_sink_applied_ring_version Ring version of the sink's last successful apply, 0 if none.
+# TYPE stek_agent_sink_applied_ring_version gauge
+stek_agent_sink_applied_ring_version{sink="json \"x\""} 0
+stek_agent_sink_applied_ring_version{sink="nginx"} 522981474305
+# HELP stek_agent_sink_last_success_timestamp_seconds Unix time of the sink's last successful apply, 0 if never.
+# TYPE stek_agent_sink_last_success_timestamp_seconds gauge
+stek_agent_sink_last_success_timestamp_seconds{sink="json \"x\""} 0
+stek_agent_sink_last_success_timestamp_seconds{sink="nginx"} 1795514400
+# HELP stek_agent_sink_last_failure_timestamp_seconds Unix time of the sink's last failed apply, 0 if never.
+# TYPE stek_agent_sink_last_failure_timestamp_seconds gauge
+stek_agent_sink_last_failure_timestamp_seconds{sink="json \"x\""} 1795514401
+stek_agent_sink_last_failure_timestamp_seconds{sink="nginx"} 0
+# HELP stek_agent_sink_failing 1 while the sink's last apply failed (/healthz fails), else 0.
+# TYPE stek_agent_sink_failing gauge
+stek_agent_sink_failing{sink="json \"x\""} 1
+stek_agent_sink_failing{sink="nginx"} 0
+# HELP stek_agent_sink_pid_file_problem 1 when the pid file a signal reload needs is missing, unparsable or stale.
+# TYPE stek_agent_sink_pid_file_problem gauge
+stek_agent_sink_pid_file_problem{sink="json \"x\""} 0
+stek_agent_sink_pid_file_problem{sink="nginx"} 0
 # HELP stek_agent_clock_skew_alarm 0: skew within half the limit; 1: it may be beyond half the limit (warning); 2: it is beyond the limit (/healthz fails).
 # TYPE stek_agent_clock_skew_alarm gauge
 stek_agent_clock_skew_alarm{domain="eu-\"west\"\\\n"} 0
