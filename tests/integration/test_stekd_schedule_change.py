@@ -2,11 +2,13 @@
 """stekd restarted with a shorter history (issue 10, Deliver 9): real stekd, stek-agent and
 nginx with a 6-second interval. A ticket issued under history 3 still resumes on nginx until
 its key's epoch + 3 ends, although stekd now runs with history 0; then the key is erased from
-stekd and from the agent's nginx key files, and the transition ends (audited)."""
+stekd and from the agent's nginx key files, and the transition ends (audited). Another interval
+is refused by a start and by --check-config, and the state file is left as it was."""
 
+import subprocess
 import time
 
-from stektest import Nginx, stops_resuming, tls_connect, wait_until
+from stektest import Nginx, binary, stops_resuming, tls_connect, wait_until
 from stektest.agent import Agent, ShmDir, write_config
 from stektest.nginx import include_keys
 from stektest.proc import LOOPBACK, free_port
@@ -47,12 +49,14 @@ def test_old_ticket_resumes_until_its_old_lifetime_ends_after_a_shorter_history(
                        what="the agent's first keys")
             nginx.start()
             with nginx:
-                # Issue the ticket early in an epoch, so the restart lands in the same one.
-                wait_until(lambda: time.time() % INTERVAL < 1.5, 2 * INTERVAL, interval=0.05,
-                           what="the start of an epoch")
-                k = epoch_now()
+                # Issue the ticket inside an epoch (not while the agent applies a boundary).
+                wait_until(lambda: 2 <= time.time() % INTERVAL < 3, 2 * INTERVAL, interval=0.05,
+                           what="the middle of an epoch")
                 ticket = tls_connect(nginx.port, tmp_path, "1.2", tag="old")
                 assert tls_connect(nginx.port, tmp_path, "1.2", resume=ticket.session_file).reused
+                _, ring = stekd.ring("host-web1")
+                k = next(key["epoch"] for key in ring["keys"] if key["name"] == ticket.key_name)
+                assert k >= epoch_now() - 1
 
                 # Restart stekd with history 0: under it alone, key k is expired at k + 1.
                 stekd.stop()
@@ -92,3 +96,21 @@ def test_old_ticket_resumes_until_its_old_lifetime_ends_after_a_shorter_history(
                 _, ring = stekd.ring("host-web1")
                 assert ring["schedule"]["history"] == 0
                 assert stekd.proc.alive()
+
+
+def test_another_interval_is_refused_by_start_and_check_config(tmp_path):
+    stekd = Stekd(tmp_path / "stekd", domains=(DOMAIN,), interval=INTERVAL, history=2)
+    with stekd:
+        stekd.stop()
+        before = stekd.state.read_bytes()
+        stekd.config.write_text(stekd.config.read_text().replace(
+            f"interval = {INTERVAL}", f"interval = {2 * INTERVAL}"))
+        check = subprocess.run([binary("stekd"), "--config", stekd.config, "--check-config"],
+                               capture_output=True, timeout=60)
+        said = check.stdout.decode() + check.stderr.decode()
+        assert check.returncode == 1, said
+        assert f"schedule.interval = {INTERVAL}" in said and "Changing the schedule" in said
+        proc = stekd.start(wait=False)
+        assert proc.wait(60) == 1
+        assert "Changing the schedule" in stekd.logs()
+        assert stekd.state.read_bytes() == before
