@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_only,
-               "Validate the configuration, the KEK, the state file, every TLS file (certificate, "
+               "Validate the configuration, the KEK, the state file (and that its keys were made "
+               "under the configured interval), every TLS file (certificate, "
                "key, client CA, CRLs), the deny-list and the directories stekd writes in, then "
                "exit: 0 if all is well, 1 (or 2 for the configuration itself) if not. Binds "
                "nothing and writes nothing, not even --log-file");
