@@ -20,6 +20,7 @@
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
+#include "schedule_change.h"
 
 namespace {
 
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_only,
-               "Validate the configuration, the KEK, the state file, every TLS file (certificate, "
+               "Validate the configuration, the KEK, the state file (and that its keys were made "
+               "under the configured interval), every TLS file (certificate, "
                "key, client CA, CRLs), the deny-list and the directories stekd writes in, then "
                "exit: 0 if all is well, 1 (or 2 for the configuration itself) if not. Binds "
                "nothing and writes nothing, not even --log-file");
@@ -131,9 +133,14 @@ int main(int argc, char** argv) {
                                   {.generation_file = config->generation_file, .init = init});
     auto state = store.load();
     if (!state.ok()) spdlog::critical("{}", state.error().message);
+    // The same refusal a start would meet: keys made under another interval.
+    stek::Status interval =
+        state.ok() ? stek::server::check_interval(*state, schedule->params(), store.describe())
+                   : stek::Status{};
+    if (!interval.ok()) spdlog::critical("schedule: {}", interval.error().message);
     const auto problems = stek::server::check_server_files(*config, log_file);
     for (const auto& p : problems) spdlog::critical("{}", p.message);
-    if (!state.ok() || !problems.empty()) return 1;
+    if (!state.ok() || !interval.ok() || !problems.empty()) return 1;
     spdlog::info(
         "configuration, KEK, state file (generation {}, {} epoch secrets), TLS files ({} CRL "
         "files) and directories are valid",

@@ -2,10 +2,13 @@
 //   {"stek_state": 1, "kek_id": "<hex>", "generation": N, ["secret_version_base": B,]
 //    "records": [{"kind": "epoch", "epoch": e, "sealed": b64},
 //                {"kind": "domain", "domain": d, "version": v, "start_epoch": s, "sealed": b64}],
-//    "trusted_time": T, "manifest": b64}
+//    "trusted_time": T, ["schedule": {"interval": I, "history": H, "lookahead": L},]
+//    ["previous_schedule": {"interval": I, "history": H, "lookahead": L, "live_until": T},]
+//    "manifest": b64}
 // Each record's associated data is its own metadata (kind, epoch / domain, version, start),
 // and the manifest seals the generation, the version base (when not 0), the list of record
-// identities and the trusted time (when not 0).
+// identities, the trusted time (when not 0) and the schedules (when recorded). Files of
+// earlier releases have no schedule: they are read as such.
 #include "file_store.h"
 
 #include <algorithm>
@@ -40,12 +43,24 @@ std::string domain_aad(const std::string& domain, std::uint32_t version, Epoch s
          std::to_string(start);
 }
 
-std::string manifest_text(std::uint64_t generation, std::uint32_t base,
-                          const std::vector<std::string>& ids, UnixSeconds trusted_time) {
-  json m = {{"generation", generation}, {"records", ids}};
-  if (base != 0) m["secret_version_base"] = base;  // files of earlier releases have none
-  // Sealed with the rest; absent when 0, so files written before it existed still verify.
-  if (trusted_time != 0) m["trusted_time"] = trusted_time;
+json schedule_json(const ScheduleParams& p) {
+  return {{"interval", p.interval}, {"history", p.history}, {"lookahead", p.lookahead}};
+}
+
+json previous_json(const PreviousSchedule& p) {
+  json j = schedule_json(p.params);
+  j["live_until"] = p.live_until;
+  return j;
+}
+
+std::string manifest_text(const StoreState& s, const std::vector<std::string>& ids) {
+  json m = {{"generation", s.generation}, {"records", ids}};
+  if (s.secret_version_base != 0) m["secret_version_base"] = s.secret_version_base;
+  // Sealed with the rest; absent when 0 or unset, so files written before they existed
+  // still verify (and a schedule cannot be altered or dropped unnoticed).
+  if (s.trusted_time != 0) m["trusted_time"] = s.trusted_time;
+  if (s.schedule) m["schedule"] = schedule_json(*s.schedule);
+  if (s.previous_schedule) m["previous_schedule"] = previous_json(*s.previous_schedule);
   return m.dump();
 }
 
@@ -87,6 +102,16 @@ Result<T> field(const json& obj, const char* name) {
   }
 }
 
+Result<ScheduleParams> parse_schedule(const json& j) {
+  if (!j.is_object()) return make_error(Errc::bad_format, "schedule is not an object");
+  ScheduleParams p;
+  STEK_ASSIGN_OR_RETURN(p.interval, field<std::int64_t>(j, "interval"));
+  STEK_ASSIGN_OR_RETURN(p.history, field<std::int64_t>(j, "history"));
+  STEK_ASSIGN_OR_RETURN(p.lookahead, field<std::int64_t>(j, "lookahead"));
+  if (auto valid = Schedule::make(p); !valid.ok()) return valid.error();
+  return p;
+}
+
 }  // namespace
 
 StoreState StoreState::clone() const {
@@ -94,6 +119,8 @@ StoreState StoreState::clone() const {
   s.generation = generation;
   s.secret_version_base = secret_version_base;
   s.trusted_time = trusted_time;
+  s.schedule = schedule;
+  s.previous_schedule = previous_schedule;
   for (const auto& [e, g] : epoch_secrets) s.epoch_secrets.emplace(e, g.clone());
   for (const auto& [d, versions] : domains) {
     auto& out = s.domains[d];
@@ -211,6 +238,20 @@ Result<StoreState> FileStore::read_file_locked() {
     if (!trusted.ok()) return damaged(trusted.error().message);
     state.trusted_time = *trusted;
   }
+  if (doc.contains("schedule")) {
+    auto schedule = parse_schedule(doc["schedule"]);
+    if (!schedule.ok()) return damaged("schedule: " + schedule.error().message);
+    state.schedule = *schedule;
+  }
+  if (doc.contains("previous_schedule")) {
+    const json& p = doc["previous_schedule"];
+    auto schedule = parse_schedule(p);
+    if (!schedule.ok()) return damaged("previous_schedule: " + schedule.error().message);
+    auto until = p.is_object() ? field<UnixSeconds>(p, "live_until")
+                               : Result<UnixSeconds>(make_error(Errc::bad_format, "not an object"));
+    if (!until.ok()) return damaged("previous_schedule: " + until.error().message);
+    state.previous_schedule = PreviousSchedule{*schedule, *until};
+  }
   std::vector<std::string> ids;
   auto records = doc.find("records");
   if (records == doc.end() || !records->is_array()) return damaged("no record list");
@@ -246,8 +287,7 @@ Result<StoreState> FileStore::read_file_locked() {
   if (!manifest.ok()) return damaged(manifest.error().message);
   auto listed = unseal(kek_, *manifest, "stek/state/v1 manifest");
   if (!listed.ok()) return damaged("manifest: " + listed.error().message);
-  if (as_chars(listed->view()) !=
-      manifest_text(state.generation, state.secret_version_base, ids, state.trusted_time)) {
+  if (as_chars(listed->view()) != manifest_text(state, ids)) {
     return damaged("records do not match the sealed manifest");
   }
   for (auto& [d, versions] : state.domains) {
@@ -339,14 +379,15 @@ Status FileStore::write_locked(const StoreState& next) {
       ids.push_back(aad);
     }
   }
-  const std::string manifest =
-      manifest_text(next.generation, next.secret_version_base, ids, next.trusted_time);
+  const std::string manifest = manifest_text(next, ids);
   STEK_ASSIGN_OR_RETURN(Bytes sealed_manifest,
                         seal(kek_, as_bytes(manifest), "stek/state/v1 manifest", random_));
   json doc = {{"stek_state", kStateFormat},        {"kek_id", kek_.id},
               {"generation", next.generation},     {"records", std::move(records)},
               {"trusted_time", next.trusted_time}, {"manifest", b64(sealed_manifest)}};
   if (next.secret_version_base != 0) doc["secret_version_base"] = next.secret_version_base;
+  if (next.schedule) doc["schedule"] = schedule_json(*next.schedule);
+  if (next.previous_schedule) doc["previous_schedule"] = previous_json(*next.previous_schedule);
   const std::string text = doc.dump(1) + "\n";
   ReplacedFile replaced(path_);
   STEK_TRY(write_file_atomic(path_, as_bytes(text), 0600));

@@ -17,6 +17,7 @@ using nlohmann::json;
 KeyService::KeyService(Schedule schedule, std::vector<std::string> domains, Store& store,
                        Random& random, AuditSink& audit, std::int64_t max_clock_step)
     : schedule_(schedule),
+      served_(schedule),
       domains_(std::move(domains)),
       store_(store),
       random_(random),
@@ -39,6 +40,7 @@ Status KeyService::start(UnixSeconds now, std::optional<std::int64_t> elapsed_ms
 Status KeyService::load() {
   auto state = store_.load();
   if (!state.ok()) return state.error();
+  STEK_TRY(check_interval(*state, schedule_.params(), store_.describe()));
   state_ = std::move(state).value();
   loaded_ = true;
   guard_.restore(state_.trusted_time);
@@ -70,6 +72,57 @@ void KeyService::mark_maintained(UnixSeconds t) {
   maintained_ = true;
   maintained_at_ = t;
   epoch_ = schedule_.epoch_at(t);
+  // The configured schedule validated, so did the wider one (each bound holds for both).
+  auto served = Schedule::make(effective_schedule(schedule_.params(), state_.previous_schedule, t));
+  served_ = served.ok() ? *served : schedule_;
+}
+
+namespace {
+json schedule_fields(const ScheduleParams& p) {
+  return {{"interval", p.interval}, {"history", p.history}, {"lookahead", p.lookahead}};
+}
+}  // namespace
+
+void KeyService::record_schedule(StoreState& next, UnixSeconds t, std::vector<json>& events) const {
+  const ScheduleParams& configured = schedule_.params();
+  const bool legacy = !next.schedule;
+  // A state of an earlier release records none: what its epochs show it was made under.
+  const ScheduleParams recorded = legacy ? inferred_schedule(next, configured, t) : *next.schedule;
+  const std::optional<Epoch> newest =
+      next.epoch_secrets.empty() ? std::nullopt
+                                 : std::optional<Epoch>(next.epoch_secrets.rbegin()->first);
+  const bool changed =
+      recorded.history != configured.history || recorded.lookahead != configured.lookahead;
+  std::optional<PreviousSchedule> previous =
+      changed ? transition_after_change(recorded, next.previous_schedule, configured, newest, t)
+              : transition_after_change(configured, next.previous_schedule, configured, newest, t);
+  if (legacy || changed) {
+    json ev = {{"event", legacy ? "schedule_recorded" : "schedule_changed"},
+               {"schedule", schedule_fields(configured)}};
+    if (changed) ev["previous"] = schedule_fields(recorded);
+    if (previous) {
+      ev["transition"] = schedule_fields(previous->params);
+      ev["keys_kept_until"] = previous->live_until;
+    }
+    events.push_back(std::move(ev));
+    if (changed) {
+      spdlog::warn(
+          "schedule changed: history {} -> {}, lookahead {} -> {}; {}", recorded.history,
+          configured.history, recorded.lookahead, configured.lookahead,
+          previous ? "every key live under either schedule is kept and served until unix time " +
+                         std::to_string(previous->live_until) + " (history " +
+                         std::to_string(previous->params.history) + ", lookahead " +
+                         std::to_string(previous->params.lookahead) + ")"
+                   : std::string("the new schedule keeps every key the old one would"));
+    }
+  } else if (next.previous_schedule && !previous) {
+    events.push_back({{"event", "schedule_transition_ended"},
+                      {"previous", schedule_fields(next.previous_schedule->params)},
+                      {"keys_kept_until", next.previous_schedule->live_until},
+                      {"schedule", schedule_fields(configured)}});
+  }
+  next.schedule = configured;
+  next.previous_schedule = previous;
 }
 
 const DomainSecret* KeyService::secret_for(const std::string& domain, Epoch e) const {
@@ -88,10 +141,13 @@ Result<bool> KeyService::maintain(UnixSeconds now, std::optional<std::int64_t> e
   const UnixSeconds t = trusted_time(now, elapsed_ms);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     const Epoch e = schedule_.epoch_at(t);
-    const Epoch oldest = e - schedule_.history();
     StoreState next = state_.clone();
     next.trusted_time = std::max(next.trusted_time, t);
     std::vector<json> events;
+    // Before any secret is made or erased: a change of schedule keeps the old one's keys.
+    record_schedule(next, t, events);
+    const ScheduleParams kept = effective_schedule(schedule_.params(), next.previous_schedule, t);
+    const Epoch oldest = e - kept.history;
 
     // Epochs below the oldest one held were erased (or were never needed): making one again
     // would give an epoch a second secret (a clock stepped back across a restart).
@@ -272,7 +328,7 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
   if (!has_domain(domain))
     return make_error(Errc::not_found, "domain " + domain + " is not configured");
   std::vector<RingKey> keys;
-  const EpochRange window = schedule_.held_window(maintained_at_);
+  const EpochRange window = served_.held_window(maintained_at_);
   for (auto it = state_.epoch_secrets.rbegin(); it != state_.epoch_secrets.rend(); ++it) {
     const Epoch k = it->first;
     if (!window.contains(k)) continue;
@@ -281,16 +337,17 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
     STEK_ASSIGN_OR_RETURN(TicketKey key,
                           derive_ticket_key(d->secret.view(), it->second.view(), domain, k));
     KeyMeta meta;
-    meta.role = schedule_.role(k, maintained_at_);
+    meta.role = served_.role(k, maintained_at_);
     meta.domain = domain;
     meta.epoch = k;
-    meta.not_before = schedule_.not_before(k);
-    meta.not_after = schedule_.not_after(k);
+    meta.not_before = served_.not_before(k);
+    meta.not_after = served_.not_after(k);
     meta.secret_version = d->version;
     keys.push_back({std::move(key), std::move(meta)});
   }
   RingInfo info;
-  info.schedule = schedule_.params();
+  // During a transition, the wider schedule: hosts then keep the old schedule's keys too.
+  info.schedule = served_.params();
   info.generated_at = maintained_at_;
   info.version = ring_version(domain);
   return KeyRing::make(std::move(keys), info);
@@ -298,7 +355,7 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
 
 std::vector<std::uint32_t> KeyService::ring_secret_versions(const std::string& domain) const {
   std::set<std::uint32_t> versions;
-  const EpochRange window = schedule_.held_window(maintained_at_);
+  const EpochRange window = served_.held_window(maintained_at_);
   for (const auto& [k, g] : state_.epoch_secrets) {
     if (!window.contains(k)) continue;
     if (const DomainSecret* d = secret_for(domain, k)) versions.insert(d->version);

@@ -17,6 +17,7 @@
 #include "api/ring_version.h"
 #include "audit.h"
 #include "clock_guard.h"
+#include "schedule_change.h"
 #include "store.h"
 
 namespace stek::server {
@@ -48,7 +49,15 @@ class KeyService {
 
   bool has_domain(const std::string& domain) const;
   const std::vector<std::string>& domains() const { return domains_; }
+  // The configured schedule: new secrets are made under it.
   const Schedule& schedule() const { return schedule_; }
+  // The schedule keys are kept and rings served under as of the last maintain(): the
+  // configured one, widened by the previous one while a schedule change is in transition.
+  const Schedule& served_schedule() const { return served_; }
+  // The previous schedule and until when its keys are kept, while a transition lasts.
+  const std::optional<PreviousSchedule>& previous_schedule() const {
+    return state_.previous_schedule;
+  }
   Epoch current_epoch() const { return epoch_; }
   std::uint64_t ring_version(const std::string& domain) const;
   std::uint32_t secret_version(const std::string& domain) const;
@@ -73,8 +82,12 @@ class KeyService {
   void mark_maintained(UnixSeconds t);
   const DomainSecret* secret_for(const std::string& domain, Epoch e) const;
   Result<bool> commit(StoreState next, const std::vector<nlohmann::json>& events);
+  // Records the configured schedule in `next`; on a change of history or look-ahead, the
+  // previous one until its keys expire; drops a transition that has ended at t.
+  void record_schedule(StoreState& next, UnixSeconds t, std::vector<nlohmann::json>& events) const;
 
   Schedule schedule_;
+  Schedule served_;
   std::vector<std::string> domains_;
   Store& store_;
   Random& random_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct DomainSecret {
 
 inline constexpr Epoch kAllEpochs = INT64_MIN;
 
+// The schedule in force before a change of history or look-ahead, while keys made under it
+// may still open tickets (schedule_change.h).
+struct PreviousSchedule {
+  ScheduleParams params;
+  // The last second the newest key made under `params` opens tickets by its rules: until
+  // then every key live under either schedule is kept.
+  UnixSeconds live_until = 0;
+};
+
 struct StoreState {
   std::uint64_t generation = 0;  // 0: nothing stored yet
   // New domain secrets get versions above this. A state made again after the old one was lost
@@ -37,6 +47,10 @@ struct StoreState {
   // The key service's last trusted time when it committed (clock_guard.h); 0: none. After a
   // restart the epoch never goes back before it.
   UnixSeconds trusted_time = 0;
+  // The schedule the secrets are made under; nullopt in states of earlier releases.
+  std::optional<ScheduleParams> schedule;
+  // Set from a change of schedule until the old schedule's keys have expired.
+  std::optional<PreviousSchedule> previous_schedule;
 
   StoreState clone() const;
 };

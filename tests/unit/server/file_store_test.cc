@@ -148,6 +148,37 @@ TEST_F(FileStoreTest, RoundTripsEveryRecordThroughAnotherHandle) {
   }
 }
 
+TEST_F(FileStoreTest, RoundTripsTheScheduleAndTheTransitionAndReadsFilesWithoutThem) {
+  write_sample();  // as an earlier release wrote it: no schedule
+  ASSERT_FALSE(store().load()->schedule.has_value());
+  StoreState next = sample_state(2);
+  next.schedule = ScheduleParams{60, 0, 2};
+  next.previous_schedule = PreviousSchedule{{60, 18, 3}, 1'234'567};
+  ASSERT_TRUE(store().commit(next, 1).value());
+  auto state = store().load();
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  ASSERT_TRUE(state->schedule.has_value());
+  EXPECT_EQ(state->schedule->history, 0);
+  ASSERT_TRUE(state->previous_schedule.has_value());
+  EXPECT_EQ(state->previous_schedule->params.history, 18);
+  EXPECT_EQ(state->previous_schedule->params.lookahead, 3);
+  EXPECT_EQ(state->previous_schedule->live_until, 1'234'567);
+}
+
+TEST_F(FileStoreTest, EditedOrDroppedScheduleNoLongerMatchesTheManifest) {
+  StoreState s = sample_state(1);
+  s.schedule = ScheduleParams{60, 2, 2};
+  s.previous_schedule = PreviousSchedule{{60, 18, 2}, 99'999};
+  ASSERT_TRUE(fresh().commit(s, 0).value());
+  edit([](json& doc) { doc["previous_schedule"]["live_until"] = 1; });
+  expect_damaged("manifest");
+  fs::remove(path);
+  fs::remove(counter);
+  ASSERT_TRUE(fresh().commit(s, 0).value());
+  edit([](json& doc) { doc.erase("previous_schedule"); });
+  expect_damaged("manifest");
+}
+
 TEST_F(FileStoreTest, FileIsOwnerOnlyAndHoldsNoSecretInTheClear) {
   write_sample();
   struct stat st {};
