@@ -32,6 +32,9 @@ std::string render_prometheus(const Metrics& m) {
          m.rings_accepted);
   metric("stek_agent_keys_erased_total", MetricType::counter, "Expired keys erased from memory.",
          m.keys_erased);
+  metric("stek_agent_ring_conflicts_total", MetricType::counter,
+         "Answers whose keys contradict the held ring (split brain between key servers).",
+         m.ring_conflicts);
   struct Field {
     const char* name;
     MetricType type;
