@@ -36,6 +36,10 @@ struct RingInfo {
   std::optional<ScheduleParams> schedule;
   std::optional<UnixSeconds> generated_at;
   std::uint64_t version = 0;  // ring version from the key server; 0 when unknown
+  // Identity of the key material of ring `version` as the key server made it (64 hex digits,
+  // docs/api.md "Ring identity"); opaque here. The keys may be fewer than it covers: an agent
+  // drops expired keys and keeps the identity of the version it received.
+  std::optional<std::string> id;
 };
 
 struct KeyNameHash {

@@ -224,6 +224,7 @@ HealthReport Agent::Impl::health() const {
   if (metrics.clock_skew_level == SkewLevel::alarm) {
     failures.push_back(skew_alarm_text(*metrics.clock_skew, *metrics.clock_skew_bounds));
   }
+  if (!metrics.ring_conflict.empty()) failures.push_back(metrics.ring_conflict);
   if (!failures.empty()) {
     std::string text;
     for (const auto& f : failures) text += (text.empty() ? "" : "; ") + f;

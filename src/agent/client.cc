@@ -49,6 +49,10 @@ PollAnswer to_answer(const net::HttpResponse& response) {
     if (auto v = api::parse_ring_version(*value, api::kRingVersionHeader); v.ok())
       answer.ring_version = v->wire();
   }
+  // The identity of that version's keys, for the split-brain guard; an older stekd sends none.
+  if (const std::string* value = response.header(api::kRingIdHeader)) {
+    if (auto id = api::parse_ring_id(*value, api::kRingIdHeader); id.ok()) answer.ring_id = *id;
+  }
   // stekd's clock, for the skew estimate; an older stekd sends none, and then none is made.
   if (const std::string* value = response.header(api::kServerTimeHeader)) {
     if (auto t = api::parse_millis(*value, api::kServerTimeHeader); t.ok())

@@ -46,7 +46,8 @@ constexpr ConfigKey kReference[] = {
     {"metrics_listen", "\"\"",
      "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off. "
      "/healthz is 503 when no held key covers now, this host's clock is off stekd's by more "
-     "than half the interval, or a sink's last apply failed (naming the sink and its error)"},
+     "than half the interval, a sink's last apply failed (naming the sink and its error), or a "
+     "stekd answered keys that contradict the held ring"},
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]",
      "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "

@@ -5,7 +5,33 @@
 
 namespace stek::agent {
 
-Result<HeldRing> HeldRing::accept(const KeyRing& ring, std::string_view domain, UnixSeconds now) {
+namespace {
+
+// The identity the held ring keeps (see StatedId); called once every key has an epoch.
+Result<std::optional<api::RingId>> held_identity(const KeyRing& ring, std::string_view domain,
+                                                 StatedId stated) {
+  const std::optional<std::string>& text = ring.info().id;
+  if (stated == StatedId::trusted) {
+    if (!text) return std::optional<api::RingId>{};
+    auto id = api::parse_ring_id(*text, "ring_id");
+    return id.ok() ? std::optional<api::RingId>(*id) : std::nullopt;
+  }
+  STEK_ASSIGN_OR_RETURN(api::RingId computed,
+                        api::RingId::of(domain, ring.info().version, ring.keys()));
+  if (text) {
+    STEK_ASSIGN_OR_RETURN(api::RingId said, api::parse_ring_id(*text, "ring_id"));
+    if (said != computed) {
+      return make_error(Errc::integrity, "the ring states identity " + api::short_string(said) +
+                                             " but its keys give " + api::short_string(computed));
+    }
+  }
+  return std::optional<api::RingId>(computed);
+}
+
+}  // namespace
+
+Result<HeldRing> HeldRing::accept(const KeyRing& ring, std::string_view domain, UnixSeconds now,
+                                  StatedId stated) {
   const RingInfo& info = ring.info();
   if (!info.schedule) {
     return make_error(Errc::bad_format, "ring has no schedule; roles cannot be derived from it");
@@ -42,7 +68,10 @@ Result<HeldRing> HeldRing::accept(const KeyRing& ring, std::string_view domain, 
                                                  std::to_string(*keys[i].meta.epoch));
     }
   }
-  HeldRing held(std::move(keys), info, *schedule, std::string(domain));
+  STEK_ASSIGN_OR_RETURN(std::optional<api::RingId> id, held_identity(ring, domain, stated));
+  RingInfo kept = info;
+  kept.id = id ? std::optional<std::string>(api::to_string(*id)) : std::nullopt;
+  HeldRing held(std::move(keys), std::move(kept), *schedule, std::string(domain), id);
   if (auto served = held.at(now); !served.ok()) {
     return served.error().with_context("ring version " + std::to_string(info.version) +
                                        " (is this host's clock right?)");

@@ -94,6 +94,10 @@ std::string render_prometheus(const Metrics& m) {
          "0: skew within half the limit; 1: it may be beyond half the limit (warning); "
          "2: it is beyond the limit (/healthz fails).",
          static_cast<int>(m.clock_skew_level));
+  // Added after the families above (issue 12): the split-brain guard (ring_conflict.h).
+  metric("stek_agent_ring_conflicts_total", MetricType::counter,
+         "Answers whose keys contradict the held ring (split brain between key servers).",
+         m.ring_conflicts);
   return out.text();
 }
 

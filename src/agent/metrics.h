@@ -40,6 +40,8 @@ struct Metrics {
   std::uint64_t sync_failures = 0;
   std::uint64_t rings_accepted = 0;
   std::uint64_t keys_erased = 0;                // keys dropped from memory at expiry
+  std::uint64_t ring_conflicts = 0;             // answers refused for contradicting the held ring
+  std::string ring_conflict;                    // the ring-conflict alarm (/healthz); empty: none
   std::map<std::string, SinkMetrics> sinks;     // by sink name
   std::optional<SkewEstimate> clock_skew;       // none until stekd stated its time
   std::optional<SkewBounds> clock_skew_bounds;  // none until a ring (its schedule) is held

@@ -61,7 +61,8 @@ void RingKeeper::load_cache() {
     spdlog::info("no cached ring at {}", cache_.path().string());
     return;
   }
-  auto ring = HeldRing::accept(**loaded, domain_, clock_.now());
+  // The cache may lack keys erased since; it keeps the identity of the version received.
+  auto ring = HeldRing::accept(**loaded, domain_, clock_.now(), StatedId::trusted);
   if (!ring.ok()) {
     spdlog::warn("cached ring {} is not usable ({}); erasing it", cache_.path().string(),
                  ring.error().message);
@@ -74,6 +75,9 @@ bool RingKeeper::apply(RingUpdate update) {
   if (update.sync == RingUpdate::Sync::failed) ++metrics_.sync_failures;
   if (update.sync == RingUpdate::Sync::answered) metrics_.last_sync = clock_.now();
   if (update.clock) skew_.observe(*update.clock);
+  conflicts_.observe(update, held_from_, clock_.now());
+  metrics_.ring_conflicts = conflicts_.total();
+  metrics_.ring_conflict = conflicts_.alarm();
   if (!update.ring) {
     check_clock();
     return false;
@@ -106,6 +110,7 @@ void RingKeeper::take(HeldRing ring, const std::string& from) {
   spdlog::info("accepted ring version {} from {}: {} keys, epochs {}..{}", ring.version(), from,
                ring.size(), epochs.back(), epochs.front());
   held_ = std::move(ring);
+  held_from_ = from;
   ++metrics_.rings_accepted;
   metrics_.ring_version = held_->version();
   refresh("new ring");

@@ -20,6 +20,7 @@
 #include "clock_skew.h"
 #include "held_ring.h"
 #include "metrics.h"
+#include "ring_conflict.h"
 #include "ring_source.h"
 #include "sink.h"
 
@@ -87,6 +88,8 @@ class RingKeeper {
   std::optional<AppliedState> applied_;
 
   std::optional<HeldRing> held_;
+  std::string held_from_;  // where held_ came from, for the ring-conflict alarm
+  ConflictWatch conflicts_;
   Metrics metrics_;
   SkewWatch skew_;
   bool sink_retry_ = false;                // a sink failed: refresh again soon

@@ -24,6 +24,12 @@ struct RingUpdate {
   std::string from;                    // where `ring` came from, for the log
   std::chrono::milliseconds pause{0};  // how long to wait before asking again
   std::optional<SkewSample> clock;     // stekd stated its time: for the clock-skew estimate
+  // The server this update is about (it answered or failed); empty for other sources.
+  std::string server;
+  // The server answered keys that contradict the held ring (ring_conflict.h): the answer was
+  // refused (sync failed), or its ring taken because the held keys no longer serve. Raises
+  // the ring-conflict alarm for `server` until it answers in agreement.
+  std::optional<std::string> conflict;
 };
 
 class RingSource {

@@ -1,7 +1,10 @@
-// One long-poll per call, failover and backoff between stekd servers.
+// One long-poll per call, failover and backoff between stekd servers, and the comparison of
+// each server's keys with the held ones.
 #include "stekd_source.h"
 
 #include <spdlog/spdlog.h>
+
+#include "ring_conflict.h"
 
 namespace stek::agent {
 
@@ -48,40 +51,81 @@ Result<std::unique_ptr<StekdSource>> StekdSource::make(boost::asio::io_context& 
 }
 
 RingUpdate StekdSource::next(const std::optional<HeldRing>& held) {
-  const ServerUrl& server = servers_[rotation_.current_index()];
+  const std::size_t index = rotation_.current_index();
+  const ServerUrl& server = servers_[index];
+  // Long-poll only a server that has shown it agrees with the held ring. Any other one (after
+  // a failover, a failed poll or a restart from the cache) is asked for its ring at once,
+  // without wait=, so its keys are compared before the agent relies on it (ring_conflict.h).
+  const bool agreed =
+      held && agreed_ && agreed_->server == index && agreed_->version == held->version();
   PollRequest request;
   request.domain = domain_;
-  if (held) request.wait = held->version();
+  if (agreed) request.wait = held->version();
   request.timeout = poll_timeout_;
   const std::int64_t sent_ms = clock_.now_ms();
   auto answer = client_->poll(server, request);
   const std::int64_t received_ms = clock_.now_ms();
   RingUpdate update;
   if (cancelled_) return update;  // shutting down: the aborted poll is no failure
+  update.server = server.text;
   // Any answer that states stekd's time measures the skew, also one refused below (a host
   // whose clock is far off may refuse the ring for that very reason).
   if (answer.ok() && answer->server_time_ms) {
     update.clock = SkewSample{sent_ms, received_ms, *answer->server_time_ms, answer->held_ms};
   }
-  Result<std::optional<HeldRing>> verdict = answer.ok()
-                                                ? check_answer(*answer, held, domain_, clock_.now())
-                                                : Result<std::optional<HeldRing>>(answer.error());
-  if (!verdict.ok()) {
-    update.sync = RingUpdate::Sync::failed;
-    update.pause = rotation_.on_failure();
-    spdlog::warn("sync with {} failed: {}; next attempt: {} in {} ms", server.text,
-                 verdict.error().message, servers_[rotation_.current_index()].text,
-                 update.pause.count());
-    return update;
+  const std::optional<HeldRing> nothing;
+  Result<std::optional<HeldRing>> verdict =
+      answer.ok() ? check_answer(*answer, agreed ? held : nothing, domain_, clock_.now())
+                  : Result<std::optional<HeldRing>>(answer.error());
+  if (!verdict.ok()) return failed(std::move(update), verdict.error().message);
+  std::optional<HeldRing> ring = std::move(verdict).value();
+  if (ring && answer->ring_id && ring->id() && *answer->ring_id != *ring->id()) {
+    return failed(std::move(update), "X-Stek-Ring-Id " + api::short_string(*answer->ring_id) +
+                                         " differs from the identity of the ring's keys " +
+                                         api::short_string(*ring->id()));
+  }
+  if (held) {
+    if (ring) {
+      update.conflict = find_conflict(*held, *ring);
+    } else if (answer->ring_version && answer->ring_id) {
+      update.conflict = find_conflict(*held, *answer->ring_version, *answer->ring_id);
+    }
+    if (update.conflict && (!ring || held->runway(clock_.now()) > 0)) {
+      // The held keys still serve: keep them (RingKeeper raises the alarm and logs it).
+      agreed_.reset();
+      update.sync = RingUpdate::Sync::failed;
+      update.pause = rotation_.on_failure();
+      spdlog::debug("{} refused for a ring conflict; next attempt: {} in {} ms", server.text,
+                    servers_[rotation_.current_index()].text, update.pause.count());
+      return update;
+    }
+    if (!update.conflict && ring && ring->version() <= held->version()) {
+      // An answer without wait= that agrees with the held ring: the held version, or an
+      // older one from a server that is behind. Nothing to take; long-poll it from now on.
+      spdlog::info("{} agrees with the held ring version {} (it has version {})", server.text,
+                   held->version(), ring->version());
+      ring.reset();
+    }
   }
   rotation_.on_success();
   update.sync = RingUpdate::Sync::answered;
-  if (verdict->has_value()) {
-    update.ring = std::move(*verdict);
+  if (ring) {
+    agreed_ = Agreement{index, ring->version()};
+    update.ring = std::move(ring);
     update.from = server.text;
   } else {
+    agreed_ = Agreement{index, held->version()};  // an answer without a ring needs a held one
     spdlog::debug("{}: ring version {} is current", server.text, held->version());
   }
+  return update;
+}
+
+RingUpdate StekdSource::failed(RingUpdate update, const std::string& why) {
+  agreed_.reset();  // a failed poll may mean another server (or state) behind this address
+  update.sync = RingUpdate::Sync::failed;
+  update.pause = rotation_.on_failure();
+  spdlog::warn("sync with {} failed: {}; next attempt: {} in {} ms", update.server, why,
+               servers_[rotation_.current_index()].text, update.pause.count());
   return update;
 }
 

@@ -1,5 +1,7 @@
 // Rings from stekd: one long-poll per next(), failover between the configured servers and
-// backoff after a failed round (ServerRotation), each answer checked by check_answer().
+// backoff after a failed round (ServerRotation), each answer checked by check_answer() and
+// compared with the held ring (ring_conflict.h): a server is long-polled only once it has
+// answered keys that agree with the held ones; a conflicting answer is refused.
 #pragma once
 
 #include <memory>
@@ -31,6 +33,14 @@ class StekdSource final : public RingSource {
   std::string describe() const override;
 
  private:
+  // A server whose keys agree with the held ring of `version`: it may be long-polled.
+  struct Agreement {
+    std::size_t server = 0;
+    std::uint64_t version = 0;
+  };
+  // A failed sync: logged, failover and backoff.
+  RingUpdate failed(RingUpdate update, const std::string& why);
+
   std::unique_ptr<KeyringClient> client_;
   std::vector<ServerUrl> servers_;
   std::string domain_;
@@ -38,6 +48,7 @@ class StekdSource final : public RingSource {
   ServerRotation rotation_;
   const Clock& clock_;
   bool cancelled_ = false;
+  std::optional<Agreement> agreed_;
 };
 
 }  // namespace stek::agent

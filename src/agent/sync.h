@@ -10,6 +10,7 @@
 
 #include "stek/secret.h"
 
+#include "api/ring_id.h"
 #include "backoff.h"
 #include "held_ring.h"
 
@@ -19,6 +20,7 @@ namespace stek::agent {
 struct PollAnswer {
   int status = 0;
   std::optional<std::uint64_t> ring_version;   // X-Stek-Ring-Version, when present and numeric
+  std::optional<api::RingId> ring_id;          // X-Stek-Ring-Id, when present and well-formed
   std::optional<std::int64_t> server_time_ms;  // X-Stek-Time-Ms, when present and numeric
   std::int64_t held_ms = 0;                    // X-Stek-Held-Ms (0 when absent)
   SecretBytes body;                            // the ring file on 200; wiped when dropped

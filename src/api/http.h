@@ -17,6 +17,9 @@ inline constexpr std::string_view kWaitParam = "wait";
 inline constexpr std::string_view kTimeoutParam = "timeout";
 // On 200 and 304 answers: the ring version (decimal wire value, see ring_version.h).
 inline constexpr std::string_view kRingVersionHeader = "X-Stek-Ring-Version";
+// On 200 and 304 answers: the identity of that ring version's keys (ring_id.h), so an agent
+// can tell two servers that answer one version with different keys (split brain).
+inline constexpr std::string_view kRingIdHeader = "X-Stek-Ring-Id";
 // On 200 and 304 answers, for the agent's clock-skew estimate (docs/api.md): stekd's wall
 // clock when it made the answer, in milliseconds since the Unix epoch (a second's resolution,
 // as in `Date`, is too coarse for short intervals), and how long it held the request before

@@ -1,6 +1,6 @@
 // stek's own ring file: JSON with metadata per key and the schedule that produced it.
 // Schema (docs/formats.md):
-//   {"stek_ring": 1, "version": N, "generated_at": T,
+//   {"stek_ring": 1, "version": N, "ring_id": hex, "generated_at": T,
 //    "schedule": {"interval": I, "history": H, "lookahead": L, "lifetime_hint": H*I},
 //    "keys": [{"name": hex, "role": "encrypt", "domain": "...", "epoch": e,
 //              "not_before": T, "not_after": T, "secret_version": v,
@@ -118,6 +118,10 @@ Result<KeyRing> read_json(ByteView contents) {
   RingInfo info;
   STEK_ASSIGN_OR_RETURN(auto version, optional_int<std::uint64_t>(doc, "version"));
   info.version = version.value_or(0);
+  if (auto it = doc.find("ring_id"); it != doc.end() && !it->is_null()) {
+    STEK_ASSIGN_OR_RETURN(std::string id, required_string(doc, "ring_id"));
+    info.id = std::move(id);
+  }
   STEK_ASSIGN_OR_RETURN(info.generated_at, optional_int<UnixSeconds>(doc, "generated_at"));
   if (auto it = doc.find("schedule"); it != doc.end() && !it->is_null()) {
     if (!it->is_object())
@@ -153,6 +157,7 @@ Result<SecretBytes> write_json(const KeyRing& ring, const WriteOptions& options)
   SecureJson doc = SecureJson::object();
   doc["stek_ring"] = kRingFormatVersion;
   doc["version"] = ring.info().version;
+  if (ring.info().id) doc["ring_id"] = *ring.info().id;
   doc["generated_at"] = ring.info().generated_at.value_or(options.now);
   if (const auto& s = ring.info().schedule) {
     doc["schedule"] = {{"interval", s->interval},

@@ -10,6 +10,8 @@
 #include "stek/derive.h"
 #include "stek/formats.h"
 
+#include "api/ring_id.h"
+
 namespace stek::server {
 
 using nlohmann::json;
@@ -350,6 +352,9 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
   info.schedule = served_.params();
   info.generated_at = maintained_at_;
   info.version = ring_version(domain);
+  // What names this version's keys for agents (api/ring_id.h); no key byte goes into it.
+  STEK_ASSIGN_OR_RETURN(api::RingId id, api::RingId::of(domain, info.version, keys));
+  info.id = api::to_string(id);
   return KeyRing::make(std::move(keys), info);
 }
 

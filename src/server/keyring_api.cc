@@ -83,9 +83,26 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   }
   HttpResponse r;
   r.status = 304;
-  r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
+  stamp_version(r, waiter->domain, version);
   stamp_time(r, waiter->received_ms);
   return r;
+}
+
+void KeyringApi::stamp_version(HttpResponse& response, const std::string& domain,
+                               std::uint64_t version) {
+  response.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
+  auto& [known, id] = ring_ids_[domain];
+  if (known != version || id.empty()) {
+    auto ring = keys_.ring(domain);
+    if (!ring.ok() || !ring->info().id || ring->info().version != version) {
+      spdlog::error("identity of ring version {} of {}: {}", version, domain,
+                    ring.ok() ? "none" : ring.error().message);
+      return;  // the answer stays valid without it; agents then compare the keys they get
+    }
+    known = version;
+    id = *ring->info().id;
+  }
+  response.headers.emplace_back(std::string(api::kRingIdHeader), id);
 }
 
 ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t version) const {
@@ -120,7 +137,7 @@ HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t 
   agents_.served(id.name, served_ring(domain, version));
   HttpResponse r;
   r.secret = *doc;
-  r.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
+  stamp_version(r, domain, version);
   stamp_time(r, received_ms);
   return r;
 }

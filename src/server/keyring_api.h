@@ -1,6 +1,7 @@
 // KeyringApi: GET /v1/keyring (docs/api.md). Answers an agent with its own domain's ring at
 // once when it is newer than the version the agent holds, else parks the request on the
-// wait list as a long poll until the ring changes or the timeout passes.
+// wait list as a long poll until the ring changes or the timeout passes. Every answer states
+// the ring version and the identity of its keys, so agents can detect a split brain.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,8 @@ class KeyringApi {
   void stamp_time(HttpResponse& response, std::int64_t received_ms) const;
   // What the agent is sent with ring `version`, for the registry.
   ServedRing served_ring(const std::string& domain, std::uint64_t version) const;
+  // States the ring version and its identity (api::kRingVersionHeader, api::kRingIdHeader).
+  void stamp_version(HttpResponse& response, const std::string& domain, std::uint64_t version);
 
   KeyService& keys_;
   AgentRegistry& agents_;
@@ -48,6 +51,9 @@ class KeyringApi {
   const Clock& clock_;
   std::int64_t long_poll_timeout_;
   AuditSink& audit_;
+  // The identity of each domain's current ring version: (version, identity), made once per
+  // version (it derives the ring's keys).
+  std::map<std::string, std::pair<std::uint64_t, std::string>> ring_ids_;
 };
 
 }  // namespace stek::server

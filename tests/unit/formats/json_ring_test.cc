@@ -40,6 +40,7 @@ KeyRing full_ring() {
   info.version = 41;
   info.generated_at = 1795514400;
   info.schedule = ScheduleParams{3600, 18, 2};
+  info.id = std::string(64, 'c');
   return KeyRing::make(std::move(keys), info).value();
 }
 
@@ -72,6 +73,7 @@ TEST(JsonRingTest, RoundTripsEveryKeyAndEveryField) {
     EXPECT_EQ(a.meta.secret_version, b.meta.secret_version);
   }
   EXPECT_EQ(back->info().version, 41u);
+  EXPECT_EQ(back->info().id, std::string(64, 'c'));
   EXPECT_EQ(back->info().generated_at, 1795514400);
   ASSERT_TRUE(back->info().schedule.has_value());
   EXPECT_EQ(back->info().schedule->interval, 3600);
@@ -84,6 +86,7 @@ TEST(JsonRingTest, FollowsTheDocumentedSchema) {
   Json doc = Json::parse(text_of(write_key_file(Format::json, ring, {123})));
   EXPECT_EQ(doc["stek_ring"], 1);
   EXPECT_EQ(doc["version"], 41);
+  EXPECT_EQ(doc["ring_id"], std::string(64, 'c'));
   EXPECT_EQ(doc["generated_at"], 1795514400);  // the ring's own time wins over options.now
   EXPECT_EQ(doc["schedule"]["interval"], 3600);
   EXPECT_EQ(doc["schedule"]["history"], 18);
@@ -106,6 +109,7 @@ TEST(JsonRingTest, GeneratedAtFallsBackToWriteTime) {
   Json doc = Json::parse(text_of(write_key_file(Format::json, ring, {777})));
   EXPECT_EQ(doc["generated_at"], 777);
   EXPECT_FALSE(doc.contains("schedule"));
+  EXPECT_FALSE(doc.contains("ring_id"));
   EXPECT_FALSE(doc["keys"][0].contains("epoch"));
 }
 
@@ -118,6 +122,7 @@ TEST(JsonRingTest, OptionalFieldsMayBeAbsentOrNull) {
                 hmac + R"(", "aes_key": ")" + aes + R"("}]})");
   ASSERT_TRUE(ring.ok()) << ring.error().message;
   EXPECT_EQ(ring->info().version, 0u);
+  EXPECT_FALSE(ring->info().id.has_value());
   EXPECT_FALSE(ring->encrypting().meta.domain.has_value());
   EXPECT_FALSE(ring->encrypting().meta.epoch.has_value());
 }

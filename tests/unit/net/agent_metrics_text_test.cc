@@ -104,6 +104,9 @@ stek_agent_sink_pid_file_problem{sink="nginx"} 0
 # HELP stek_agent_clock_skew_alarm 0: skew within half the limit; 1: it may be beyond half the limit (warning); 2: it is beyond the limit (/healthz fails).
 # TYPE stek_agent_clock_skew_alarm gauge
 stek_agent_clock_skew_alarm{domain="eu-\"west\"\\\n"} 0
+# HELP stek_agent_ring_conflicts_total Answers whose keys contradict the held ring (split brain between key servers).
+# TYPE stek_agent_ring_conflicts_total counter
+stek_agent_ring_conflicts_total{domain="eu-\"west\"\\\n"} 0
 )";
   EXPECT_EQ(render_prometheus(m), expected.substr(1));
 }

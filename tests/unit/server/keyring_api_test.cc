@@ -2,6 +2,9 @@
 // store: authorisation, query errors, immediate answers, long polls and their wake-ups.
 #include <gtest/gtest.h>
 
+#include "stek/formats.h"
+
+#include "api/ring_id.h"
 #include "fakes_server.h"
 
 namespace stek::server {
@@ -266,6 +269,33 @@ TEST(KeyringApi, AdminAgentsListingShowsServedApartFromClaimed) {
   EXPECT_EQ(list[0]["served"]["ring_version"], kVersion);
   EXPECT_EQ(list[0]["served"]["secret_versions"], nlohmann::json::array({1}));
   EXPECT_TRUE(list[0]["claimed_ring_version"].is_null());
+}
+
+TEST(KeyringApi, EveryAnswerStatesTheIdentityOfTheRingsKeys) {
+  // Agents compare it between servers (split brain); it is what the keys give, also in 304s.
+  NetPartsRig rig;
+  const Peer web1 = rig.connect(agent_identity("web1", {"eu-west"}));
+  const HttpResponse r = answered(rig.request(web1, "GET", "/v1/keyring"));
+  ASSERT_NE(r.secret, nullptr);
+  auto ring = read_key_file(Format::json, r.secret->view());
+  ASSERT_TRUE(ring.ok()) << ring.error().message;
+  auto computed = api::RingId::of("eu-west", kVersion, ring->keys());
+  ASSERT_TRUE(computed.ok());
+  EXPECT_EQ(header(r, "X-Stek-Ring-Id"), api::to_string(*computed));
+  EXPECT_EQ(ring->info().id, api::to_string(*computed));  // "ring_id" in the ring file
+
+  rig.request(web1, "GET", "/v1/keyring?wait=" + std::to_string(kVersion));
+  const HttpResponse not_modified = rig.router.resume(web1);
+  EXPECT_EQ(not_modified.status, 304u);
+  EXPECT_EQ(header(not_modified, "X-Stek-Ring-Id"), api::to_string(*computed));
+
+  const Peer admin = rig.connect(admin_identity("ops"));
+  EXPECT_EQ(answered(rig.request(admin, "POST", "/v1/admin/domains/eu-west/rotate-secret")).status,
+            200u);
+  const HttpResponse rotated = answered(rig.request(web1, "GET", "/v1/keyring"));
+  EXPECT_EQ(header(rotated, "X-Stek-Ring-Version"), std::to_string(kVersion + 1));
+  EXPECT_NE(header(rotated, "X-Stek-Ring-Id"), api::to_string(*computed));
+  EXPECT_EQ(header(rotated, "X-Stek-Ring-Id").size(), 64u);
 }
 
 }  // namespace
