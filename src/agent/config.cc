@@ -302,27 +302,8 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
     NginxSinkConfig c;
     STEK_TRY(r.path("dir", c.dir));
     STEK_TRY(r.path("include", c.include));
-    std::string reload = "signal";
-    STEK_TRY(r.string("reload", reload));
-    if (reload == "signal")
-      c.reload = ReloadMode::signal;
-    else if (reload == "command")
-      c.reload = ReloadMode::command;
-    else if (reload == "none")
-      c.reload = ReloadMode::none;
-    else
-      return r.error("reload", r.find("reload"), "must be \"signal\", \"command\" or \"none\"");
-    STEK_TRY(r.path("pid_file", c.pid_file));
-    STEK_TRY(r.strings("reload_command", c.reload_command));
-    STEK_TRY(r.integer("reload_timeout", c.reload_timeout, 1, 3600));
+    STEK_TRY(parse_reload(r, c));
     STEK_TRY(r.optional_path("nginx_conf", c.nginx_conf));
-    if (c.reload == ReloadMode::command && c.reload_command.empty()) {
-      return r.error("reload_command", r.find("reload"), "is required when reload = \"command\"");
-    }
-    if (c.reload != ReloadMode::command && !c.reload_command.empty()) {
-      return r.error("reload_command", r.find("reload_command"),
-                     "is set but reload is not \"command\"");
-    }
     if (c.include.parent_path() == c.dir && c.include.filename().string().size() == 36 &&
         c.include.extension() == ".key") {
       return r.error("include", r.find("include"), "must not look like a key file name");

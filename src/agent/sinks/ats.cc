@@ -58,11 +58,8 @@ Result<SinkReport> AtsSink::apply(const KeyRing* ring, Epoch) {
   SinkReport report;
   STEK_TRY(check_own_file(options_.key_file));
   if (ring == nullptr) {
-    std::error_code ec;
-    if (std::filesystem::exists(options_.key_file, ec)) {
-      STEK_TRY(erase_file(options_.key_file));
-      report.files_erased = 1;
-    }
+    STEK_ASSIGN_OR_RETURN(bool erased, erase_if_present(options_.key_file));
+    report.files_erased = erased ? 1 : 0;
     return report;
   }
   STEK_ASSIGN_OR_RETURN(SecretBytes bytes, key_file_bytes(*ring));

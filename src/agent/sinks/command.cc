@@ -47,9 +47,8 @@ Result<SinkReport> CommandSink::apply(const KeyRing* ring, Epoch) {
     if (wrote) ++report.files_written;
     run_pending_ = run_pending_ || wrote;
   } else {
-    std::error_code ec;
-    if (std::filesystem::exists(options_.path, ec)) {
-      STEK_TRY(erase_file(options_.path));
+    STEK_ASSIGN_OR_RETURN(bool erased, erase_if_present(options_.path));
+    if (erased) {
       ++report.files_erased;
       run_pending_ = true;
     }

@@ -14,11 +14,8 @@ JsonSink::JsonSink(std::filesystem::path path)
 Result<SinkReport> JsonSink::apply(const KeyRing* ring, Epoch) {
   SinkReport report;
   if (ring == nullptr) {
-    std::error_code ec;
-    if (std::filesystem::exists(path_, ec)) {
-      STEK_TRY(erase_file(path_));
-      report.files_erased = 1;
-    }
+    STEK_ASSIGN_OR_RETURN(bool erased, erase_if_present(path_));
+    report.files_erased = erased ? 1 : 0;
     return report;
   }
   STEK_TRY(check_own_file(path_));

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stek/file.h"
+
 namespace stek::agent {
 
 Status check_own_file(const std::filesystem::path& path) {
@@ -36,6 +38,13 @@ Status check_own_file(const std::filesystem::path& path) {
                                            std::to_string(::geteuid()) + ": remove it");
   }
   return {};
+}
+
+Result<bool> erase_if_present(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return false;
+  STEK_TRY(erase_file(path));
+  return true;
 }
 
 }  // namespace stek::agent

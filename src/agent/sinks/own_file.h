@@ -12,4 +12,7 @@ namespace stek::agent {
 // link. Otherwise Errc::forbidden naming what is wrong and what to do; nothing is touched.
 Status check_own_file(const std::filesystem::path& path);
 
+// Erases `path` (overwritten first, see erase_file) if it exists; true when it did.
+Result<bool> erase_if_present(const std::filesystem::path& path);
+
 }  // namespace stek::agent
