@@ -114,4 +114,11 @@ Status run_command(const std::vector<std::string>& argv, std::chrono::millisecon
                     argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status)));
 }
 
+Result<bool> OwedReload::settle(bool changed) {
+  if (!reloader_ || !(changed || owed_)) return false;
+  auto asked = reloader_->reload();
+  owed_ = !asked.ok();
+  return asked;
+}
+
 }  // namespace stek::agent

@@ -44,6 +44,22 @@ class CommandReloader final : public Reloader {
   std::chrono::milliseconds timeout_;
 };
 
+// A reload the server is owed: after its files changed, or when forced. A reload that fails
+// stays owed, so the next apply asks again; without a reloader (someone else reloads) nothing
+// is ever asked.
+class OwedReload {
+ public:
+  explicit OwedReload(std::unique_ptr<Reloader> reloader) : reloader_(std::move(reloader)) {}
+  void owe() { owed_ = true; }
+  // Reloads when `changed` or when a reload is owed. True when the server was asked; an
+  // error leaves the reload owed.
+  Result<bool> settle(bool changed);
+
+ private:
+  std::unique_ptr<Reloader> reloader_;
+  bool owed_ = false;
+};
+
 // What is wrong with a pid file that a SignalReloader would signal: missing, not a process
 // id, or naming no running process (a stale file). Nothing when a signal would reach a
 // process. A reload then does nothing, which is only right while the server is stopped.

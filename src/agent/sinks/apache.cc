@@ -9,7 +9,9 @@
 namespace stek::agent {
 
 ApacheSink::ApacheSink(ApacheSinkOptions options)
-    : options_(std::move(options)), name_("apache:" + options_.key_file.string()) {}
+    : options_(std::move(options)),
+      name_("apache:" + options_.key_file.string()),
+      reload_(std::move(options_.reloader)) {}
 
 Result<SecretBytes> ApacheSink::key_file_bytes(const KeyRing& ring) {
   STEK_ASSIGN_OR_RETURN(TicketKey projected, project_to_48(ring.encrypting().key));
@@ -34,15 +36,9 @@ Result<SinkReport> ApacheSink::apply(const KeyRing* ring, Epoch) {
   STEK_ASSIGN_OR_RETURN(SecretBytes bytes, key_file_bytes(*ring));
   STEK_ASSIGN_OR_RETURN(bool wrote, write_file_if_changed(options_.key_file, bytes.view(), 0600));
   if (wrote) report.files_written = 1;
-  if (options_.reloader && (wrote || reload_pending_)) {
-    auto restarted = options_.reloader->reload();
-    if (!restarted.ok()) {
-      reload_pending_ = true;
-      return restarted.error().with_context("graceful restart");
-    }
-    report.reloaded = *restarted;
-    reload_pending_ = false;
-  }
+  auto restarted = reload_.settle(wrote);
+  if (!restarted.ok()) return restarted.error().with_context("graceful restart");
+  report.reloaded = *restarted;
   return report;
 }
 

@@ -29,7 +29,7 @@ class ApacheSink final : public Sink {
   // Without a ring the expired key is erased, Apache is not restarted (it would refuse the
   // missing file) and the sink reports the failure until a ring comes back.
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
-  void force_next() override { reload_pending_ = true; }
+  void force_next() override { reload_.owe(); }
   // What Apache cannot do under this schedule: keep tickets across a rotation, and MAC its
   // tickets with the key it was given (docs/sinks-48.md).
   std::vector<std::string> check(const Schedule& schedule) const override;
@@ -40,7 +40,7 @@ class ApacheSink final : public Sink {
  private:
   ApacheSinkOptions options_;
   std::string name_;
-  bool reload_pending_ = false;  // restart on next apply: it failed, or was forced
+  OwedReload reload_;  // the reloader of options_, moved here
 };
 
 }  // namespace stek::agent

@@ -34,24 +34,15 @@ Status move_mtime_ahead(const std::filesystem::path& path) {
 }  // namespace
 
 AtsSink::AtsSink(AtsSinkOptions options)
-    : options_(std::move(options)), name_("ats:" + options_.key_file.string()) {}
+    : options_(std::move(options)),
+      name_("ats:" + options_.key_file.string()),
+      reload_(std::move(options_.reloader)) {}
 
 Result<SecretBytes> AtsSink::key_file_bytes(const KeyRing& ring) {
   STEK_ASSIGN_OR_RETURN(KeyRing projected, project_ring_to_48(ring));
   // The ring's canonical order (encrypting, next, decrypt-only newest first) is the file's:
   // Traffic Server encrypts with the first record and decrypts with any.
   return write_key_file(Format::ats, projected);
-}
-
-Status AtsSink::reload(SinkReport& report) {
-  auto reloaded = options_.reloader->reload();
-  if (!reloaded.ok()) {
-    reload_pending_ = true;
-    return reloaded.error().with_context("traffic server reload");
-  }
-  report.reloaded = *reloaded;
-  reload_pending_ = false;
-  return {};
 }
 
 Result<SinkReport> AtsSink::apply(const KeyRing* ring, Epoch) {
@@ -68,7 +59,9 @@ Result<SinkReport> AtsSink::apply(const KeyRing* ring, Epoch) {
     report.files_written = 1;
     STEK_TRY(move_mtime_ahead(options_.key_file));
   }
-  if (options_.reloader && (wrote || reload_pending_)) STEK_TRY(reload(report));
+  auto reloaded = reload_.settle(wrote);
+  if (!reloaded.ok()) return reloaded.error().with_context("traffic server reload");
+  report.reloaded = *reloaded;
   return report;
 }
 

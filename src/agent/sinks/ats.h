@@ -28,17 +28,15 @@ class AtsSink final : public Sink {
   // Traffic Server to reload when they changed. Without a ring the file is erased and
   // Traffic Server keeps the keys it loaded until it restarts (then it makes its own).
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
-  void force_next() override { reload_pending_ = true; }
+  void force_next() override { reload_.owe(); }
 
   // The file's bytes for a ring: one 48-byte record per server key, the encrypting key first.
   static Result<SecretBytes> key_file_bytes(const KeyRing& ring);
 
  private:
-  Status reload(SinkReport& report);
-
   AtsSinkOptions options_;
   std::string name_;
-  bool reload_pending_ = false;  // reload on next apply: it failed, or was forced
+  OwedReload reload_;  // the reloader of options_, moved here
 };
 
 }  // namespace stek::agent

@@ -56,7 +56,9 @@ Result<SecretBytes> key_file_bytes(const RingKey& k) {
 }  // namespace
 
 NginxSink::NginxSink(NginxSinkOptions options)
-    : options_(std::move(options)), name_("nginx:" + options_.include.string()) {}
+    : options_(std::move(options)),
+      name_("nginx:" + options_.include.string()),
+      reload_(std::move(options_.reloader)) {}
 
 fs::path NginxSink::key_path(const TicketKey& key) const {
   return options_.dir / (key.name_hex() + ".key");
@@ -114,16 +116,11 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
   keyless_epoch_ = ring == nullptr ? std::optional<Epoch>(epoch) : std::nullopt;
 
   Status reload_status;
-  if (options_.reloader &&
-      (include_changed || key_changed || reload_pending_ || keyless_rotation)) {
-    auto reloaded = options_.reloader->reload();
-    if (reloaded.ok()) {
-      report.reloaded = *reloaded;
-      reload_pending_ = false;
-    } else {
-      reload_pending_ = true;
-      reload_status = reloaded.error().with_context("reload");
-    }
+  auto reloaded = reload_.settle(include_changed || key_changed || keyless_rotation);
+  if (reloaded.ok()) {
+    report.reloaded = *reloaded;
+  } else {
+    reload_status = reloaded.error().with_context("reload");
   }
 
   // The include no longer names these files, so no later reload can read them: erase them

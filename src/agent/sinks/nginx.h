@@ -27,7 +27,7 @@ class NginxSink final : public Sink {
 
   const std::string& name() const override { return name_; }
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
-  void force_next() override { reload_pending_ = true; }
+  void force_next() override { reload_.owe(); }
   std::vector<std::string> check(const Schedule& schedule) const override {
     return check_session_timeout(schedule.lifetime_hint(), schedule.interval());
   }
@@ -48,7 +48,7 @@ class NginxSink final : public Sink {
  private:
   NginxSinkOptions options_;
   std::string name_;
-  bool reload_pending_ = false;         // reload on next apply: it failed, or was forced
+  OwedReload reload_;                   // the reloader of options_, moved here
   std::optional<Epoch> keyless_epoch_;  // last epoch applied without stek keys
 };
 
