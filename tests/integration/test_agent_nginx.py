@@ -56,9 +56,10 @@ def start(tmp_path, shm, ring, *, interval, nginx_conf=True, json_sink=False):
 def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
     interval, history = 4, 2
     e0 = epoch_now(interval)
-    # Keys for 21 epochs: five observed epochs take about 6 on an idle machine, up to 14 on
-    # a loaded one (each epoch's checks then overrun it); a key missing would end the test.
-    last = e0 + 20
+    # Keys for 41 epochs: five observed epochs take about 6 on an idle machine, up to 20 on
+    # a loaded one (each epoch's checks then overrun it); the loop stops 4 epochs before the
+    # keys run out, so the checks after it still find the current and next keys.
+    last = e0 + 40
     ring = make_ring(DOMAIN, e0 - history, last, interval=interval, history=history)
     names = {e: k["name"] for e, k in key_by_epoch(ring).items()}
     with ShmDir() as shm:
@@ -69,8 +70,8 @@ def test_nginx_resumes_across_rotations_and_forgets_expired_keys(tmp_path):
             epochs_seen = []
             # Five epochs, and on (while the ring lasts) until enough checks had a verdict: on a
             # loaded machine more checks cross a boundary and give none.
-            while len(epochs_seen) < 5 or ((resumed < 12 or refused_expired < 2)
-                                           and epoch_now(interval) < last - 2):
+            while epoch_now(interval) < last - 4 and (
+                    len(epochs_seen) < 5 or resumed < 12 or refused_expired < 2):
                 e = epoch_now(interval)
                 # nginx issues tickets under K(e) once the agent has rotated and reloaded it.
                 for version in ("1.2", "1.3"):
