@@ -17,12 +17,12 @@
 
 namespace stek::ctl {
 
-namespace {
-
 int fail(Env& env, const Error& e) {
   env.err << "stekctl: " << e.message << "\n";
   return 1;
 }
+
+namespace {
 
 std::string utc(std::optional<UnixSeconds> t) {
   if (!t) return "-";

@@ -20,6 +20,9 @@ struct Env {
   const Clock& clock;
 };
 
+// Prints "stekctl: <message>" on env.err; returns the exit code for a failed command (1).
+int fail(Env& env, const Error& e);
+
 struct KeygenArgs {
   Format format = Format::nginx80;
   std::string out;          // path, or "-" for stdout

@@ -34,11 +34,6 @@ Result<json> call(const OnlineArgs& args, const std::string& method, const std::
   return body;
 }
 
-int fail(Env& env, const Error& e) {
-  env.err << "stekctl: " << e.message << "\n";
-  return 1;
-}
-
 }  // namespace
 
 int status(const OnlineArgs& args, Env& env) {

@@ -14,6 +14,7 @@
 #include "stek/ossl_ptr.h"
 
 #include "keys_state.h"
+#include "ssl_timeout.h"
 #include "ticket_crypto.h"
 
 namespace stek::openssl {
@@ -191,9 +192,7 @@ Error openssl_error(const std::string& what) {
   return make_error(Errc::crypto, message);
 }
 
-long capped_seconds(std::int64_t seconds) {
-  return static_cast<long>(std::clamp<std::int64_t>(seconds, 1, kMaxTicketLifetime));
-}
+using detail::capped_seconds;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "stek/openssl/install.h"
 
 #include "session_cache.h"
+#include "ssl_timeout.h"
 
 namespace stek::openssl {
 
@@ -68,9 +69,7 @@ void on_info(const SSL* s, int where, int ret) {
   cache->forget(id, id_len);
 }
 
-long capped_seconds(std::int64_t seconds) {
-  return static_cast<long>(std::clamp<std::int64_t>(seconds, 1, kMaxTicketLifetime));
-}
+using detail::capped_seconds;
 
 }  // namespace
 
