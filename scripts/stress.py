@@ -9,9 +9,15 @@ it can. Every in-domain resumption that fails is written with the timeline aroun
 (scripts/stress.sh installs stress-ng, builds the release programs and runs this file.)
 
 One trial: a fresh ticket from one host of a domain, presented at once to the other host of
-the same domain (TLS 1.3 and 1.2 alternately, directions alternating). Trials run
-back to back, so many land within a fraction of a second of an epoch boundary, where the
-hosts' agents rotate and their nginx reload.
+the same domain (TLS 1.3 and 1.2 alternately, directions alternating), then one older ticket
+of the same domain kept from an earlier trial, presented to a host of its domain: alternately
+the oldest one still inside its judged life and one of random age, so every age from zero to
+the end of the judged life is tried, across every boundary in between. A ticket's judged life
+is the lifetime hint (H x I, also nginx's ssl_session_timeout here) minus one interval, the
+margin docs/design.md asks for (a ticket in its last seconds may be refused by a host whose
+reload or clock is late; the model in tests/model bounds that). Trials run back to back, so
+many land within a fraction of a second of an epoch boundary, where the hosts' agents rotate
+and their nginx reload.
 
 For each failure the JSON line written to --out has: when (seconds into the epoch, wall
 time), the ticket's key name, which keys each host of the domain served at that moment
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shlex
 import shutil
 import signal
@@ -40,6 +47,7 @@ sys.dont_write_bytecode = True
 from stektest.fleet import Fleet, Host  # noqa: E402
 from stektest.nginx import include_keys  # noqa: E402
 from stektest.proc import HarnessError  # noqa: E402
+from stektest.tls import TlsResult  # noqa: E402
 
 
 def host_state(h: Host) -> dict:
@@ -60,6 +68,29 @@ def log_tail(path: Path, lines: int = 8) -> list[str]:
         return path.read_text(errors="replace").splitlines()[-lines:]
     except OSError:
         return []
+
+
+def report(out, start: float, fleet: Fleet, domain: str, issuer: Host, refuser: Host,
+           version: str, ticket: TlsResult, issued: float) -> None:
+    """Writes one refused in-domain ticket with the timeline around it, and says so."""
+    into = issued % fleet.interval
+    record = {
+        "failure": f"{domain} ticket refused by {refuser.name}",
+        "tls": version, "ticket_key": ticket.key_name,
+        "issued_at": issued, "seconds_into_epoch": round(into, 3),
+        "epoch": fleet.epoch(issued), "presented_after": round(time.time() - issued, 3),
+        "issuer": issuer.name, "refuser": host_state(refuser),
+        "refuser_log": log_tail(refuser.dir / "agent.log"),
+    }
+    if issuer is not refuser:
+        record["issuer_state"] = host_state(issuer)
+        record["issuer_log"] = log_tail(issuer.dir / "agent.log")
+    out.write(json.dumps(record) + "\n")
+    out.flush()
+    print(f"[{time.monotonic() - start:7.1f}s] FAILED: {record['failure']} "
+          f"(key {ticket.key_name[:8]}, {into:.2f}s into epoch {record['epoch']}, presented "
+          f"after {record['presented_after']} s; {refuser.name} served "
+          f"{[k[:8] for k in record['refuser']['include']]})", flush=True)
 
 
 def main(argv=None) -> int:
@@ -104,6 +135,11 @@ def main(argv=None) -> int:
 
     start = time.monotonic()
     tried = failed = near_boundary = errors = 0
+    aged_tried = aged_failed = 0
+    judged_life = fleet.lifetime_hint - fleet.interval
+    # (domain, tls, ticket, issued at, issuer)
+    held: list[tuple[str, str, TlsResult, float, Host]] = []
+    rng = random.Random(1)
     by_domain = {d: [h for h in fleet.hosts if h.domain == d] for d in fleet.domains}
     with args.out.open("w") as out:
         try:
@@ -130,27 +166,34 @@ def main(argv=None) -> int:
                     near_boundary += 1
                 if not result.reused:
                     failed += 1
-                    record = {
-                        "failure": f"{domain} ticket from {a.name} refused by {b.name}",
-                        "tls": version, "ticket_key": ticket.key_name,
-                        "issued_at": issued, "seconds_into_epoch": round(into, 3),
-                        "epoch": fleet.epoch(issued), "presented_after": round(
-                            time.time() - issued, 3),
-                        "issuer": host_state(a), "refuser": host_state(b),
-                        "issuer_log": log_tail(a.dir / "agent.log"),
-                        "refuser_log": log_tail(b.dir / "agent.log"),
-                    }
-                    out.write(json.dumps(record) + "\n")
-                    out.flush()
-                    print(f"[{time.monotonic() - start:7.1f}s] FAILED: {record['failure']} "
-                          f"(key {ticket.key_name[:8]}, {into:.2f}s into epoch "
-                          f"{record['epoch']}; {b.name} served "
-                          f"{[k[:8] for k in record['refuser']['include']]})", flush=True)
+                    report(out, start, fleet, domain, a, b, version, ticket, issued)
+                held.append((domain, version, ticket, issued, a))
+
+                # An older ticket of this domain, to a host of its domain.
+                now = time.time()
+                held = [h for h in held if now - h[3] < judged_life]
+                mine = [h for h in held if h[0] == domain and now - h[3] > fleet.interval / 2]
+                if mine:
+                    old = mine[0] if tried % 2 else rng.choice(mine)
+                    target = by_domain[domain][rng.randrange(len(by_domain[domain]))]
+                    try:
+                        aged = fleet.connect(target, version=old[1], resume=old[2])
+                    except HarnessError as e:
+                        errors += 1
+                        out.write(json.dumps({"error": str(e)[-400:], "at": time.time()}) + "\n")
+                        continue
+                    if time.time() - old[3] < judged_life:  # still inside when it was answered
+                        aged_tried += 1
+                        if not aged.reused:
+                            aged_failed += 1
+                            report(out, start, fleet, domain, old[4], target, old[1], old[2],
+                                   old[3])
                 if tried % 500 == 0:
-                    print(f"[{time.monotonic() - start:7.1f}s] {tried} resumptions, "
-                          f"{failed} failed", flush=True)
+                    print(f"[{time.monotonic() - start:7.1f}s] {tried} fresh resumptions, "
+                          f"{failed} failed; {aged_tried} aged, {aged_failed} failed",
+                          flush=True)
                 if tried % 50 == 0:
-                    fleet.sweep_client_sessions(set())
+                    fleet.sweep_client_sessions({h[2].session_file for h in held})
         except HarnessError as e:
             print(f"stress: {e}", file=sys.stderr)
             errors += 1
@@ -159,13 +202,16 @@ def main(argv=None) -> int:
             if load:
                 load.terminate()
                 load.wait(timeout=30)
-        summary = {"summary": True, "resumptions": tried, "failed": failed,
+        summary = {"summary": True, "resumptions": tried + aged_tried,
+                   "failed": failed + aged_failed, "fresh_resumptions": tried,
+                   "fresh_failed": failed, "aged_resumptions": aged_tried,
+                   "aged_failed": aged_failed, "judged_life_s": judged_life,
                    "within_half_a_second_of_a_boundary": near_boundary,
                    "connection_errors": errors, "seconds": round(time.monotonic() - start, 1),
                    "interval": args.interval, "load": args.load}
         out.write(json.dumps(summary) + "\n")
     print(json.dumps(summary))
-    return 1 if failed else 0
+    return 1 if failed or aged_failed else 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import pytest
 from stektest import (BUILD_DIR, LOOPBACK, SOURCE_DIR, ticket_of_the_epoch, tls_connect,
                       wait_until)
 from stektest.fleet import Fleet
+from stektest.nginx import include_keys
 from stektest.ring import assert_no_key_bytes, names_by_epoch
 
 INTERVAL, HISTORY, LOOKAHEAD = 4, 3, 2
@@ -88,8 +89,9 @@ def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_
     # Begin just after a boundary: an epoch that ends while its key is looked up and first
     # used would expect K(e) from a server already on K(e + 1).
     sleep_into_next_epoch()
-    held = []  # (domain, version, epoch issued, session file)
+    held = []  # (domain, version, epoch issued, ticket, time issued)
     resumed = failed = crossed = cross_tries = 0
+    refusals = []  # what each failed in-domain check saw, for the failure message
     epochs = []
     # At least four epochs, and on until enough checks had a verdict: on a loaded machine a
     # round takes longer and more tickets reach the end of their life unchecked (bounded).
@@ -103,23 +105,30 @@ def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_
             for version in ("1.2", "1.3"):
                 issued, r = ticket_of_the_epoch(first.https_port, tmp_path, version, names,
                                                 INTERVAL)
-                held.append((d, version, issued, r.session_file))
-        for d, version, issued, session in held:
+                held.append((d, version, issued, r, time.time()))
+        for d, version, issued, ticket, at in held:
             if issued < epoch() - HISTORY + 1:
                 continue  # near the end of its lifetime: no verdict
             for h in fleet.hosts:
                 before = epoch()
-                result = tls_connect(h.https_port, tmp_path, version, resume=session)
+                result = tls_connect(h.https_port, tmp_path, version, resume=ticket.session_file)
                 if h.domain == d:
                     if epoch() != before and issued < epoch() - HISTORY + 1:
                         continue
                     resumed += result.reused
                     failed += not result.reused
+                    if not result.reused:
+                        refusals.append({
+                            "host": h.name, "tls": version, "key": ticket.key_name[:8],
+                            "issued_epoch": issued, "epoch": before,
+                            "age_s": round(time.time() - at, 2),
+                            "host_served": [k[:8] for k in include_keys(h.include)]})
                 else:
                     cross_tries += 1
                     crossed += result.reused
         sleep_into_next_epoch()
-    assert failed == 0, f"{failed} resumptions failed within a domain ({resumed} succeeded)"
+    assert failed == 0, (f"{failed} resumptions failed within a domain ({resumed} succeeded): "
+                         + json.dumps(refusals))
     assert resumed >= 40
     assert crossed == 0, f"{crossed} of {cross_tries} tickets resumed in the other domain"
     assert cross_tries >= 40
