@@ -85,3 +85,18 @@ class RoutingHaproxy(Process):
             if len(parts) == 3:
                 out[parts[1]] = parts[2]
         return out
+
+    def servers_up(self, backend: str = "routed") -> set[str]:
+        """The backend's servers that HAProxy's health checks see UP (`show stat`)."""
+        lines = self.admin("show stat").splitlines()
+        if not lines:
+            return set()
+        header = lines[0].lstrip("# ").split(",")
+        status = header.index("status")
+        up = set()
+        for line in lines[1:]:
+            fields = line.split(",")
+            if (len(fields) > status and fields[0] == backend and fields[status] == "UP" and
+                    fields[1] not in ("BACKEND", "FRONTEND")):
+                up.add(fields[1])
+        return up
