@@ -26,7 +26,7 @@ TEST(HaproxyRouteShowMap, RefusalsAreErrorsNotEntries) {
 
 TEST(HaproxyRouteSinkConfig, NeedsAMapAndAServer) {
   auto c = parse_config(
-      "servers = [\"127.0.0.1:8443\"]\n[[sink]]\ntype = \"haproxy_route\"\n"
+      "servers = [\"https://127.0.0.1:8443\"]\n[[sink]]\ntype = \"haproxy_route\"\n"
       "map = \"/etc/haproxy/stek.map\"\nserver = \"web1\"\n",
       "t");
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -34,10 +34,11 @@ TEST(HaproxyRouteSinkConfig, NeedsAMapAndAServer) {
   EXPECT_EQ(s.map, "/etc/haproxy/stek.map");
   EXPECT_EQ(s.server, "web1");
   EXPECT_EQ(s.socket, std::filesystem::path("/run/haproxy/admin.sock"));
-  EXPECT_FALSE(parse_config("servers = [\"127.0.0.1:8443\"]\n[[sink]]\ntype = \"haproxy_route\"\n"
-                            "server = \"web1\"\n",
-                            "t")
-                   .ok());
+  EXPECT_FALSE(
+      parse_config("servers = [\"https://127.0.0.1:8443\"]\n[[sink]]\ntype = \"haproxy_route\"\n"
+                   "server = \"web1\"\n",
+                   "t")
+          .ok());
 }
 
 TEST(HaproxyRouteSink, ASocketWithNothingListeningIsAnError) {
