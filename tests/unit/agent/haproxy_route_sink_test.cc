@@ -1,9 +1,17 @@
 // The routing sink's pure parts: `show map` answers of HAProxy 2.6 and the sink's config keys.
 // The runtime API round trip runs against a real HAProxy in integration.test_routing.
+#include <algorithm>
+#include <thread>
+
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "fakes.h"
 #include "sinks/haproxy_route.h"
+#include "testing/keys.h"
 
 namespace stek::agent {
 namespace {
@@ -39,6 +47,69 @@ TEST(HaproxyRouteSinkConfig, NeedsAMapAndAServer) {
                    "server = \"web1\"\n",
                    "t")
           .ok());
+}
+
+// A stats socket answering one command per connection from a script: `show map` gets
+// `map_text`, every other command an empty answer (HAProxy's success for add/set/del map).
+class ScriptedMapSocket {
+ public:
+  ScriptedMapSocket(const std::filesystem::path& path, std::string map_text, int connections) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    thread_ = std::thread([this, map_text, connections] {
+      for (int i = 0; i < connections; ++i) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::string line;
+        char ch;
+        while (::read(c, &ch, 1) == 1 && ch != '\n') line += ch;
+        commands.push_back(line);
+        const std::string answer = line.starts_with("show map") ? map_text : "\n";
+        EXPECT_EQ(::write(c, answer.data(), answer.size()), static_cast<ssize_t>(answer.size()));
+        ::close(c);
+      }
+    });
+  }
+  ~ScriptedMapSocket() {
+    join();
+    ::close(fd_);
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> commands;
+
+ private:
+  int fd_ = -1;
+  std::thread thread_;
+};
+
+TEST(HaproxyRouteSink, AddsItsKeysDeletesItsStaleEntriesAndLeavesOtherServersAlone) {
+  agent::testing::TempDir dir(true);
+  const KeyRing ring =
+      stek::testing::make_ring({KeyRole::decrypt, KeyRole::encrypt, KeyRole::next});
+  const auto names = stek::testing::names_of(ring);
+  // Already mapped: the first key (ours), a stale key of ours, a key of another server.
+  const std::string shown = "0x1 " + names[0] + " web1\n0x2 " + std::string(32, 'a') +
+                            " web1\n0x3 " + std::string(32, 'b') + " web2\n";
+  ScriptedMapSocket fake(dir / "lb.sock", shown, 4);  // show, add, add, del
+  HaproxyRouteSink sink(
+      {dir / "lb.sock", "/etc/haproxy/stek.map", "web1", std::chrono::milliseconds(5000)});
+  auto report = sink.apply(&ring, 0);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  fake.join();
+  EXPECT_EQ(report->files_written, 2);
+  EXPECT_EQ(report->files_erased, 1);
+  const std::vector<std::string> expected = {
+      "show map /etc/haproxy/stek.map",
+      "add map /etc/haproxy/stek.map " + std::min(names[1], names[2]) + " web1",
+      "add map /etc/haproxy/stek.map " + std::max(names[1], names[2]) + " web1",
+      "del map /etc/haproxy/stek.map " + std::string(32, 'a')};
+  EXPECT_EQ(fake.commands, expected);
 }
 
 TEST(HaproxyRouteSink, ASocketWithNothingListeningIsAnError) {
