@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
   if (auto loaded = audit->record("config_loaded", {{"config", config_path},
                                                     {"pid", ::getpid()},
                                                     {"domains", config->domains},
+                                                    {"per_host", config->per_host_domains},
                                                     {"interval", params.interval},
                                                     {"history", params.history},
                                                     {"lookahead", params.lookahead}});
@@ -181,6 +182,7 @@ int main(int argc, char** argv) {
   }
   stek::server::KeyService keys(*schedule, config->domains, store, random, *audit,
                                 config->max_clock_step);
+  keys.set_per_host(config->per_host_domains);
   if (auto started = keys.start(clock.now(), clock.elapsed_ms()); !started.ok()) {
     spdlog::critical("{}", started.error().message);
     return 1;

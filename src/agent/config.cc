@@ -51,13 +51,14 @@ constexpr ConfigKey kReference[] = {
     {"log_level", "\"info\"", "trace, debug, info, warn, error or critical"},
     {"sink", "[]",
      "[[sink]] tables, each one server to feed; type = \"nginx\", \"json\", \"haproxy\", "
-     "\"h2o\", \"apache\", \"ats\" or \"command\""},
+     "\"h2o\", \"apache\", \"ats\", \"command\" or \"haproxy_route\""},
     {"sink.type", "(required)",
      "\"nginx\": key files + include + reload; \"json\": stek's ring file for libstek; "
      "\"haproxy\": tls-ticket-keys file + runtime API; \"h2o\": h2o's ticket-file; "
      "\"apache\": one 48-byte key file + graceful restart; \"ats\": Traffic Server's "
      "48-byte key file + traffic_ctl config reload; \"command\" (or \"generic\"): any "
-     "format, a file and a command"},
+     "format, a file and a command; \"haproxy_route\": this host's entries in a load "
+     "balancer's ticket routing map (docs/routing.md)"},
     {"sink.dir", "\"/run/stek/nginx\"",
      "nginx: directory for the 80-byte key files (mode 0600; must be tmpfs)"},
     {"sink.include", "\"/run/stek/nginx/tickets.conf\"",
@@ -94,6 +95,11 @@ constexpr ConfigKey kReference[] = {
      "(every change reloads)"},
     {"sink.haproxy_cfg", "(none)",
      "haproxy: haproxy.cfg, read to warn when tune.ssl.lifetime exceeds what its 3 keys honour"},
+    {"sink.map", "(required)",
+     "haproxy_route: the map file of key name -> server, as haproxy.cfg names it"},
+    {"sink.server", "(required)",
+     "haproxy_route: this host's server name in the HAProxy backend (socket: the load "
+     "balancer's stats socket, level admin; command_timeout: seconds per command, default 5)"},
     {"sink.h2o_conf", "(none)",
      "h2o: h2o.conf, read to check ssl-session-resumption (ticket-file, lifetime)"},
     {"sink.format", "\"json\"",
@@ -272,6 +278,17 @@ Result<SinkConfig> parse_other_sink(Reader& r, const std::string& type) {
     STEK_TRY(r.unknown());
     return SinkConfig(c);
   }
+  if (type == "haproxy_route") {
+    HaproxyRouteSinkConfig c;
+    STEK_TRY(r.path("socket", c.socket));
+    STEK_TRY(r.string("map", c.map));
+    STEK_TRY(r.string("server", c.server));
+    STEK_TRY(r.integer("command_timeout", c.command_timeout, 1, 3600));
+    if (c.map.empty()) return r.error("map", r.find("map"), "is required");
+    if (c.server.empty()) return r.error("server", r.find("server"), "is required");
+    STEK_TRY(r.unknown());
+    return SinkConfig(c);
+  }
   if (type == "h2o") {
     H2oSinkConfig c;
     STEK_TRY(r.path("path", c.path));
@@ -295,7 +312,8 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
   Reader r(t, "sink[" + std::to_string(index) + "].", source);
   std::string type;
   STEK_TRY(r.string("type", type));
-  if (type == "haproxy" || type == "h2o" || type == "command" || type == "generic") {
+  if (type == "haproxy" || type == "h2o" || type == "command" || type == "generic" ||
+      type == "haproxy_route") {
     return parse_other_sink(r, type);
   }
   if (type == "nginx") {
@@ -328,7 +346,8 @@ Result<SinkConfig> parse_sink(const toml::table& t, std::size_t index, std::stri
     return SinkConfig(c);
   }
   constexpr const char* kTypes =
-      "(\"nginx\", \"json\", \"haproxy\", \"h2o\", \"apache\", \"ats\" or \"command\")";
+      "(\"nginx\", \"json\", \"haproxy\", \"h2o\", \"apache\", \"ats\", \"command\" or "
+      "\"haproxy_route\")";
   if (type.empty()) return r.error("type", nullptr, std::string("is required ") + kTypes);
   return r.error("type", r.find("type"), "\"" + type + "\" is not a sink type " + kTypes);
 }

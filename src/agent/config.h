@@ -73,6 +73,17 @@ struct HaproxySinkConfig {
   bool operator==(const HaproxySinkConfig&) const = default;
 };
 
+// type = "haproxy_route": this host's entries in the routing map of a load-balancing HAProxy
+// (sinks/haproxy_route.h, docs/routing.md).
+struct HaproxyRouteSinkConfig {
+  std::filesystem::path socket = "/run/haproxy/admin.sock";
+  std::string map;                   // required: the map file as haproxy.cfg names it
+  std::string server;                // required: this host's server name in the HAProxy backend
+  std::int64_t command_timeout = 5;  // seconds per runtime API command
+
+  bool operator==(const HaproxyRouteSinkConfig&) const = default;
+};
+
 // type = "h2o": h2o's ticket-file, which h2o re-reads by itself.
 struct H2oSinkConfig {
   std::filesystem::path path = "/run/stek/h2o/tickets.yaml";
@@ -91,8 +102,9 @@ struct CommandSinkConfig {
   bool operator==(const CommandSinkConfig&) const = default;
 };
 
-using SinkConfig = std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig,
-                                HaproxySinkConfig, H2oSinkConfig, CommandSinkConfig>;
+using SinkConfig =
+    std::variant<NginxSinkConfig, JsonSinkConfig, ApacheSinkConfig, AtsSinkConfig,
+                 HaproxySinkConfig, H2oSinkConfig, CommandSinkConfig, HaproxyRouteSinkConfig>;
 
 struct AgentConfig {
   std::vector<std::string> servers;

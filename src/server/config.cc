@@ -100,6 +100,7 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "store.kek_file",
                                       "store.generation_file",
                                       "domains.names",
+                                      "domains.per_host",
                                       "limits.connections_per_identity",
                                       "limits.max_connections",
                                       "limits.max_unauthenticated",
@@ -187,6 +188,23 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
     }
   }
   if (c.domains.empty()) return config_error("domains.names must list at least one domain");
+  if (const toml::node* n = t.at_path("domains.per_host").node()) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr) return config_error("domains.per_host must be a list of strings");
+    for (const auto& d : *arr) {
+      auto v = d.value<std::string>();
+      if (!v) return config_error("domains.per_host must be a list of strings");
+      if (std::find(c.domains.begin(), c.domains.end(), *v) == c.domains.end()) {
+        return config_error("domains.per_host names \"" + *v +
+                            "\", which domains.names does not list");
+      }
+      if (std::find(c.per_host_domains.begin(), c.per_host_domains.end(), *v) !=
+          c.per_host_domains.end()) {
+        return config_error("domains.per_host lists \"" + *v + "\" twice");
+      }
+      c.per_host_domains.push_back(*v);
+    }
+  }
   STEK_TRY(
       read_int(t, "limits", "connections_per_identity", c.connections_per_identity, 1, 100000));
   STEK_TRY(read_int(t, "limits", "max_connections", c.max_connections, 1, 1000000));

@@ -44,6 +44,9 @@ struct ServerConfig {
   std::filesystem::path generation_file;
 
   std::vector<std::string> domains;  // domains.names
+  // domains.per_host: domains (each also in names) whose hosts get keys of their own,
+  // K(d/host, e) (host_scope.h); resumption across hosts then needs routing (docs/routing.md).
+  std::vector<std::string> per_host_domains;
 
   std::size_t connections_per_identity = 4;  // limits.connections_per_identity
   std::size_t max_connections = 20000;       // limits.max_connections

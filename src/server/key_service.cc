@@ -11,6 +11,7 @@
 #include "stek/formats.h"
 
 #include "api/ring_id.h"
+#include "host_scope.h"
 
 namespace stek::server {
 
@@ -326,9 +327,15 @@ std::uint64_t KeyService::ring_version(const std::string& domain) const {
   return version.ok() ? version->wire() : 0;
 }
 
-Result<KeyRing> KeyService::ring(const std::string& domain) const {
+bool KeyService::per_host(const std::string& domain) const {
+  return std::find(per_host_.begin(), per_host_.end(), domain) != per_host_.end();
+}
+
+Result<KeyRing> KeyService::ring(const std::string& domain, const std::string& host) const {
   if (!has_domain(domain))
     return make_error(Errc::not_found, "domain " + domain + " is not configured");
+  STEK_ASSIGN_OR_RETURN(const std::string derived,
+                        derivation_domain(domain, host, per_host(domain)));
   std::vector<RingKey> keys;
   const EpochRange window = served_.held_window(maintained_at_);
   for (auto it = state_.epoch_secrets.rbegin(); it != state_.epoch_secrets.rend(); ++it) {
@@ -337,7 +344,7 @@ Result<KeyRing> KeyService::ring(const std::string& domain) const {
     const DomainSecret* d = secret_for(domain, k);
     if (d == nullptr) continue;
     STEK_ASSIGN_OR_RETURN(TicketKey key,
-                          derive_ticket_key(d->secret.view(), it->second.view(), domain, k));
+                          derive_ticket_key(d->secret.view(), it->second.view(), derived, k));
     KeyMeta meta;
     meta.role = served_.role(k, maintained_at_);
     meta.domain = domain;
@@ -368,14 +375,17 @@ std::vector<std::uint32_t> KeyService::ring_secret_versions(const std::string& d
   return {versions.begin(), versions.end()};
 }
 
-Result<std::shared_ptr<const SecretBytes>> KeyService::ring_document(const std::string& domain) {
+Result<std::shared_ptr<const SecretBytes>> KeyService::ring_document(const std::string& domain,
+                                                                     const std::string& host) {
   const std::uint64_t version = ring_version(domain);
-  auto it = documents_.find(domain);
+  STEK_ASSIGN_OR_RETURN(const std::string derived,
+                        derivation_domain(domain, host, per_host(domain)));
+  auto it = documents_.find(derived);
   if (it != documents_.end() && it->second.first == version) return it->second.second;
-  STEK_ASSIGN_OR_RETURN(KeyRing r, ring(domain));
+  STEK_ASSIGN_OR_RETURN(KeyRing r, ring(domain, host));
   STEK_ASSIGN_OR_RETURN(SecretBytes doc, write_key_file(Format::json, r, {maintained_at_}));
   auto shared = std::make_shared<const SecretBytes>(std::move(doc));
-  documents_[domain] = {version, shared};
+  documents_[derived] = {version, shared};
   return shared;
 }
 

@@ -48,6 +48,11 @@ class KeyService {
                                              const std::string& actor);
 
   bool has_domain(const std::string& domain) const;
+  // Host-scoped domains (domains.per_host): each host of such a domain gets its own keys,
+  // K(d/h, e), derived from the domain's one secret with the host named in the derivation
+  // (host_scope.h). Schedule, secret versions, erasure and audit stay the domain's.
+  void set_per_host(std::vector<std::string> domains) { per_host_ = std::move(domains); }
+  bool per_host(const std::string& domain) const;
   const std::vector<std::string>& domains() const { return domains_; }
   // The configured schedule: new secrets are made under it.
   const Schedule& schedule() const { return schedule_; }
@@ -62,9 +67,12 @@ class KeyService {
   std::uint64_t ring_version(const std::string& domain) const;
   std::uint32_t secret_version(const std::string& domain) const;
 
-  // The domain's ring as of the last maintain(), serialised as a ring file; cached per version.
-  Result<std::shared_ptr<const SecretBytes>> ring_document(const std::string& domain);
-  Result<KeyRing> ring(const std::string& domain) const;
+  // The domain's ring as of the last maintain(), serialised as a ring file; cached per version
+  // (and per host for a host-scoped domain). `host` names the agent; a host-scoped domain
+  // needs it (Errc::invalid_argument without), other domains ignore it.
+  Result<std::shared_ptr<const SecretBytes>> ring_document(const std::string& domain,
+                                                           const std::string& host = {});
+  Result<KeyRing> ring(const std::string& domain, const std::string& host = {}) const;
   // The domain secret versions of the keys ring(domain) holds, ascending, without deriving
   // them (what a delivery of the ring hands out, for the agent registry).
   std::vector<std::uint32_t> ring_secret_versions(const std::string& domain) const;
@@ -89,6 +97,7 @@ class KeyService {
   Schedule schedule_;
   Schedule served_;
   std::vector<std::string> domains_;
+  std::vector<std::string> per_host_;
   Store& store_;
   Random& random_;
   AuditSink& audit_;

@@ -83,17 +83,18 @@ HttpResponse KeyringApi::resume(const Peer& peer) {
   }
   HttpResponse r;
   r.status = 304;
-  stamp_version(r, waiter->domain, version);
+  stamp_version(r, waiter->domain, id.name, version);
   stamp_time(r, waiter->received_ms);
   return r;
 }
 
 void KeyringApi::stamp_version(HttpResponse& response, const std::string& domain,
-                               std::uint64_t version) {
+                               const std::string& host, std::uint64_t version) {
   response.headers.emplace_back(std::string(api::kRingVersionHeader), std::to_string(version));
-  auto& [known, id] = ring_ids_[domain];
+  // A NUL cannot occur in a domain id, so the per-host key never meets a domain's own.
+  auto& [known, id] = ring_ids_[keys_.per_host(domain) ? domain + '\0' + host : domain];
   if (known != version || id.empty()) {
-    auto ring = keys_.ring(domain);
+    auto ring = keys_.ring(domain, host);
     if (!ring.ok() || !ring->info().id || ring->info().version != version) {
       spdlog::error("identity of ring version {} of {}: {}", version, domain,
                     ring.ok() ? "none" : ring.error().message);
@@ -119,7 +120,7 @@ ServedRing KeyringApi::served_ring(const std::string& domain, std::uint64_t vers
 HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t version,
                                        const Peer& peer, std::int64_t received_ms) {
   const Identity& id = *peer.identity;
-  auto doc = keys_.ring_document(domain);
+  auto doc = keys_.ring_document(domain, id.name);
   if (!doc.ok()) {
     spdlog::error("ring for {} failed: {}", domain, doc.error().message);
     return error_response(500, "ring derivation failed");
@@ -137,7 +138,7 @@ HttpResponse KeyringApi::ring_response(const std::string& domain, std::uint64_t 
   agents_.served(id.name, served_ring(domain, version));
   HttpResponse r;
   r.secret = *doc;
-  stamp_version(r, domain, version);
+  stamp_version(r, domain, id.name, version);
   stamp_time(r, received_ms);
   return r;
 }

@@ -42,8 +42,10 @@ class KeyringApi {
   void stamp_time(HttpResponse& response, std::int64_t received_ms) const;
   // What the agent is sent with ring `version`, for the registry.
   ServedRing served_ring(const std::string& domain, std::uint64_t version) const;
-  // States the ring version and its identity (api::kRingVersionHeader, api::kRingIdHeader).
-  void stamp_version(HttpResponse& response, const std::string& domain, std::uint64_t version);
+  // States the ring version and its identity (api::kRingVersionHeader, api::kRingIdHeader)
+  // of the ring `host` is served (its own for a host-scoped domain).
+  void stamp_version(HttpResponse& response, const std::string& domain, const std::string& host,
+                     std::uint64_t version);
 
   KeyService& keys_;
   AgentRegistry& agents_;
@@ -51,8 +53,8 @@ class KeyringApi {
   const Clock& clock_;
   std::int64_t long_poll_timeout_;
   AuditSink& audit_;
-  // The identity of each domain's current ring version: (version, identity), made once per
-  // version (it derives the ring's keys).
+  // The identity of each ring's current version: (version, identity), made once per version
+  // (it derives the ring's keys); keyed by domain, or by domain and host for a per-host domain.
   std::map<std::string, std::pair<std::uint64_t, std::string>> ring_ids_;
 };
 

@@ -10,6 +10,7 @@
 #include "command.h"
 #include "h2o.h"
 #include "haproxy.h"
+#include "haproxy_route.h"
 #include "json.h"
 #include "nginx.h"
 
@@ -154,6 +155,10 @@ Result<std::vector<std::unique_ptr<Sink>>> make_sinks(const std::vector<SinkConf
             return make_ats(c, allow_persistent);
           } else if constexpr (std::is_same_v<C, HaproxySinkConfig>) {
             return make_haproxy(c, allow_persistent);
+          } else if constexpr (std::is_same_v<C, HaproxyRouteSinkConfig>) {
+            return Result<std::unique_ptr<Sink>>(
+                std::make_unique<HaproxyRouteSink>(HaproxyRouteSinkOptions{
+                    c.socket, c.map, c.server, std::chrono::seconds(c.command_timeout)}));
           } else if constexpr (std::is_same_v<C, H2oSinkConfig>) {
             return make_h2o(c, allow_persistent);
           } else if constexpr (std::is_same_v<C, CommandSinkConfig>) {

@@ -56,7 +56,11 @@ class Fleet:
 
     def __init__(self, workdir: Path, bindir: Path, *, interval: int = 10, history: int = 3,
                  lookahead: int = 2, domains=("eu-west", "us-east"), hosts_per_domain: int = 2,
-                 long_poll_timeout: int = 30, stekd_tls_extra: str = ""):
+                 long_poll_timeout: int = 30, stekd_tls_extra: str = "", per_host=(),
+                 route: dict | None = None):
+        """per_host: domains whose hosts get keys of their own (stekd's domains.per_host).
+        route: {"socket": ..., "map": ...} of a load balancer's HAProxy: every agent also runs
+        a haproxy_route sink that maps its keys to its host's name (stektest/lb.py)."""
         if interval < 3:
             raise HarnessError("--interval must be at least 3 seconds")
         self.dir = workdir.resolve()
@@ -67,7 +71,9 @@ class Fleet:
         names = [(f"{d}-{i}", d) for d in self.domains for i in range(1, hosts_per_domain + 1)]
         self.stekd = Stekd(self.dir, self.domains, interval, history, lookahead,
                            long_poll_timeout, hosts={n: [d] for n, d in names}, start=False,
-                           build_dir=self.bindir, tls_extra=stekd_tls_extra)
+                           build_dir=self.bindir, tls_extra=stekd_tls_extra,
+                           per_host=per_host)
+        self.route = route
         self.shm = Path(tempfile.mkdtemp(prefix="stek-fleet-", dir="/dev/shm"))
         self.hosts = [Host(n, d, free_port(), free_port(), self.dir / n, self.shm / n)
                       for n, d in names]
@@ -128,7 +134,7 @@ class Fleet:
                  "ca": self.pki / "ca.crt"},
             sinks=[{"type": "nginx", "dir": h.shm / "keys", "include": h.include,
                     "reload": "signal", "pid_file": h.nginx.pid_file,
-                    "nginx_conf": h.nginx.conf}])
+                    "nginx_conf": h.nginx.conf}] + self._route_sinks(h))
         h.agent = Agent(config, h.dir / "agent.log", metrics_port=h.metrics_port,
                         build_dir=self.bindir, name=f"stek-agent {h.name}", append=True)
         # The agent writes a keyless include before its first ring: wait for the keys, or
@@ -136,6 +142,12 @@ class Fleet:
         wait_until(lambda: h.agent.check_alive() or include_keys(h.include), 30,
                    what=f"stek-agent of {h.name} to write its nginx keys")
         h.nginx.start(timeout=20)
+
+    def _route_sinks(self, h: Host) -> list[dict]:
+        if not self.route:
+            return []
+        return [{"type": "haproxy_route", "socket": self.route["socket"],
+                 "map": str(self.route["map"]), "server": h.name}]
 
     def start(self) -> None:
         self.web_cert()

@@ -33,6 +33,7 @@ path = "state.json"
 kek_file = "pki/kek"
 [domains]
 names = {domains}
+per_host = {per_host}
 [audit]
 path = "audit.jsonl"
 {limits}
@@ -47,7 +48,8 @@ class Stekd:
     def __init__(self, directory: Path, domains=("eu-west", "us-east"), interval: int = 3600,
                  history: int = 18, lookahead: int = 2, long_poll_timeout: int = 30,
                  hosts: dict[str, list[str]] | None = None, limits: str = "",
-                 start: bool = True, build_dir: Path | None = None, tls_extra: str = ""):
+                 start: bool = True, build_dir: Path | None = None, tls_extra: str = "",
+                 per_host=()):
         self.dir = directory.resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.build_dir = build_dir
@@ -65,6 +67,7 @@ class Stekd:
             host=LOOPBACK, port=self.port, metrics_port=self.metrics_port,
             long_poll_timeout=long_poll_timeout, interval=interval, history=history,
             lookahead=lookahead, domains=json.dumps(self.domains), limits=limits,
+            per_host=json.dumps(list(per_host)),
             tls_extra=tls_extra))
         self.proc: Process | None = None
         self.runs = 0

@@ -158,6 +158,19 @@ TEST(ServerConfigTest, DomainListMustBeValidUniqueAndNonEmpty) {
   expect_config_error(parse(kTls + "[domains]\nnames = [\"\"]\n"), "domains.names");
 }
 
+TEST(ServerConfigTest, PerHostDomainsAreNoneByDefaultAndMustBeListedDomains) {
+  EXPECT_TRUE(parse(kTls + kDomains)->per_host_domains.empty());
+  auto c = parse(kTls + "[domains]\nnames = [\"eu\", \"us\"]\nper_host = [\"us\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->per_host_domains, std::vector<std::string>{"us"});
+  expect_config_error(parse(kTls + "[domains]\nnames = [\"eu\"]\nper_host = [\"us\"]\n"),
+                      "domains.names does not list");
+  expect_config_error(parse(kTls + "[domains]\nnames = [\"eu\"]\nper_host = [\"eu\", \"eu\"]\n"),
+                      "\"eu\" twice");
+  expect_config_error(parse(kTls + "[domains]\nnames = [\"eu\"]\nper_host = \"eu\"\n"),
+                      "domains.per_host must be a list");
+}
+
 TEST(ServerConfigTest, SyntaxErrorsAndUnknownBackendsAreConfigErrors) {
   expect_config_error(parse("[server\nlisten = 1\n"), "TOML syntax error at line 1");
   expect_config_error(parse_with("[store]\nbackend = \"etcd\"\n"),
