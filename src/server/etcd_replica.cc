@@ -49,16 +49,8 @@ void EtcdReplica::run() {
 }
 
 void EtcdReplica::round() {
-  const bool led = leads_;
-  auto step = leader_.step();
   std::optional<std::string> failure;
-  if (!step.ok()) failure = step.error().message;
-  leads_ = step.ok() && *step;
-  if (leads_ != led) {
-    spdlog::warn("etcd: this replica {} ({})",
-                 leads_ ? "leads now: it makes and erases secrets" : "no longer leads",
-                 options_.id);
-  }
+  // First the poll, the cheap part that carries other replicas' changes to agents.
   // Serializable: answered by any member, also without quorum (then possibly stale, which
   // delays a reload but never makes one wrong: loads are linearizable).
   const std::string key = options_.prefix + "/manifest";
@@ -68,15 +60,24 @@ void EtcdReplica::round() {
     auto range = etcd::parse_range(*body);
     if (range.ok()) {
       revision = range->kvs.empty() ? 0 : range->kvs.front().mod_revision;
-    } else if (!failure) {
+    } else {
       failure = range.error().message;
     }
-  } else if (!failure) {
+  } else {
     failure = body.error().message;
   }
   if (revision && *revision != seen_revision_) {
     seen_revision_ = *revision;
     if (*revision != 0) boost::asio::post(io_, actions_.reload);
+  }
+  const bool led = leads_;
+  auto step = leader_.step();
+  if (!step.ok()) failure = step.error().message;
+  leads_ = step.ok() && *step;
+  if (leads_ != led) {
+    spdlog::warn("etcd: this replica {} ({})",
+                 leads_ ? "leads now: it makes and erases secrets" : "no longer leads",
+                 options_.id);
   }
   if (leads_) boost::asio::post(io_, actions_.maintain);
 
