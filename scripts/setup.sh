@@ -15,10 +15,11 @@ build=(
 clang=(clang libclang-rt-14-dev clang-format)
 # real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
 # timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model);
-# faketime steps stekd's clock (test_clock_step.py)
+# faketime steps stekd's clock (test_clock_step.py); etcd-server is the 3-member cluster that
+# stekd replicas share in test_stekd_etcd.py (docs/etcd.md)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
-  librsvg2-bin spin faketime libfaketime
+  librsvg2-bin spin faketime libfaketime etcd-server
 )
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)

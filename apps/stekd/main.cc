@@ -2,6 +2,7 @@
 // serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
 // (logrotate) and re-reads the client CA, CRLs and deny-list. See docs/operating.md.
 #include <functional>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,8 @@
 #include "audit.h"
 #include "config.h"
 #include "config_check.h"
+#include "etcd_replica.h"
+#include "etcd_setup.h"
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
@@ -129,22 +132,35 @@ int main(int argc, char** argv) {
   stek::SystemRandom random;
   if (check_only) {
     // Before the audit log is opened (which would create it): nothing is written.
-    stek::server::FileStore store(config->store_path, std::move(kek).value(), random,
-                                  {.generation_file = config->generation_file, .init = init});
-    auto state = store.load();
+    std::unique_ptr<stek::server::Store> store;
+    stek::server::EtcdParts etcd;
+    if (config->store_backend == "etcd") {
+      auto opened = stek::server::open_etcd(*config, std::move(kek).value(), random, init);
+      if (!opened.ok()) {
+        spdlog::critical("{}", opened.error().message);
+        return 1;
+      }
+      etcd = std::move(opened).value();
+    } else {
+      store = std::make_unique<stek::server::FileStore>(
+          config->store_path, std::move(kek).value(), random,
+          stek::server::FileStoreOptions{.generation_file = config->generation_file, .init = init});
+    }
+    stek::server::Store& checked = store ? *store : *etcd.store;
+    auto state = checked.load();
     if (!state.ok()) spdlog::critical("{}", state.error().message);
     // The same refusal a start would meet: keys made under another interval.
     stek::Status interval =
-        state.ok() ? stek::server::check_interval(*state, schedule->params(), store.describe())
+        state.ok() ? stek::server::check_interval(*state, schedule->params(), checked.describe())
                    : stek::Status{};
     if (!interval.ok()) spdlog::critical("schedule: {}", interval.error().message);
     const auto problems = stek::server::check_server_files(*config, log_file);
     for (const auto& p : problems) spdlog::critical("{}", p.message);
     if (!state.ok() || !interval.ok() || !problems.empty()) return 1;
     spdlog::info(
-        "configuration, KEK, state file (generation {}, {} epoch secrets), TLS files ({} CRL "
+        "configuration, KEK, state ({}: generation {}, {} epoch secrets), TLS files ({} CRL "
         "files) and directories are valid",
-        state->generation, state->epoch_secrets.size(), config->tls_crl.size());
+        checked.describe(), state->generation, state->epoch_secrets.size(), config->tls_crl.size());
     return 0;
   }
   std::unique_ptr<stek::server::AuditSink> audit;
@@ -158,15 +174,29 @@ int main(int argc, char** argv) {
     }
     audit = std::move(file).value();
   }
-  stek::server::FileStore store(config->store_path, std::move(kek).value(), random,
-                                {.generation_file = config->generation_file, .init = init});
-  // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
-  if (auto removed = store.remove_leftovers(); !removed.ok()) {
-    spdlog::critical("{}", removed.error().message);
-    return 1;
-  } else if (*removed > 0) {
-    spdlog::warn("erased {} temporary state files left by an interrupted write", *removed);
+  std::unique_ptr<stek::server::FileStore> file_store;
+  stek::server::EtcdParts etcd;
+  if (config->store_backend == "etcd") {
+    auto opened = stek::server::open_etcd(*config, std::move(kek).value(), random, init);
+    if (!opened.ok()) {
+      spdlog::critical("{}", opened.error().message);
+      return 1;
+    }
+    etcd = std::move(opened).value();
+  } else {
+    file_store = std::make_unique<stek::server::FileStore>(
+        config->store_path, std::move(kek).value(), random,
+        stek::server::FileStoreOptions{.generation_file = config->generation_file, .init = init});
+    // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
+    if (auto removed = file_store->remove_leftovers(); !removed.ok()) {
+      spdlog::critical("{}", removed.error().message);
+      return 1;
+    } else if (*removed > 0) {
+      spdlog::warn("erased {} temporary state files left by an interrupted write", *removed);
+    }
   }
+  stek::server::Store& store =
+      file_store ? static_cast<stek::server::Store&>(*file_store) : *etcd.store;
   // Fail closed from the start: a stekd whose audit cannot be written does not serve.
   const auto& params = schedule->params();
   if (auto loaded = audit->record("config_loaded", {{"config", config_path},
@@ -183,12 +213,38 @@ int main(int argc, char** argv) {
   stek::server::KeyService keys(*schedule, config->domains, store, random, *audit,
                                 config->max_clock_step);
   keys.set_per_host(config->per_host_domains);
-  if (auto started = keys.start(clock.now(), clock.elapsed_ms()); !started.ok()) {
-    spdlog::critical("{}", started.error().message);
-    return 1;
-  }
   boost::asio::io_context io;
   stek::server::KeyServer server(io, *config, keys, clock, *audit);
+  // Replicas on etcd: only the leader makes and erases secrets; every replica reloads what
+  // any of them commits (docs/etcd.md).
+  std::unique_ptr<stek::server::EtcdReplica> replica;
+  if (etcd.store) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    replica = std::make_unique<stek::server::EtcdReplica>(
+        io, *etcd.replica_transport, random,
+        stek::server::EtcdReplicaOptions{.prefix = config->etcd_prefix,
+                                         .id = std::string(host) + "/" + std::to_string(::getpid()),
+                                         .lease_ttl = config->etcd_lease_ttl,
+                                         .poll = std::chrono::milliseconds(config->etcd_poll_ms)},
+        stek::server::EtcdReplicaActions{.reload = [&server] { server.reload_state(); },
+                                         .maintain = [&server] { server.maintain_now(); }});
+    server.set_replica_hooks({.leads = [&replica] { return replica->leads(); },
+                              .role = [&replica] { return replica->role(); },
+                              .problem = [&replica] { return replica->problem(); }});
+  }
+  // A replica starts as a follower: it loads what is stored and makes nothing until it leads.
+  stek::Status loaded;
+  if (replica) {
+    if (auto refreshed = keys.refresh(clock.now(), clock.elapsed_ms(), true); !refreshed.ok())
+      loaded = refreshed.error();
+  } else {
+    loaded = keys.start(clock.now(), clock.elapsed_ms());
+  }
+  if (!loaded.ok()) {
+    spdlog::critical("{}", loaded.error().message);
+    return 1;
+  }
   if (auto ok = server.start(); !ok.ok()) {
     spdlog::critical("{}", ok.error().message);
     return 1;
@@ -201,6 +257,7 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: stopping", sig);
     (void)audit->record("stekd_stopping", {{"signal", sig}});
     hangup.cancel();
+    if (replica) replica->stop();
     server.stop();
   });
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
@@ -213,7 +270,9 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }
+  if (replica) replica->start();
   io.run();
+  if (replica) replica->stop();
   (void)audit->record("stekd_stopped", {{"pid", ::getpid()}});
   spdlog::info("stopped");
   return 0;

@@ -10,6 +10,8 @@
 
 #include "stek/derive.h"
 
+#include "https_client.h"
+
 namespace stek::server {
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
@@ -99,6 +101,14 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "store.path",
                                       "store.kek_file",
                                       "store.generation_file",
+                                      "store.endpoints",
+                                      "store.prefix",
+                                      "store.etcd_ca",
+                                      "store.etcd_cert",
+                                      "store.etcd_key",
+                                      "store.lease_ttl",
+                                      "store.poll_interval_ms",
+                                      "store.timeout_ms",
                                       "domains.names",
                                       "domains.per_host",
                                       "limits.connections_per_identity",
@@ -108,6 +118,48 @@ const std::set<std::string> kKnown = {"server.listen",
                                       "limits.header_bytes",
                                       "limits.body_bytes",
                                       "audit.path"};
+
+// The [store] keys of the etcd backend; refused with the file backend, where they would be
+// silently ignored.
+Status read_etcd(const toml::table& t, const std::filesystem::path& base, ServerConfig& c) {
+  const bool etcd = c.store_backend == "etcd";
+  for (const char* key :
+       {"store.endpoints", "store.prefix", "store.etcd_ca", "store.etcd_cert", "store.etcd_key",
+        "store.lease_ttl", "store.poll_interval_ms", "store.timeout_ms"}) {
+    if (!etcd && t.at_path(key).node() != nullptr)
+      return config_error(std::string(key) + " applies only to store.backend = \"etcd\"");
+  }
+  if (!etcd) return {};
+  if (const toml::node* n = t.at_path("store.endpoints").node()) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr) return config_error("store.endpoints must be a list of URLs");
+    for (const auto& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!v) return config_error("store.endpoints must be a list of URLs");
+      if (auto url = net::parse_https_url(*v); !url.ok())
+        return config_error(url.error(), "store.endpoints");
+      c.etcd_endpoints.push_back(*v);
+    }
+  }
+  if (c.etcd_endpoints.empty())
+    return config_error("store.endpoints must list the etcd cluster's client URLs (https://...)");
+  STEK_TRY(read_string(t, "store.prefix", c.etcd_prefix));
+  while (!c.etcd_prefix.empty() && c.etcd_prefix.back() == '/') c.etcd_prefix.pop_back();
+  if (c.etcd_prefix.empty() || c.etcd_prefix.front() != '/')
+    return config_error("store.prefix must start with / and name more than the root");
+  STEK_TRY(read_path(t, "store.etcd_ca", base, c.etcd_ca));
+  STEK_TRY(read_path(t, "store.etcd_cert", base, c.etcd_cert));
+  STEK_TRY(read_path(t, "store.etcd_key", base, c.etcd_key));
+  if (c.etcd_ca.empty() || c.etcd_cert.empty() || c.etcd_key.empty()) {
+    return config_error(
+        "store.etcd_ca, store.etcd_cert and store.etcd_key are required with the etcd backend: "
+        "stekd talks to etcd over TLS with a client certificate only");
+  }
+  STEK_TRY(read_int(t, "store", "lease_ttl", c.etcd_lease_ttl, 1, 300));
+  STEK_TRY(read_int(t, "store", "poll_interval_ms", c.etcd_poll_ms, 50, 60000));
+  STEK_TRY(read_int(t, "store", "timeout_ms", c.etcd_timeout_ms, 100, 60000));
+  return {};
+}
 
 }  // namespace
 
@@ -164,10 +216,11 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::files
   STEK_TRY(read_int(t, "schedule", "max_clock_step", c.max_clock_step, 0, 86400 * 365));
   if (c.max_clock_step < 0) c.max_clock_step = 3 * c.schedule.interval;
   STEK_TRY(read_string(t, "store.backend", c.store_backend));
-  if (c.store_backend != "file") {
+  if (c.store_backend != "file" && c.store_backend != "etcd") {
     return config_error("store.backend \"" + c.store_backend +
-                        "\" is not supported (this build has: file)");
+                        "\" is not supported (this build has: file, etcd)");
   }
+  STEK_TRY(read_etcd(t, base, c));
   STEK_TRY(read_path(t, "store.path", base, c.store_path));
   STEK_TRY(read_path(t, "store.kek_file", base, c.kek_file));
   STEK_TRY(read_path(t, "store.generation_file", base, c.generation_file));

@@ -36,7 +36,17 @@ struct ServerConfig {
   // (docs/design.md, "Clock steps"). 0 in the file: the check is off. Default: 3 intervals.
   std::int64_t max_clock_step = -1;
 
-  std::string store_backend = "file";                             // store.backend
+  std::string store_backend = "file";  // store.backend: "file" or "etcd" (docs/etcd.md)
+  // store.backend = "etcd": the cluster's client URLs (https://HOST:PORT, tried in turn), the
+  // key prefix every replica of one fleet shares, and the TLS files stekd presents to etcd.
+  std::vector<std::string> etcd_endpoints;  // store.endpoints
+  std::string etcd_prefix = "/stek";        // store.prefix
+  std::filesystem::path etcd_ca;            // store.etcd_ca
+  std::filesystem::path etcd_cert;          // store.etcd_cert
+  std::filesystem::path etcd_key;           // store.etcd_key
+  std::int64_t etcd_lease_ttl = 5;          // store.lease_ttl, seconds
+  std::int64_t etcd_poll_ms = 500;          // store.poll_interval_ms
+  std::int64_t etcd_timeout_ms = 2000;      // store.timeout_ms, per request phase
   std::filesystem::path store_path = "/var/lib/stek/state.json";  // store.path
   std::filesystem::path kek_file = "/etc/stek/kek";               // store.kek_file
   // store.generation_file: the state's high-water mark, kept apart from the state file so

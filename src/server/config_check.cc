@@ -50,7 +50,8 @@ std::vector<Error> check_server_files(const ServerConfig& c, const fs::path& log
   }
   check_writable(c.store_path, "store.path", problems);
   check_writable(deny_file, "deny-list", problems);
-  check_writable(c.generation_file, "store.generation_file", problems);
+  if (c.store_backend == "file")
+    check_writable(c.generation_file, "store.generation_file", problems);
   if (!c.audit_path.empty()) check_writable(c.audit_path, "audit.path", problems);
   if (!log_file.empty()) check_writable(log_file, "--log-file", problems);
   return problems;

@@ -78,9 +78,13 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
                                                   " s off the trusted time (bound " +
                                                   std::to_string(guard.max_step()) + " s)"};
             }
+            if (replica_.problem) {
+              if (auto problem = replica_.problem()) return net::HealthReport{false, *problem};
+            }
+            const std::string role = replica_.role ? " (etcd " + replica_.role() + ")" : "";
             return keys_.healthy(clock_.now())
-                       ? net::HealthReport{true, "ok"}
-                       : net::HealthReport{false, "no key for the current epoch"};
+                       ? net::HealthReport{true, "ok" + role}
+                       : net::HealthReport{false, "no key for the current epoch" + role};
           },
       .status_page =
           [this] { return render_status_page(collect_status(keys_, agents_, clock_.now())); },
@@ -122,9 +126,24 @@ void KeyServer::schedule_maintenance() {
   });
 }
 
+void KeyServer::reload_state() {
+  auto changed = keys_.refresh(clock_.now(), clock_.elapsed_ms(), true);
+  if (!changed.ok()) {
+    spdlog::error("reloading the state failed: {}", changed.error().message);
+    return;
+  }
+  if (*changed) {
+    spdlog::info("state changed in the store: waking {} waiting agents", waits_.size());
+    waits_.all_rings_changed();
+  }
+}
+
 void KeyServer::maintain_now() {
   const Epoch before = keys_.current_epoch();
-  auto changed = keys_.maintain(clock_.now(), clock_.elapsed_ms());
+  // A replica that does not lead makes and erases nothing: it only moves on with the clock.
+  const bool follower = replica_.leads && !replica_.leads();
+  auto changed = follower ? keys_.refresh(clock_.now(), clock_.elapsed_ms(), false)
+                          : keys_.maintain(clock_.now(), clock_.elapsed_ms());
   if (!changed.ok()) {
     spdlog::error("key maintenance failed: {}", changed.error().message);
     return;

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -42,6 +45,18 @@ class KeyServer {
   // Runs maintenance now (also done by the boundary timer) and wakes waiting agents when a
   // ring changed.
   void maintain_now();
+  // Replicas on etcd (etcd_replica.h): `leads` says whether this process may make and erase
+  // secrets (when not, maintenance only advances the epoch), `role` is shown by /healthz, and
+  // `problem` (etcd unusable) makes /healthz answer 503 with it while the keys held are served.
+  struct ReplicaHooks {
+    std::function<bool()> leads;
+    std::function<std::string()> role;
+    std::function<std::optional<std::string>()> problem;
+  };
+  void set_replica_hooks(ReplicaHooks hooks) { replica_ = std::move(hooks); }
+  // Loads the state another replica committed and wakes the agents whose ring changed.
+  void reload_state();
+
   // SIGHUP: re-reads the client CA, the CRLs and the deny-list file; ends the connections
   // of what they now revoke. Errors are logged; the previous ones stay in force.
   void reload();
@@ -65,6 +80,7 @@ class KeyServer {
   std::unique_ptr<net::MetricsListener> metrics_;
   boost::asio::steady_timer maintenance_;
   bool stopping_ = false;
+  ReplicaHooks replica_;
 };
 
 }  // namespace stek::server

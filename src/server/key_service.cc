@@ -237,6 +237,25 @@ Result<bool> KeyService::maintain(UnixSeconds now, std::optional<std::int64_t> e
                                         " attempts; maintenance gives up this round");
 }
 
+Result<bool> KeyService::refresh(UnixSeconds now, std::optional<std::int64_t> elapsed_ms,
+                                 bool reload) {
+  bool changed = false;
+  if (reload || !loaded_) {
+    STEK_ASSIGN_OR_RETURN(StoreState state, store_.load());
+    if (!loaded_ || state.generation != state_.generation) {
+      STEK_TRY(check_interval(state, schedule_.params(), store_.describe()));
+      state_ = std::move(state);
+      loaded_ = true;
+      guard_.restore(state_.trusted_time);
+      documents_.clear();
+      changed = true;
+    }
+  }
+  const Epoch before = epoch_;
+  mark_maintained(trusted_time(now, elapsed_ms));
+  return changed || epoch_ != before;
+}
+
 Result<bool> KeyService::commit(StoreState next, const std::vector<json>& events) {
   next.generation = state_.generation + 1;
   // Audit first: a change that cannot be audited is not made. Each line names the generation

@@ -41,6 +41,11 @@ class KeyService {
   // oldest one held is ever made again.
   Result<bool> maintain(UnixSeconds now, std::optional<std::int64_t> elapsed_ms = std::nullopt);
 
+  // A replica that does not lead (etcd_replica.h): takes the state another replica committed
+  // (when `reload`) and advances the epoch to `now`, making and erasing nothing. Returns
+  // whether the rings may have changed.
+  Result<bool> refresh(UnixSeconds now, std::optional<std::int64_t> elapsed_ms, bool reload);
+
   // Compromise response: a new secret for the domain that applies to every epoch at once.
   // Returns the new secret version. Errc::not_found for a domain that is not configured,
   // Errc::conflict when other writers won every compare-and-swap.

@@ -173,8 +173,8 @@ TEST(ServerConfigTest, PerHostDomainsAreNoneByDefaultAndMustBeListedDomains) {
 
 TEST(ServerConfigTest, SyntaxErrorsAndUnknownBackendsAreConfigErrors) {
   expect_config_error(parse("[server\nlisten = 1\n"), "TOML syntax error at line 1");
-  expect_config_error(parse_with("[store]\nbackend = \"etcd\"\n"),
-                      "store.backend \"etcd\" is not supported");
+  expect_config_error(parse_with("[store]\nbackend = \"consul\"\n"),
+                      "store.backend \"consul\" is not supported");
 }
 
 TEST(ServerConfigTest, LoadsAFileAndResolvesPathsFromItsDirectory) {
