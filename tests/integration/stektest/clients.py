@@ -111,11 +111,15 @@ def client_offers(data: bytes) -> dict:
 
 class Relay:
     """Listens on 127.0.0.1:port. Connection n goes to routes[n] = (server port, gate): gate
-    (None or a callable) runs first and may wait; if it raises, the client is dropped. Extra
-    connections are refused. first_limit (shared by relays) bounds how many first connections
-    run at once: a client that waits for its ticket on a loaded machine may give up (seen:
-    gnutls-cli with 48 probes at once offered no ticket). Per connection: resumed[n], at[n] (time of the ServerHello),
-    offers[n] (what its ClientHello offered, see client_offers)."""
+    (None or a callable) runs first and may wait; if it raises, the client is dropped. A gate
+    may return a deadline (time.time()) by which the connection must have gone upstream: if
+    waiting for first_limit makes it late, the gate runs again. Extra connections are
+    refused. first_limit (shared by relays) bounds how many first connections run at once: a
+    client that waits for its ticket on a loaded machine may give up (seen: gnutls-cli with 48
+    probes at once offered no ticket). Per connection: resumed[n], at[n] (time of the
+    ServerHello), offers[n] (what its ClientHello offered, see client_offers), accepted[n]
+    and held[n] (seconds between the accept and the upstream connection: the client waited
+    that long for the server's first byte)."""
 
     def __init__(self, routes, first_limit: threading.Semaphore | None = None):
         self.routes = list(routes)
@@ -123,6 +127,8 @@ class Relay:
         self.resumed: list[bool | None] = [None] * len(self.routes)
         self.at: list[float | None] = [None] * len(self.routes)
         self.offers: list[dict | None] = [None] * len(self.routes)
+        self.accepted: list[float | None] = [None] * len(self.routes)
+        self.held: list[float | None] = [None] * len(self.routes)
         self.errors: list[str] = []
         self.sock = socket.create_server((LOOPBACK, 0))
         self.sock.settimeout(0.5)
@@ -157,19 +163,32 @@ class Relay:
             threading.Thread(target=self._serve, args=(n, client), daemon=True).start()
             n += 1
 
+    def _pass(self, gate, limit: threading.Semaphore | None) -> None:
+        """Runs gate, then takes a first_limit slot before the gate's deadline (else again)."""
+        while True:
+            deadline = gate(self) if gate is not None else None
+            if limit is None:
+                return
+            if deadline is None:
+                limit.acquire()
+                return
+            if limit.acquire(timeout=max(0.0, deadline - time.time())):
+                if time.time() <= deadline:
+                    return
+                limit.release()
+
     def _serve(self, n: int, client: socket.socket) -> None:
         port, gate = self.routes[n]
         limit = self.first_limit if n == 0 else None
+        self.accepted[n] = time.time()
         try:
-            if gate is not None:
-                gate(self)
-            if limit is not None:
-                limit.acquire()
+            self._pass(gate, limit)
+            self.held[n] = time.time() - self.accepted[n]
             upstream = socket.create_connection((LOOPBACK, port), timeout=60)
         except Exception as e:  # noqa: BLE001 - reported through errors, the client sees EOF
             self.errors.append(f"connection {n}: {e}")
             client.close()
-            if limit is not None:
+            if limit is not None and self.held[n] is not None:
                 limit.release()
             return
         watch = FirstFlight()
@@ -207,6 +226,10 @@ class Relay:
 # and returns what the client itself says about the second connection (None: it says nothing
 # the harness reads).
 
+class ClientSaid(Exception):
+    """The client failed and said why (its own words, for the cell's error)."""
+
+
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
@@ -231,10 +254,19 @@ def python_twice(port: int, version: str, workdir: Path) -> bool | None:
     return reused
 
 
+# gnutls-cli 3.7 gives up a handshake after 40 s (GnuTLS's default handshake timeout; no
+# option changes it): measured, a server that accepts and never answers gets "*** Fatal
+# error: The operation timed out" after 40.1 s. The relay must not hold its second
+# connection that long: test_interop_matrix.py opens gnutls-cli's first connection late in
+# its epoch, so that three boundaries and the host's reload pass within it.
+GNUTLS_HANDSHAKE_TIMEOUT = 40.0
+
+
 def gnutls_twice(port: int, version: str, workdir: Path) -> bool | None:
     """gnutls-cli --resume. In TLS 1.3 it disconnects right after the handshake and, without
     --waitresumption, offers a ticket only if the server's NewSessionTicket was already in
-    (measured on the loaded test machine: no pre_shared_key offered in some tries)."""
+    (measured on the loaded test machine: no pre_shared_key offered in some tries). Both
+    connections are one process: the relay holds the second within GNUTLS_HANDSHAKE_TIMEOUT."""
     wait = ["--waitresumption"] if version == "1.3" else []
     proc = run(["gnutls-cli", "--x509cafile", shared_cert()[0], "--resume", *wait, "--priority",
                 f"NORMAL:-VERS-ALL:+VERS-TLS{version}", "-p", port, "localhost"],
@@ -242,6 +274,9 @@ def gnutls_twice(port: int, version: str, workdir: Path) -> bool | None:
     out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / f"gnutls-{version}-{port}.out").write_text(out)  # for a cell that fails
+    fatal = re.findall(r"\*\*\* Fatal error: .*", out)
+    if fatal:
+        raise ClientSaid(f"gnutls-cli: {fatal[-1][4:]}")
     return "This is a resumed session" in out
 
 
@@ -251,9 +286,11 @@ def curl_twice(port: int, version: str, workdir: Path) -> bool | None:
     over HTTP/2 curl would reuse the first connection). curl prints nothing
     that says whether the server accepted it: the relay judges."""
     url = f"https://localhost:{port}/"
-    run(["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "--cacert", shared_cert()[0],
+    proc = run(["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "--cacert", shared_cert()[0],
          f"--tlsv{version}", "--tls-max", version, "--http1.1", "-H", "Connection: close",
          "--resolve", f"localhost:{port}:{LOOPBACK}", url, url], timeout=90, check=False)
+    if proc.returncode != 0:
+        raise ClientSaid(f"curl exited {proc.returncode}")
     return None
 
 
@@ -267,14 +304,29 @@ def probe(client: str, version: str, routes, workdir: Path,
     relay's verdicts, the client's own claim, the ticket's age at the second connection and
     any error."""
     with Relay(routes, first_limit) as relay:
-        error = None
+        errors = []
         claim = None
+        started = time.time()
         try:
             claim = CLIENTS[client](relay.port, version, workdir)
         except Exception as e:  # noqa: BLE001 - the cell reports it
-            error = re.sub(r"\s+", " ", str(e))[:200]
-        if relay.errors:
-            error = "; ".join(relay.errors)
+            errors.append(re.sub(r"\s+", " ", str(e))[:200])
+        errors += relay.errors
+        ended = time.time()
+        # A connection without the server's verdict is never a silent "no": say what the relay
+        # saw of it (the client never opened it, or gave up while it was held).
+        for n, resumed in enumerate(relay.resumed):
+            if resumed is not None or any(e.startswith(f"connection {n}:") for e in relay.errors):
+                continue
+            if relay.accepted[n] is None:
+                errors.append(f"connection {n}: never opened by {client} "
+                              f"(it ran {ended - started:.1f} s)")
+            elif relay.held[n] is None:
+                errors.append(f"connection {n}: {client} gave up after the relay held it "
+                              f"{ended - relay.accepted[n]:.1f} s (still at its gate)")
+            else:
+                errors.append(f"connection {n}: no server verdict (held {relay.held[n]:.1f} s)")
         age = (relay.at[1] - relay.at[0]) if None not in relay.at[:2] else None
         return {"first": relay.resumed[0], "resumed": relay.resumed[1], "claim": claim,
-                "age": age, "error": error, "issued_at": relay.at[0], "offers": relay.offers[1]}
+                "age": age, "error": "; ".join(errors) or None, "issued_at": relay.at[0],
+                "offers": relay.offers[1], "held": relay.held[1], "took": ended - started}
