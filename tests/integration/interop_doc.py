@@ -48,7 +48,15 @@ connection). All connect through a small relay on 127.0.0.1
 second one back where the cell needs it, and reads the server's plaintext first flight: TLS
 1.3 resumed when the ServerHello carries `pre_shared_key`, TLS 1.2 resumed when
 ChangeCipherSpec comes before any Certificate. That verdict counts for every client; where
-the client reports its own (openssl, gnutls-cli, Python), the test also checks they agree.
+the client reports its own (openssl, gnutls-cli, Python), the test also checks they agree. A
+connection the relay saw no verdict for fails the test with what it saw (the client gave up
+after so many seconds, or never opened it). gnutls-cli gives up a handshake after 40 s
+(GnuTLS's default, no option changes it), so its rotations probes start in the last seconds
+of an epoch: the relay then holds the second connection 2 x I + 1-3 s + the host's reload
+(26-36 s measured under `stress-ng --cpu 2`; Traffic Server applies a new key 1.6-7 s after
+`traffic_ctl config reload`). Every connection waits until its hosts encrypt under the
+epoch's key. Tries per cell: 2 for the rotation columns (they wait out the same intervals at
+once), 1 for the others (a try that straddles a boundary is repeated).
 
 Cells: `✅ r/t` green (resumed r of t tries; for "other domain", 0 resumed is green); `❌ r/t
 (n)` an expected, documented failure, note n below; a green cell with a note number is green
