@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """stek's local fleet: one stekd, two domains, two hosts per domain, each host a stek-agent
-feeding its own real nginx, all on 127.0.0.1. Shows rotations, the epoch each agent holds,
-and an OpenSSL client resuming across rotations and across the hosts of one domain but never
-across domains.
+feeding its own real server, all on 127.0.0.1: a mixed fleet, the hosts of eu-west run nginx
+(key files and a reload), those of us-east HAProxy (keys set live through its runtime API);
+one product per domain, since products do not resume each other's tickets. Shows rotations,
+the epoch each agent holds, and an OpenSSL client resuming across rotations and across the
+hosts of one domain but never across domains.
 
     scripts/fleet.py [--interval 10] [--duration SECONDS] [--dir stek-fleet]
+                     [--products nginx,haproxy]
 
-Writes fleet.json into the current directory; keeps stekd's state, the development PKI,
+Writes fleet.json into the current directory (stekd's URL; per domain, each host's name,
+HTTPS address and product); keeps stekd's state, the development PKI,
 configs and logs under --dir (persistent: a second run reuses the same secrets), and every
 file holding key bytes (agent caches, nginx key files) under a fresh directory in /dev/shm,
 removed when the fleet stops. It reports ready once every host serves its domain's ring.
@@ -34,9 +38,11 @@ sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 
 from stektest.fleet import Fleet  # noqa: E402
 from stektest.proc import LOOPBACK, HarnessError  # noqa: E402
+from stektest.ring import names_by_epoch  # noqa: E402
 from stektest.tls import TlsResult  # noqa: E402
 
 FleetError = HarnessError  # the name this module used to raise; kept for its importers
+DOMAINS = ("eu-west", "us-east")
 
 
 # ---------------------------------------------------------------------- the demonstration
@@ -79,19 +85,28 @@ class Stopped(Exception):
     """The fleet is stopping: the round in progress is abandoned, and its checks not counted."""
 
 
-def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, TlsResult],
-               say, stopping) -> dict[str, TlsResult]:
+# Epochs after its own that a product still opens a ticket: HAProxy holds one previous key
+# (docs/stek-agent.md); nginx every key of stek's history. HAProxy's tickets also live only
+# tune.ssl.lifetime, which the fleet sets to I, the longest HAProxy can honour: the last
+# round's ticket (about I old) is then mostly past it, and not tried.
+PREVIOUS_KEYS = {"haproxy": 1}
+
+
+def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, tuple[TlsResult, int, float]],
+               say, stopping) -> dict[str, tuple[TlsResult, int, float]]:
     """For each domain: a fresh ticket from its first host, resumed on every host of the fleet
     (yes within the domain, no elsewhere), and the ticket from the previous round resumed on
-    the domain's last host (yes: it was issued under an older key). Raises Stopped as soon as
+    the domain's last host (yes: it was issued under an older key; not tried on HAProxy when a
+    slow round made it older than HAProxy's one previous key). Raises Stopped as soon as
     stopping() is true: a check cut short by the stop is not a failure."""
-    fresh: dict[str, TlsResult] = {}
+    fresh: dict[str, tuple[TlsResult, int, float]] = {}
     round_tally = Tally()
     for domain in fleet.domains:
         mine = [h for h in fleet.hosts if h.domain == domain]
         first = mine[0]
+        issued = fleet.epoch()
         ticket = fleet.connect(first)
-        fresh[domain] = ticket
+        fresh[domain] = (ticket, issued, time.time())
         say(f"  {domain}: new ticket from {first.name}, key {short(ticket.key_name)}")
         for h in fleet.hosts:
             if h is first:
@@ -103,15 +118,35 @@ def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, TlsResult],
             say(f"    resumed on {h.name:<12} -> "
                 + round_tally.check(f"{domain} ticket on {h.name}", result.reused, expect))
         if domain in previous:
-            old = previous[domain]
+            old, old_epoch, old_at = previous[domain]
+            if first.product == "haproxy" and time.time() - old_at > fleet.interval:
+                say(f"    previous round's ticket (key {short(old.key_name)}) is "
+                    f"{time.time() - old_at:.1f} s old, past HAProxy's tune.ssl.lifetime of "
+                    f"{fleet.interval} s: not tried")
+                continue
+            # The epoch of the key that encrypted it (a loaded host may rotate late), by name.
+            _, ring = fleet.fetch_ring(first)
+            by_name = {name: e for e, name in names_by_epoch(ring).items()}
+            old_epoch = by_name.get(old.key_name, old_epoch)
+            holds = PREVIOUS_KEYS.get(first.product, fleet.history)
+            age = fleet.epoch() - old_epoch
+            if age > holds:
+                say(f"    previous round's ticket (key {short(old.key_name)}) is {age} epochs "
+                    f"old: {first.product} no longer holds its key, not tried")
+                continue
             result = fleet.connect(mine[-1], resume=old)
             if stopping():
                 raise Stopped
+            age = fleet.epoch() - old_epoch
+            if age > holds and not result.reused:
+                say(f"    previous round's ticket (key {short(old.key_name)}) became {age} epochs "
+                    f"old during the check: {first.product} no longer holds its key, not counted")
+                continue
             say(f"    last rotation's ticket (key {short(old.key_name)}) on {mine[-1].name:<12} -> "
                 + round_tally.check(f"previous {domain} ticket on {mine[-1].name}",
                                     result.reused, True))
     tally.add(round_tally)
-    fleet.sweep_client_sessions({p.session_file for p in fresh.values()})
+    fleet.sweep_client_sessions({t.session_file for t, _, _ in fresh.values()})
     return fresh
 
 
@@ -131,7 +166,8 @@ def agents_line(fleet: Fleet) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Run stek's local fleet: stekd, two domains x two hosts, each host a "
-                    "stek-agent and a real nginx on 127.0.0.1.")
+                    "stek-agent and a real server on 127.0.0.1 (eu-west nginx, us-east "
+                    "HAProxy by default).")
     ap.add_argument("--interval", type=int, default=10,
                     help="seconds per epoch (I); production uses 3600 (default: 10)")
     ap.add_argument("--history", type=int, default=3,
@@ -144,7 +180,13 @@ def main(argv=None) -> int:
                     help="stekd state, development PKI, configs and logs (default: ./stek-fleet)")
     ap.add_argument("--build-dir", type=Path, default=SOURCE_DIR / "build",
                     help="where stek's programs were built (default: build/)")
+    ap.add_argument("--products", default="nginx,haproxy",
+                    help="the product of each domain's hosts, in the order eu-west,us-east: "
+                         "nginx or haproxy (default: nginx,haproxy)")
     args = ap.parse_args(argv)
+    products = [p.strip() for p in args.products.split(",")]
+    if len(products) != len(DOMAINS):
+        ap.error(f"--products names {len(products)} product(s) for {len(DOMAINS)} domains")
 
     start = time.monotonic()
 
@@ -161,7 +203,8 @@ def main(argv=None) -> int:
 
     try:
         fleet = Fleet(args.dir, args.build_dir, interval=args.interval, history=args.history,
-                      lookahead=args.lookahead)
+                      lookahead=args.lookahead, domains=DOMAINS,
+                      products=dict(zip(DOMAINS, products)))
     except HarnessError as e:
         print(f"fleet: {e}", file=sys.stderr)
         return 2
@@ -171,14 +214,15 @@ def main(argv=None) -> int:
             f"L={fleet.lookahead}; lifetime hint {fleet.lifetime_hint}s), state in {fleet.dir}")
         fleet.start()
         for d in fleet.domains:
-            say(f"domain {d}: " + ", ".join(f"{h.name} https://{LOOPBACK}:{h.https_port}"
+            say(f"domain {d}: " + ", ".join(f"{h.name} ({h.product}) "
+                                             f"https://{LOOPBACK}:{h.https_port}"
                                              for h in fleet.hosts if h.domain == d))
         fleet.wait_ready()
         say("every host serves its domain's ring")
         say(f"wrote {Path.cwd() / 'fleet.json'}; key files live in {fleet.shm} (tmpfs)")
         say("Ctrl-C stops the fleet" + (f"; stopping after {args.duration:.0f}s"
                                          if args.duration else ""))
-        previous: dict[str, TlsResult] = {}
+        previous: dict[str, tuple[TlsResult, int, float]] = {}
         last_epoch = None
         def stopping() -> bool:
             return bool(stop_requested) or (

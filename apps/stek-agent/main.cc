@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--config,-c", config_path, "TOML configuration file")->required();
   app.add_flag("--check-config", check_only,
                "Check the configuration (certificates, domain, tmpfs directories, sinks), print "
-               "what the agent would do, and exit: 0 if usable, 1 if not");
+               "what the agent would do and the start-up's pid_file warnings (missing or "
+               "stale), and exit: 0 if usable, 1 if not");
   app.add_option("--ring-file", ring_file,
                  "Testing/offline source: read this stek ring file (re-read every second; a newer "
                  "version replaces the held ring) instead of polling stekd; servers and tls are "

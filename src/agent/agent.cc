@@ -284,6 +284,11 @@ std::string Agent::describe() const {
   out += "cache: " + d.keeper->cache().path().string() + "\n";
   if (d.keeper->applied()) out += "applied state: " + d.keeper->applied()->path().string() + "\n";
   for (const auto& s : d.keeper->sinks()) out += "sink: " + s->name() + "\n";
+  for (const auto& w : d.keeper->pid_file_warnings()) {
+    out += "warning: " + w +
+           ": a reload by signal does nothing until the server runs and "
+           "writes it\n";
+  }
   if (d.metrics_server) out += "metrics: port " + std::to_string(d.metrics_server->port()) + "\n";
   return out;
 }

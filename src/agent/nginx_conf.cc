@@ -132,8 +132,53 @@ Result<std::vector<Token>> tokenize(std::string_view s, const std::string& file)
 struct Walk {
   fs::path base;  // relative includes resolve against the main file's directory
   std::vector<SessionTimeout> found;
+  std::vector<NginxServer> servers;
+  std::vector<std::string> blocks;  // names of the open blocks, outermost first (across files)
+  bool in_server = false;           // inside http { server { ... } }: servers.back()
   std::size_t files = 0;
 };
+
+// A listen directive's address as "address:port"; nginx's defaults: port 80, any address.
+std::string listen_socket(const std::string& arg) {
+  if (arg.rfind("unix:", 0) == 0) return arg;
+  if (arg.find_first_not_of("0123456789") == std::string::npos) return "*:" + arg;
+  const std::size_t bracket = arg.rfind(']');
+  const std::size_t colon = arg.rfind(':');
+  const bool has_port = colon != std::string::npos &&
+                        (bracket == std::string::npos || colon > bracket) &&
+                        (arg[0] == '[' || arg.find(':') == colon);
+  return has_port ? arg : arg + ":80";
+}
+
+void on_open(const std::vector<const Token*>& statement, const std::string& where, Walk& walk) {
+  const std::string name = statement.empty() ? "" : statement[0]->text;
+  if (name == "server" && walk.blocks.size() == 1 && walk.blocks[0] == "http") {
+    walk.servers.push_back({where, {}, {}, {}, false});
+    walk.in_server = true;
+  }
+  walk.blocks.push_back(name);
+}
+
+void on_close(Walk& walk) {
+  if (walk.blocks.empty()) return;
+  walk.blocks.pop_back();
+  if (walk.blocks.size() == 1 && walk.blocks[0] == "http") walk.in_server = false;
+}
+
+void on_server_statement(const std::vector<const Token*>& statement, Walk& walk) {
+  NginxServer& server = walk.servers.back();
+  const std::string& directive = statement[0]->text;
+  if (directive == "listen" && statement.size() >= 2) {
+    const std::string socket = listen_socket(statement[1]->text);
+    server.listens.push_back(socket);
+    for (std::size_t i = 2; i < statement.size(); ++i) {
+      if (statement[i]->text == "default_server" || statement[i]->text == "default")
+        server.default_listens.push_back(socket);
+    }
+  } else if (directive == "ssl_session_ticket_key") {
+    server.ticket_keys = true;
+  }
+}
 
 Status scan(const fs::path& file, int depth, Walk& walk);
 
@@ -153,8 +198,10 @@ Status include(const std::string& pattern, const std::string& where, int depth, 
     return make_error(Errc::io, where + ": cannot expand include " + p.string());
   }
   Status status;
-  for (std::size_t i = 0; i < g.gl_pathc && status.ok(); ++i)
+  for (std::size_t i = 0; i < g.gl_pathc && status.ok(); ++i) {
+    if (walk.in_server) walk.servers.back().includes.push_back(g.gl_pathv[i]);
     status = scan(g.gl_pathv[i], depth + 1, walk);
+  }
   ::globfree(&g);
   return status;
 }
@@ -179,9 +226,15 @@ Status scan(const fs::path& file, int depth, Walk& walk) {
       statement.push_back(&t);
       continue;
     }
+    if (t.kind == Token::open) {
+      const int line = statement.empty() ? t.line : statement[0]->line;
+      on_open(statement, name + ":" + std::to_string(line), walk);
+    }
+    if (t.kind == Token::close) on_close(walk);
     if (t.kind == Token::semicolon && !statement.empty()) {
       const std::string& directive = statement[0]->text;
       const std::string where = name + ":" + std::to_string(statement[0]->line);
+      if (walk.in_server) on_server_statement(statement, walk);
       if (directive == "ssl_session_timeout") {
         if (statement.size() != 2) {
           return make_error(Errc::bad_format, where + ": ssl_session_timeout takes one value");
@@ -205,6 +258,16 @@ Result<std::vector<SessionTimeout>> find_session_timeouts(const fs::path& conf) 
   walk.base = conf.parent_path();
   STEK_TRY(scan(conf, 0, walk));
   return std::move(walk.found);
+}
+
+Result<std::vector<NginxServer>> find_http_servers(const fs::path& conf) {
+  Walk walk;
+  walk.base = conf.parent_path();
+  STEK_TRY(scan(conf, 0, walk));
+  for (NginxServer& server : walk.servers) {
+    if (server.listens.empty()) server.listens.push_back("*:80");  // nginx's default
+  }
+  return std::move(walk.servers);
 }
 
 }  // namespace stek::agent

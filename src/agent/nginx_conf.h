@@ -25,6 +25,19 @@ struct SessionTimeout {
 // against the main file's directory, as nginx does with the default prefix).
 Result<std::vector<SessionTimeout>> find_session_timeouts(const std::filesystem::path& conf);
 
+// A server block of nginx's http section, as far as ticket keys go: on which listen sockets it
+// serves and where its keys come from.
+struct NginxServer {
+  std::string where;                            // "file:line" of `server {`
+  std::vector<std::string> listens;             // "address:port" ("*:443"), in order
+  std::vector<std::string> default_listens;     // those marked default_server
+  std::vector<std::filesystem::path> includes;  // every file included inside it, resolved
+  bool ticket_keys = false;                     // has ssl_session_ticket_key (here or included)
+};
+
+// Every server block of `conf`'s http section, in nginx's order (includes followed).
+Result<std::vector<NginxServer>> find_http_servers(const std::filesystem::path& conf);
+
 // nginx's default when no directive sets it.
 inline constexpr std::int64_t kNginxDefaultSessionTimeout = 300;
 

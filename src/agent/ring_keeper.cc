@@ -193,6 +193,14 @@ void RingKeeper::watch_pid_file(const std::string& sink, std::filesystem::path p
   pid_files_[sink] = std::move(pid_file);
 }
 
+std::vector<std::string> RingKeeper::pid_file_warnings() const {
+  std::vector<std::string> out;
+  for (const auto& [sink, path] : pid_files_) {
+    if (auto problem = pid_file_problem(path)) out.push_back(sink + ": " + *problem);
+  }
+  return out;
+}
+
 void RingKeeper::check_pid_files() {
   for (const auto& [sink, path] : pid_files_) {
     std::string problem = pid_file_problem(path).value_or("");

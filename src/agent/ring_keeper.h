@@ -71,6 +71,9 @@ class RingKeeper {
   const RingCache& cache() const { return cache_; }
   const std::optional<AppliedState>& applied() const { return applied_; }
   const std::vector<std::unique_ptr<Sink>>& sinks() const { return sinks_; }
+  // What is wrong now with each watched pid_file ("sink: problem"), as the start-up warns;
+  // for --check-config, which does not start the agent.
+  std::vector<std::string> pid_file_warnings() const;
 
  private:
   void take(HeldRing ring, const std::string& from);

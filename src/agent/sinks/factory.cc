@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "../cache.h"
+#include "../nginx_tenants.h"
 #include "../reload.h"
 #include "apache.h"
 #include "ats.h"
@@ -43,6 +44,17 @@ Result<std::unique_ptr<Sink>> make_nginx(const NginxSinkConfig& c, bool allow_pe
   if (c.nginx_conf && !fs::exists(*c.nginx_conf, ec)) {
     return make_error(Errc::invalid_argument,
                       "nginx sink nginx_conf " + c.nginx_conf->string() + " does not exist");
+  }
+  if (c.nginx_conf) {
+    // Tenants: two domains on one listen socket would resume each other's tickets. A
+    // configuration that does not parse is only warned about (NginxSink::check).
+    auto tenants = check_nginx_tenants(*c.nginx_conf, c.include);
+    if (tenants.ok() && !tenants->refusals.empty()) {
+      std::string text = "nginx sink " + c.include.string() + ": " + tenants->refusals[0];
+      if (tenants->refusals.size() > 1)
+        text += " (and " + std::to_string(tenants->refusals.size() - 1) + " more)";
+      return make_error(Errc::invalid_argument, text);
+    }
   }
   NginxSinkOptions o;
   o.dir = c.dir;

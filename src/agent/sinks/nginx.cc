@@ -9,6 +9,7 @@
 #include "stek/formats.h"
 
 #include "../nginx_conf.h"
+#include "../nginx_tenants.h"
 #include "own_file.h"
 
 namespace stek::agent {
@@ -136,6 +137,19 @@ Result<SinkReport> NginxSink::apply(const KeyRing* ring, Epoch epoch) {
   if (ec) return make_error(Errc::io, options_.dir.string() + ": cannot list: " + ec.message());
   if (!reload_status.ok()) return reload_status.error();
   return report;
+}
+
+std::vector<std::string> NginxSink::check(const Schedule& schedule) const {
+  std::vector<std::string> warnings =
+      check_session_timeout(schedule.lifetime_hint(), schedule.interval());
+  if (!options_.nginx_conf) return warnings;
+  if (auto tenants = check_nginx_tenants(*options_.nginx_conf, options_.include); tenants.ok()) {
+    // Refusals stop the agent at start (make_sinks); after a change of nginx.conf they are
+    // warnings here.
+    for (const auto* list : {&tenants->refusals, &tenants->warnings})
+      warnings.insert(warnings.end(), list->begin(), list->end());
+  }
+  return warnings;
 }
 
 std::vector<std::string> NginxSink::check_session_timeout(std::int64_t lifetime_hint,

@@ -28,9 +28,9 @@ class NginxSink final : public Sink {
   const std::string& name() const override { return name_; }
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
   void force_next() override { reload_.owe(); }
-  std::vector<std::string> check(const Schedule& schedule) const override {
-    return check_session_timeout(schedule.lifetime_hint(), schedule.interval());
-  }
+  // ssl_session_timeout against the schedule, and tenants sharing a listen socket
+  // (check_nginx_tenants).
+  std::vector<std::string> check(const Schedule& schedule) const override;
   // Writes the keyless include when the include file does not exist yet, so nginx can start
   // before the agent has its first ring. No reload.
   Status prepare();

@@ -1,5 +1,7 @@
 """stek's local fleet, made of the harness's parts: one stekd, N domains of M hosts, each host a
-stek-agent feeding its own real nginx, all on 127.0.0.1. scripts/fleet.py is its command line;
+stek-agent feeding its own real server, all on 127.0.0.1. A domain's hosts run one product
+(products do not resume each other's tickets): nginx (the default) or HAProxy (fed live through
+its runtime API). scripts/fleet.py is its command line (a mixed fleet: one domain of each);
 tests/integration/test_fleet.py and test_scan_stek_managed.py drive it directly.
 
 stekd's state, the development PKI, configs and logs live under the fleet's directory
@@ -17,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agent import Agent, write_config
+from .haproxy import Haproxy
 from .nginx import Nginx, include_keys
 from .pki import make_cert
 from .proc import LOOPBACK, HarnessError, free_port, wait_until
 from .ring import epoch, names_by_epoch
 from .stekd import Stekd
 from .tls import TlsResult, tls_connect
+
+PRODUCTS = ("nginx", "haproxy")
 
 
 @dataclass
@@ -33,13 +38,25 @@ class Host:
     metrics_port: int
     dir: Path            # configs and logs (persistent)
     shm: Path            # key files and the agent's cache (tmpfs)
+    product: str = "nginx"  # one of PRODUCTS
     agent: Agent | None = None
     nginx: Nginx | None = None
+    haproxy: Haproxy | None = None
 
     @property
     def include(self) -> Path:
         """The nginx include the agent's sink writes (ssl_session_ticket_key lines)."""
         return self.shm / "tickets.conf"
+
+    @property
+    def haproxy_keys(self) -> Path:
+        """HAProxy's tls-ticket-keys file, which the agent's sink writes for its start-up."""
+        return self.shm / "tickets.keys"
+
+    @property
+    def server(self):
+        """The host's server process (nginx or HAProxy), None before start."""
+        return self.nginx if self.product == "nginx" else self.haproxy
 
     def metrics_text(self) -> str:
         """The agent's /metrics page (Prometheus text format)."""
@@ -57,12 +74,17 @@ class Fleet:
     def __init__(self, workdir: Path, bindir: Path, *, interval: int = 10, history: int = 3,
                  lookahead: int = 2, domains=("eu-west", "us-east"), hosts_per_domain: int = 2,
                  long_poll_timeout: int = 30, stekd_tls_extra: str = "", per_host=(),
-                 route: dict | None = None):
+                 route: dict | None = None, products: dict[str, str] | None = None):
         """per_host: domains whose hosts get keys of their own (stekd's domains.per_host).
         route: {"socket": ..., "map": ...} of a load balancer's HAProxy: every agent also runs
-        a haproxy_route sink that maps its keys to its host's name (stektest/lb.py)."""
+        a haproxy_route sink that maps its keys to its host's name (stektest/lb.py).
+        products: the product of each domain's hosts (default nginx)."""
         if interval < 3:
             raise HarnessError("--interval must be at least 3 seconds")
+        products = products or {}
+        unknown = sorted(set(products.values()) - set(PRODUCTS))
+        if unknown:
+            raise HarnessError(f"unknown product(s) {unknown}: the fleet runs {list(PRODUCTS)}")
         self.dir = workdir.resolve()
         self.bindir = bindir.resolve()
         self.interval, self.history, self.lookahead = interval, history, lookahead
@@ -75,8 +97,8 @@ class Fleet:
                            per_host=per_host)
         self.route = route
         self.shm = Path(tempfile.mkdtemp(prefix="stek-fleet-", dir="/dev/shm"))
-        self.hosts = [Host(n, d, free_port(), free_port(), self.dir / n, self.shm / n)
-                      for n, d in names]
+        self.hosts = [Host(n, d, free_port(), free_port(), self.dir / n, self.shm / n,
+                           products.get(d, "nginx")) for n, d in names]
 
     @property
     def url(self) -> str:
@@ -102,8 +124,8 @@ class Fleet:
         return epoch(self.interval, t)
 
     def web_cert(self) -> tuple[Path, Path]:
-        """The certificate every nginx host serves to clients (not stekd's PKI: a client of the
-        web servers never sees stek's CA); made once, kept with the fleet's directory."""
+        """The certificate every host serves to clients (not stekd's PKI: a client of the web
+        servers never sees stek's CA); made once, kept with the fleet's directory."""
         cert, key = self.dir / "web.crt", self.dir / "web.key"
         if cert.exists() and key.exists():
             return cert, key
@@ -120,11 +142,26 @@ class Fleet:
     def _start_host(self, h: Host) -> None:
         h.dir.mkdir(parents=True, exist_ok=True)
         h.shm.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # nginx reads the include at start, and the agent's sink reads nginx.conf: write the
-        # configuration now, start nginx once the agent has written its keys.
-        h.nginx = Nginx(h.dir, h.https_port, include=h.include, name=f"nginx {h.name}",
-                        body=f"{h.name} ({h.domain})", session_timeout=f"{self.lifetime_hint}s",
-                        cert=self.web_cert(), start=False)
+        # The server reads its keys at start, and the agent's sink reads the server's
+        # configuration: write it now, start the server once the agent has written its keys.
+        if h.product == "nginx":
+            h.nginx = Nginx(h.dir, h.https_port, include=h.include, name=f"nginx {h.name}",
+                            body=f"{h.name} ({h.domain})",
+                            session_timeout=f"{self.lifetime_hint}s", cert=self.web_cert(),
+                            start=False)
+            sink = {"type": "nginx", "dir": h.shm / "keys", "include": h.include,
+                    "reload": "signal", "pid_file": h.nginx.pid_file,
+                    "nginx_conf": h.nginx.conf}
+            written = lambda: include_keys(h.include)  # noqa: E731
+        else:
+            # HAProxy holds 3 keys (previous, current, next): the sink sets them live through
+            # the runtime API at every boundary, no reload.
+            h.haproxy = Haproxy(h.dir, h.haproxy_keys, port=h.https_port, cert=self.web_cert(),
+                                global_extra=f"tune.ssl.lifetime {self.interval}",
+                                start=False)
+            sink = {"type": "haproxy", "path": h.haproxy_keys, "socket": h.haproxy.socket,
+                    "haproxy_cfg": h.haproxy.conf, "reload": "none"}
+            written = h.haproxy_keys.exists
         config = write_config(
             h.dir / "stek-agent.toml", servers=[self.url], cache_dir=h.shm / "cache",
             poll_timeout=self.long_poll_timeout,
@@ -132,16 +169,17 @@ class Fleet:
             metrics_listen=f"{LOOPBACK}:{h.metrics_port}",
             tls={"cert": self.pki / f"host-{h.name}.crt", "key": self.pki / f"host-{h.name}.key",
                  "ca": self.pki / "ca.crt"},
-            sinks=[{"type": "nginx", "dir": h.shm / "keys", "include": h.include,
-                    "reload": "signal", "pid_file": h.nginx.pid_file,
-                    "nginx_conf": h.nginx.conf}] + self._route_sinks(h))
+            sinks=[sink] + self._route_sinks(h))
         h.agent = Agent(config, h.dir / "agent.log", metrics_port=h.metrics_port,
                         build_dir=self.bindir, name=f"stek-agent {h.name}", append=True)
-        # The agent writes a keyless include before its first ring: wait for the keys, or
-        # nginx would start on keys of its own and keep them until the next reload.
-        wait_until(lambda: h.agent.check_alive() or include_keys(h.include), 30,
-                   what=f"stek-agent of {h.name} to write its nginx keys")
-        h.nginx.start(timeout=20)
+        # The nginx sink writes a keyless include before its first ring: wait for the keys, or
+        # the server would start on keys of its own and keep them until the next reload.
+        wait_until(lambda: h.agent.check_alive() or written(), 30,
+                   what=f"stek-agent of {h.name} to write its {h.product} keys")
+        if h.nginx:
+            h.nginx.start(timeout=20)
+        else:
+            h.haproxy.start()
 
     def _route_sinks(self, h: Host) -> list[dict]:
         if not self.route:
@@ -158,26 +196,27 @@ class Fleet:
 
     def stop(self) -> None:
         for h in self.hosts:
-            for child in (h.nginx, h.agent):
+            for child in (h.server, h.agent):
                 if child:
                     child.stop()
         self.stop_stekd()
         shutil.rmtree(self.shm, ignore_errors=True)
 
     def check_alive(self) -> None:
-        """Raises HarnessError when an agent or nginx died. stekd may be down (tests stop it):
+        """Raises HarnessError when an agent or server died. stekd may be down (tests stop it):
         hosts keep rotating from their look-ahead keys."""
         for h in self.hosts:
-            for child in (h.agent, h.nginx):
+            for child in (h.agent, h.server):
                 if child:
                     child.check_alive()
 
     # ------------------------------------------------------------------ what it serves
 
     def description(self) -> dict:
-        """fleet.json: stekd's URL and every host's HTTPS address, by domain."""
+        """fleet.json: stekd's URL and every host's HTTPS address and product, by domain."""
         return {"stekd": self.url,
-                "domains": {d: [{"host": h.name, "https": f"{LOOPBACK}:{h.https_port}"}
+                "domains": {d: [{"host": h.name, "https": f"{LOOPBACK}:{h.https_port}",
+                                 "product": h.product}
                                 for h in self.hosts if h.domain == d] for d in self.domains}}
 
     def write_description(self, path: Path) -> None:
@@ -186,10 +225,14 @@ class Fleet:
         tmp.replace(path)
 
     def serves_its_ring(self, host: Host) -> bool:
-        """True when host's nginx include encrypts under the key stekd's ring for host's
-        domain names for the current epoch (as of now, on this machine's clock)."""
+        """True when host encrypts under the key stekd's ring for host's domain names for the
+        current epoch (as of now, on this machine's clock): nginx's include lists it first;
+        HAProxy (keys set live, no file to read) issues a ticket under it."""
         _, ring = self.fetch_ring(host)
         want = names_by_epoch(ring).get(self.epoch())
+        if host.product == "haproxy":
+            return bool(want) and tls_connect(host.https_port, self.dir / "client",
+                                              "1.2").key_name == want
         keys = include_keys(host.include)
         return bool(want) and bool(keys) and keys[0] == want
 
@@ -208,7 +251,7 @@ class Fleet:
 
     def connect(self, host: Host, version: str = "1.3",
                 resume: TlsResult | None = None) -> TlsResult:
-        """One HTTPS request to host's nginx with `openssl s_client`, saving the session."""
+        """One HTTPS request to host's server with `openssl s_client`, saving the session."""
         return tls_connect(host.https_port, self.dir / "client", version,
                            resume=resume.session_file if resume else None,
                            tag=f"{host.name}-{time.monotonic_ns()}")

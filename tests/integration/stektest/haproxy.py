@@ -28,16 +28,18 @@ class Haproxy(Process):
 
     socket=False leaves the runtime API (stats socket) out; master_worker=True runs HAProxy's
     master-worker mode with a pid file (pid_file), which reloads on SIGUSR2; start=False only
-    writes the configuration (start() later, e.g. once stek-agent wrote the key file)."""
+    writes the configuration (start() later, e.g. once stek-agent wrote the key file); cert
+    (certificate, key) replaces the harness's shared certificate."""
 
     def __init__(self, directory: Path, keys: Path, port: int | None = None, socket: bool = True,
-                 master_worker: bool = False, global_extra: str = "", start: bool = True):
+                 master_worker: bool = False, global_extra: str = "", start: bool = True,
+                 cert: tuple[Path, Path] | None = None):
         self.dir = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.master_worker = master_worker
         self.pid_file = directory / "haproxy.pid"
-        cert, key = shared_cert()
+        cert, key = cert or shared_cert()
         (directory / "tls").mkdir(exist_ok=True)
         pem = directory / "tls" / "combined.pem"
         pem.write_bytes(cert.read_bytes() + key.read_bytes())
