@@ -20,6 +20,7 @@
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
+#include "notify.h"
 #include "schedule_change.h"
 
 namespace {
@@ -197,6 +198,7 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
+    stek::service::notify_stopping();
     (void)audit->record("stekd_stopping", {{"signal", sig}});
     hangup.cancel();
     server.stop();
@@ -211,6 +213,9 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }
+  // Bound and listening: systemd (Type=notify) may start what is ordered after stekd.
+  stek::service::notify_ready("serving " + std::to_string(config->domains.size()) +
+                              " domains on port " + std::to_string(server.port()));
   io.run();
   (void)audit->record("stekd_stopped", {{"pid", ::getpid()}});
   spdlog::info("stopped");
