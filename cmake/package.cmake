@@ -50,7 +50,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 set(CPACK_DEBIAN_STEK_PACKAGE_NAME stek)
-set(CPACK_DEBIAN_STEK_PACKAGE_DEPENDS "adduser")
+# procps: /bin/kill for the units' ExecReload= (SIGHUP).
+set(CPACK_DEBIAN_STEK_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_STEK_PACKAGE_SUGGESTS "nginx | haproxy | apache2 | h2o")
 set(CPACK_COMPONENT_STEK_DESCRIPTION
   "TLS session ticket key manager: key server, agent and tools\n stekd makes TLS session ticket keys for every domain of a fleet and hands each\n authenticated stek-agent its domain's ring; stek-agent feeds nginx, HAProxy, Apache,\n Traffic Server, h2o or any command. stekctl and stek-scan are the tools.\n The systemd units are installed disabled.")
