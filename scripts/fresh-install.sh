@@ -74,25 +74,34 @@ install -d -o stek -g stek -m 0750 /var/log/stek /run/stek
 install -m 0400 -o stek /etc/stek/kek /run/credentials/stekd.service/kek
 # Ports of their own: the chroot shares the host network, where other stekds may run.
 sed -i "s#127.0.0.1:8443#127.0.0.1:28443#; s#127.0.0.1:9464#127.0.0.1:29464#" /etc/stek/stekd.toml
+# setpriv execs the program: $! is its process id.
 as_stek() { setpriv --reuid=stek --regid=stek --init-groups "$@"; }
-as_stek stekd --config /etc/stek/stekd.toml --init >/var/log/stek/stekd.out 2>&1 &
+setpriv --reuid=stek --regid=stek --init-groups \
+  stekd --config /etc/stek/stekd.toml --init >/var/log/stek/stekd.out 2>&1 &
 stekd_pid=$!
+agent_pid=
+# Whatever fails below, nothing started here outlives the script.
+stop_all() { kill $stekd_pid $agent_pid 2>/dev/null || true; wait $stekd_pid $agent_pid || true; }
+trap stop_all EXIT
 for i in $(seq 100); do curl -sf http://127.0.0.1:29464/healthz >/dev/null && break; sleep 0.2; done
 curl -s http://127.0.0.1:29464/healthz || { tail -n 20 /var/log/stek/stekd.out; exit 1; }; echo
 ps -o user=,comm= -p $stekd_pid
 step "an agent from the packaged configuration, as the stek user"
 sed -i "s#https://stekd.example.net:8443#https://127.0.0.1:28443#; s#127.0.0.1:9465#127.0.0.1:29465#; s#^nginx_conf = .*##" /etc/stek/stek-agent.toml
 as_stek stek-agent --config /etc/stek/stek-agent.toml --check-config
-as_stek stek-agent --config /etc/stek/stek-agent.toml >/var/log/stek/agent.out 2>&1 &
+setpriv --reuid=stek --regid=stek --init-groups \
+  stek-agent --config /etc/stek/stek-agent.toml >/var/log/stek/agent.out 2>&1 &
 agent_pid=$!
 for i in $(seq 100); do grep -q ssl_session_ticket_key /run/stek/nginx/tickets.conf 2>/dev/null && break; sleep 0.2; done
 ps -o user=,comm= -p $agent_pid
 ls -l /run/stek /run/stek/nginx
 echo "keys in the nginx include: $(grep -c ssl_session_ticket_key /run/stek/nginx/tickets.conf)"
 curl -s http://127.0.0.1:29465/healthz || { tail -n 20 /var/log/stek/agent.out; exit 1; }; echo
-kill $agent_pid $stekd_pid; wait $agent_pid $stekd_pid || true
+stop_all
+trap - EXIT
 step "purge removes the user and the state"
 apt-get purge -y -qq stek libstek-dev >/dev/null
-! id stek 2>/dev/null && echo "stek user gone"; ls /var/lib/stek 2>&1 || true
+if id stek 2>/dev/null; then echo "stek user still there"; exit 1; fi
+echo "stek user gone"; ls /var/lib/stek 2>&1 || true
 step "fresh install: done"
 '
