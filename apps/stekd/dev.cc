@@ -152,7 +152,8 @@ Result<std::string> attach_instructions(const DevSetup& setup, std::uint16_t por
          "  The CA key, the KEK and every secret lie unprotected in " +
          dir +
          "\n"
-         "  and are thrown away with it. Interval 60 s, history 10, domain \"dev\".\n" +
+         "  (removed when stekd stops, unless --dev-dir named it). Interval 60 s, history 10,\n"
+         "  domain \"dev\".\n" +
          rule + "\n" + "  key API   " + url + "  (mutual TLS, CA " + dir + "/ca.crt)\n" +
          "  metrics   http://127.0.0.1:" + std::to_string(metrics_port) +
          "/metrics  (status page: /)\n\n"

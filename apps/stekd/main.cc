@@ -1,6 +1,7 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
 // (logrotate) and re-reads the client CA, CRLs and deny-list. See docs/operating.md.
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -260,6 +261,11 @@ int main(int argc, char** argv) {
                               " domains on port " + std::to_string(server.port()));
   io.run();
   (void)audit->record("stekd_stopped", {{"pid", ::getpid()}});
+  if (dev_setup && dev_dir.empty()) {
+    // --dev's own temporary directory goes with it: secrets, CA key, state.
+    std::error_code ec;
+    std::filesystem::remove_all(dev_setup->dir, ec);
+  }
   spdlog::info("stopped");
   return 0;
 }
