@@ -1,4 +1,4 @@
-# ctest-timeout: 900  ctest-cost: 230
+# ctest-timeout: 900  ctest-cost: 300
 """The Debian packages: scripts/package.sh packs the existing build (stek, libstek-dev); their
 contents and control files are checked with dpkg-deb; the systemd units pass
 `systemd-analyze verify` and score low in `systemd-analyze security --offline=yes`; every
