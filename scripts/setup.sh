@@ -4,12 +4,14 @@
 set -euo pipefail
 
 # Package groups, so the test run can install what only the tests and fuzzing need while the
-# first build compiles:  scripts/setup.sh [build] [clang] [peers]   (no argument: all three)
+# first build compiles:  scripts/setup.sh [build] [clang] [peers] [package] [stress]
+# (no argument: build, clang, peers and package)
 build=(
   build-essential cmake ninja-build pkg-config ccache
   libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev libyaml-cpp-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev
 )
 # clang's tools: libFuzzer (fuzz builds) and clang-format (scripts/format.sh)
 clang=(clang libclang-rt-14-dev clang-format)
@@ -21,19 +23,24 @@ peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
   librsvg2-bin spin faketime libfaketime etcd-server
 )
+# the Debian package (scripts/package.sh): go-md2man makes the man pages from docs/ (a 2 MB Go
+# program; pandoc would bring about 200 MB), dpkg-dev's dpkg-shlibdeps computes the
+# dependencies, systemd-analyze (systemd) checks the units in test_package.py
+package=(go-md2man dpkg-dev systemd)
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)
 
 groups=("$@")
-((${#groups[@]})) || groups=(build clang peers)
+((${#groups[@]})) || groups=(build clang peers package)
 packages=()
 for g in "${groups[@]}"; do
   case $g in
     build) packages+=("${build[@]}") ;;
     clang) packages+=("${clang[@]}") ;;
     peers) packages+=("${peers[@]}") ;;
+    package) packages+=("${package[@]}") ;;
     stress) packages+=("${stress[@]}") ;;
-    *) echo "usage: $0 [build] [clang] [peers] [stress]" >&2; exit 2 ;;
+    *) echo "usage: $0 [build] [clang] [peers] [package] [stress]" >&2; exit 2 ;;
   esac
 done
 

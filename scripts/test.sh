@@ -12,7 +12,7 @@ phase "package setup (compilers, libraries)"
 # The test peers (nginx, HAProxy, ...) and clang's tools install while the ASan build
 # compiles: on a fresh machine that hides most of the download and unpacking.
 setup_log=$(mktemp)
-bash scripts/setup.sh clang peers >"$setup_log" 2>&1 &
+bash scripts/setup.sh clang peers package >"$setup_log" 2>&1 &
 setup_pid=$!
 jobs=$(nproc)
 bash scripts/build.sh asan >/dev/null

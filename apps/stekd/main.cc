@@ -1,8 +1,11 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
 // (logrotate) and re-reads the client CA, CRLs and deny-list. See docs/operating.md.
+#include <filesystem>
 #include <functional>
+#include <iostream>
 #include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,11 +21,13 @@
 #include "audit.h"
 #include "config.h"
 #include "config_check.h"
+#include "dev.h"
 #include "etcd_replica.h"
 #include "etcd_setup.h"
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
+#include "notify.h"
 #include "schedule_change.h"
 
 namespace {
@@ -76,9 +81,24 @@ int main(int argc, char** argv) {
   bool init = false;
   std::string log_level = "info";
   std::string log_file;
-  app.add_option("--config,-c", config_path, "TOML configuration file")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* config_option = app.add_option("--config,-c", config_path, "TOML configuration file")
+                            ->check(CLI::ExistingFile);
+  bool dev = false;
+  std::string dev_dir;
+  std::uint16_t dev_port = 8443;
+  auto* dev_flag =
+      app.add_flag("--dev", dev,
+                   "DEVELOPMENT ONLY: no files needed. Makes a development PKI, KEK, configuration "
+                   "(interval 60 s, domain \"dev\") and state in a temporary directory, serves on "
+                   "127.0.0.1 and prints how to attach stek-agent, nginx and stekctl");
+  config_option->excludes(dev_flag);
+  app.add_option("--dev-dir", dev_dir,
+                 "With --dev: the directory for its files (default: a new one on /dev/shm or "
+                 "in the temporary directory)")
+      ->needs(dev_flag);
+  app.add_option("--dev-port", dev_port, "With --dev: the API port on 127.0.0.1 (0: any free port)")
+      ->capture_default_str()
+      ->needs(dev_flag);
   app.add_flag("--check-config", check_only,
                "Validate the configuration, the KEK, the state file (and that its keys were made "
                "under the configured interval), every TLS file (certificate, "
@@ -102,6 +122,21 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
+  }
+  if (config_path.empty() && !dev) {
+    std::cerr << "stekd: --config is required (or --dev for a development server)\n";
+    return 2;
+  }
+  std::optional<stek::dev::DevSetup> dev_setup;
+  if (dev) {
+    auto setup = stek::dev::make_dev_setup(dev_dir, dev_port);
+    if (!setup.ok()) {
+      std::cerr << "stekd --dev: " << setup.error().message << "\n";
+      return 1;
+    }
+    dev_setup = std::move(setup).value();
+    config_path = dev_setup->config.string();
+    init = true;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
@@ -255,11 +290,21 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
+    stek::service::notify_stopping();
     (void)audit->record("stekd_stopping", {{"signal", sig}});
     hangup.cancel();
     if (replica) replica->stop();
     server.stop();
   });
+  if (dev_setup) {
+    auto banner = stek::dev::attach_instructions(*dev_setup, server.port(), server.metrics_port());
+    if (!banner.ok()) {
+      spdlog::critical("{}", banner.error().message);
+      return 1;
+    }
+    std::cout << *banner << std::flush;
+    spdlog::warn("DEVELOPMENT MODE: not for production; files in {}", dev_setup->dir.string());
+  }
   spdlog::info("stekd ready: {} domains, interval {} s, history {}, lookahead {}",
                config->domains.size(), schedule->interval(), schedule->history(),
                schedule->lookahead());
@@ -271,9 +316,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (replica) replica->start();
+  // Bound and listening: systemd (Type=notify) may start what is ordered after stekd.
+  stek::service::notify_ready("serving " + std::to_string(config->domains.size()) +
+                              " domains on port " + std::to_string(server.port()));
   io.run();
   if (replica) replica->stop();
   (void)audit->record("stekd_stopped", {{"pid", ::getpid()}});
+  if (dev_setup && dev_dir.empty()) {
+    // --dev's own temporary directory goes with it: secrets, CA key, state.
+    std::error_code ec;
+    std::filesystem::remove_all(dev_setup->dir, ec);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "config_reload.h"
 #include "identity.h"
 #include "metrics_server.h"
+#include "notify.h"
 #include "ring_file_source.h"
 #include "ring_keeper.h"
 #include "sinks/factory.h"
@@ -322,15 +323,27 @@ int Agent::run() {
                d.identity_note.empty() ? "" : " (" + d.identity_note + ")",
                one_line(d.source->describe()), d.keeper->sinks().size(),
                d.keeper->cache().path().string());
+  // systemd (Type=notify) hears READY=1 once a held key covers now (from the cache or stekd)
+  // and the sinks have it: a unit ordered after stek-agent starts with keys in place.
+  bool told_ready = false;
+  const auto tell_ready_once = [&d, &told_ready] {
+    if (told_ready || !d.keeper->metrics().serving) return;
+    told_ready = true;
+    service::notify_ready("serving domain " + d.domain + ", ring version " +
+                          std::to_string(d.keeper->metrics().ring_version));
+  };
   d.keeper->load_cache();
+  tell_ready_once();
   d.arm_refresh_timer();
   while (!d.stopping) {
     RingUpdate update = d.source->next(d.keeper->held());
     if (d.stopping) break;
     const milliseconds pause = update.pause;
     if (d.keeper->apply(std::move(update))) d.arm_refresh_timer();
+    tell_ready_once();
     d.wait(pause);
   }
+  service::notify_stopping();
   spdlog::info("stopped");
   return 0;
 }
