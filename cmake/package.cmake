@@ -13,6 +13,9 @@ install(FILES ${stek_pkg}/etc/stekd.toml ${stek_pkg}/etc/stek-agent.toml
   DESTINATION /etc/stek COMPONENT stek PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${PROJECT_SOURCE_DIR}/examples/stekd.toml ${PROJECT_SOURCE_DIR}/examples/stek-agent.toml
   DESTINATION share/doc/stek/examples COMPONENT stek)
+# HAProxy's ticket-aware routing module (docs/routing.md), loaded by HAProxy's lua-load.
+install(FILES ${PROJECT_SOURCE_DIR}/contrib/haproxy/stek_route.lua
+  DESTINATION share/stek/haproxy COMPONENT stek)
 
 # Man pages, made by `ninja man` (scripts/man.sh, go-md2man) into the build tree. OPTIONAL: a
 # plain `cmake --install` without them still works; scripts/package.sh always makes them.

@@ -79,6 +79,7 @@ def test_stek_package_carries_programs_units_man_pages_and_configs(debs):
         assert f"/usr/lib/systemd/system/{unit}" in files
     for page in [*MAN_PAGES.values(), "man5/stek.toml.5"]:
         assert f"/usr/share/man/{page}" in files
+    assert "/usr/share/stek/haproxy/stek_route.lua" in files  # docs/routing.md's lua-load
     # Configurations: conffiles, not world-readable (postinst gives them to group stek).
     for conf in ("/etc/stek/stekd.toml", "/etc/stek/stek-agent.toml"):
         assert files[conf] == "-rw-r-----", conf
