@@ -184,10 +184,21 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
                                s.endpoint, s.ok, s.ok == 1 ? "" : "s"),
                    Json{{"handshakes", s.ok}, {"tls_versions", s.tls_versions}}});
   }
+  if (s.layout && s.tickets > 0) {
+    const LayoutGuess& l = *s.layout;
+    out.push_back({"ticket_layout", Severity::info, here,
+                   fmt::format("{} issues tickets in the {} layout ({} confidence): {}", s.endpoint,
+                               layout_name(l.layout), confidence_name(l.confidence), l.reason),
+                   Json{{"layout", layout_name(l.layout)},
+                        {"confidence", confidence_name(l.confidence)},
+                        {"key_name_bytes", l.name_size()},
+                        {"reason", l.reason}}});
+  }
   if (s.tickets_hidden > 0) {
     out.push_back({"key_name_hidden", Severity::info, here,
-                   fmt::format("{} of {} tickets from {} do not have the OpenSSL layout "
-                               "(name | IV | CBC | HMAC-SHA256): no key name to follow",
+                   fmt::format("{} of {} tickets from {} show no key name stek-scan can find "
+                               "(no known layout, or no prefix shared between tickets): "
+                               "rotation cannot be followed by name",
                                s.tickets_hidden, s.tickets, s.endpoint),
                    Json{{"tickets", s.tickets_hidden}, {"lengths", s.hidden_lengths}}});
   }
@@ -345,6 +356,9 @@ Analysis analyze(const ScanData& data) {
       if (c.endpoint == label) conns.push_back(&c);
     }
     a.endpoints.push_back(summarize(label, conns));
+    if (const auto it = data.layouts.find(label); it != data.layouts.end()) {
+      a.endpoints.back().layout = it->second;
+    }
     if (a.endpoints.back().ok > 0) a.any_connection_ok = true;
     endpoint_findings(data, a.endpoints.back(), conns, a.findings);
   }

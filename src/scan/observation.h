@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "stek/key.h"
 
+#include "layout.h"
 #include "ticket.h"
 
 namespace stek::scan {
@@ -48,7 +50,11 @@ std::string_view conn_kind_name(ConnKind k);
 
 struct TicketSeen {
   std::size_t length = 0;
-  std::optional<KeyName> key_name;  // set when the ticket has the OpenSSL-family layout
+  // The key name (or Java's 4-byte key id, zero-padded) under the layout guessed for the
+  // endpoint from all its tickets (settle_layouts); unset when no name is in clear.
+  std::optional<KeyName> key_name;
+  TicketShape shape;                // length and first 16 bytes, to judge the layout
+  LayoutGuess layout;               // from this ticket alone
   std::uint32_t lifetime_hint = 0;  // seconds
   ZeroKeyCheck zero_key;
 };
@@ -71,6 +77,7 @@ struct Connection {
   std::optional<CertCheck> cert;  // full handshakes only
   // The ticket offered for resumption, if any.
   std::optional<KeyName> offered_key_name;
+  std::optional<TicketShape> offered_shape;
   bool offered_ticket = false;
   std::string offered_from;  // endpoint that issued it
   Millis offered_issued_ms = 0;
@@ -108,6 +115,7 @@ struct ScanData {
   std::int64_t duration_ms = 0;  // watch: requested duration
   bool interrupted = false;      // stopped early (SIGINT)
   std::vector<Endpoint> endpoints;
+  std::map<std::string, LayoutGuess> layouts;  // per endpoint label, from all its tickets
   std::vector<Connection> connections;
   std::vector<PskKeProbe> psk_ke;
 };

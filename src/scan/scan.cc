@@ -40,13 +40,39 @@ struct EndpointState {
   std::vector<HeldTicket> first_per_name;  // oldest ticket of each key name
   std::optional<KeyName> current;          // key name of the newest ticket
   bool psk_ke_done = false;
+  // The latest tickets' shapes, to judge the layout as the scan goes.
+  std::vector<TicketShape> shapes;
+  std::vector<LayoutGuess> guesses;
 };
 
-void remember(EndpointState& st, const ProbeResult& r) {
+constexpr std::size_t kLayoutWindow = 64;
+
+void remember(EndpointState& st, ProbeResult& r) {
+  for (const TicketSeen& t : r.connection.tickets) {
+    st.shapes.push_back(t.shape);
+    st.guesses.push_back(t.layout);
+  }
+  if (st.shapes.size() > kLayoutWindow) {
+    const auto drop = static_cast<long>(st.shapes.size() - kLayoutWindow);
+    st.shapes.erase(st.shapes.begin(), st.shapes.begin() + drop);
+    st.guesses.erase(st.guesses.begin(), st.guesses.begin() + drop);
+  }
   if (!r.ticket) return;
+  // The layout may change its mind as tickets come (a 4-byte Java key id looks like a
+  // 16-byte name in one ticket): name every held ticket under the latest judgement.
+  const LayoutGuess layout = guess_endpoint_layout(st.shapes, st.guesses);
+  r.ticket->key_name = key_name_under(layout, r.ticket->shape);
   st.previous = r.ticket;
-  if (!r.ticket->key_name) return;
+  std::vector<HeldTicket> firsts;
+  for (HeldTicket& h : st.first_per_name) {
+    h.key_name = key_name_under(layout, h.shape);
+    const bool dup = std::any_of(firsts.begin(), firsts.end(),
+                                 [&](const HeldTicket& f) { return f.key_name == h.key_name; });
+    if (h.key_name && !dup) firsts.push_back(std::move(h));
+  }
+  st.first_per_name = std::move(firsts);
   st.current = r.ticket->key_name;
+  if (!r.ticket->key_name) return;
   const bool known =
       std::any_of(st.first_per_name.begin(), st.first_per_name.end(),
                   [&](const HeldTicket& h) { return h.key_name == r.ticket->key_name; });
@@ -164,8 +190,33 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
       }
     }
   }
+  settle_layouts(data);
   data.finished_ms = clock.now_ms();
   return data;
+}
+
+void settle_layouts(ScanData& data) {
+  std::map<std::string, std::vector<TicketSeen*>> by_endpoint;
+  for (Connection& c : data.connections) {
+    for (TicketSeen& t : c.tickets) by_endpoint[c.endpoint].push_back(&t);
+  }
+  for (auto& [label, tickets] : by_endpoint) {
+    std::vector<TicketShape> shapes;
+    std::vector<LayoutGuess> guesses;
+    for (const TicketSeen* t : tickets) {
+      shapes.push_back(t->shape);
+      guesses.push_back(t->layout);
+    }
+    const LayoutGuess layout = guess_endpoint_layout(shapes, guesses);
+    for (TicketSeen* t : tickets) t->key_name = key_name_under(layout, t->shape);
+    data.layouts[label] = layout;
+  }
+  // An offered ticket is named under the layout of the endpoint that issued it.
+  for (Connection& c : data.connections) {
+    if (!c.offered_shape) continue;
+    const auto it = data.layouts.find(c.offered_from);
+    if (it != data.layouts.end()) c.offered_key_name = key_name_under(it->second, *c.offered_shape);
+  }
 }
 
 namespace {

@@ -52,6 +52,10 @@ struct ScanPlan {
 ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock, Sleeper& sleeper,
                   std::ostream* progress);
 
+// Judges each endpoint's ticket layout from all the tickets it issued and names every
+// ticket (and every offered ticket) under it; fills data.layouts. run_scan calls it.
+void settle_layouts(ScanData& data);
+
 struct CliArgs {
   Mode mode = Mode::once;
   std::vector<std::string> endpoints;
