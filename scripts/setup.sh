@@ -15,10 +15,12 @@ build=(
 clang=(clang libclang-rt-14-dev clang-format)
 # real peers and clients used by the integration tests; librsvg2-bin renders stek-scan's SVG
 # timeline to PNG in its tests; spin checks the rotation protocol's model (tests/model);
-# faketime steps stekd's clock (test_clock_step.py)
+# faketime steps stekd's clock (test_clock_step.py); caddy (Go crypto/tls), libnss3-tools
+# (NSS selfserv) and openjdk-17-jdk-headless (JSSE, run from source) are the other TLS stacks
+# whose ticket layouts stek-scan tells apart (test_scan_stacks.py)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
-  librsvg2-bin spin faketime libfaketime
+  librsvg2-bin spin faketime libfaketime caddy libnss3-tools openjdk-17-jdk-headless
 )
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)
