@@ -78,6 +78,18 @@ int main(int argc, char** argv) {
       "compare", "Connect to 2 or more endpoints: shared key names, and cross-resumption");
   add_common(c, compare);
 
+  stek::scan::CliArgs vhosts;
+  vhosts.mode = stek::scan::Mode::vhosts;
+  auto* v = app.add_subcommand(
+      "vhosts",
+      "Connect to one endpoint under several server names and offer each name's ticket under "
+      "the others: cross-name resumption (virtual-host confusion)");
+  add_common(v, vhosts);
+  v->add_option("--names", vhosts.names,
+                "Server names to send, comma-separated (2 to 16); - for no SNI")
+      ->required()
+      ->delimiter(',');
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,5 +107,6 @@ int main(int argc, char** argv) {
   if (*o) return stek::scan::run_cli(once, env);
   if (*w) return stek::scan::run_cli(watch, env);
   if (*c) return stek::scan::run_cli(compare, env);
+  if (*v) return stek::scan::run_cli(vhosts, env);
   return 2;
 }

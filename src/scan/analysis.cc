@@ -184,16 +184,6 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
                                s.endpoint, s.ok, s.ok == 1 ? "" : "s"),
                    Json{{"handshakes", s.ok}, {"tls_versions", s.tls_versions}}});
   }
-  if (s.layout && s.tickets > 0) {
-    const LayoutGuess& l = *s.layout;
-    out.push_back({"ticket_layout", Severity::info, here,
-                   fmt::format("{} issues tickets in the {} layout ({} confidence): {}", s.endpoint,
-                               layout_name(l.layout), confidence_name(l.confidence), l.reason),
-                   Json{{"layout", layout_name(l.layout)},
-                        {"confidence", confidence_name(l.confidence)},
-                        {"key_name_bytes", l.name_size()},
-                        {"reason", l.reason}}});
-  }
   if (s.tickets_hidden > 0) {
     out.push_back({"key_name_hidden", Severity::info, here,
                    fmt::format("{} of {} tickets from {} show no key name stek-scan can find "
@@ -338,32 +328,8 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
 }
 
-}  // namespace
-
-Analysis analyze(const ScanData& data) {
-  Analysis a;
-  // Endpoints in the order given, plus any that only appear in connections.
-  std::vector<std::string> labels;
-  for (const Endpoint& e : data.endpoints) labels.push_back(e.label());
-  for (const Connection& c : data.connections) {
-    if (std::find(labels.begin(), labels.end(), c.endpoint) == labels.end()) {
-      labels.push_back(c.endpoint);
-    }
-  }
-  for (const std::string& label : labels) {
-    std::vector<const Connection*> conns;
-    for (const Connection& c : data.connections) {
-      if (c.endpoint == label) conns.push_back(&c);
-    }
-    a.endpoints.push_back(summarize(label, conns));
-    if (const auto it = data.layouts.find(label); it != data.layouts.end()) {
-      a.endpoints.back().layout = it->second;
-    }
-    if (a.endpoints.back().ok > 0) a.any_connection_ok = true;
-    endpoint_findings(data, a.endpoints.back(), conns, a.findings);
-  }
-
-  // Key names seen at more than one endpoint: one STEK shared between them.
+// Key names seen at more than one endpoint: one STEK shared between them.
+void shared_key_findings(const ScanData& data, Analysis& a) {
   std::map<KeyName, std::vector<std::string>> where;
   for (const EndpointSummary& s : a.endpoints) {
     for (const KeyLife& k : s.keys) where[k.name].push_back(s.endpoint);
@@ -402,6 +368,64 @@ Analysis analyze(const ScanData& data) {
          Json{{"from", c.offered_from},
               {"to", c.endpoint},
               {"key_name", c.offered_key_name ? key_name_hex(*c.offered_key_name) : ""}}});
+  }
+}
+
+// vhosts: one address under several server names. A ticket issued under one name that
+// resumes under another lets a session cross from one site to the next, and shows the
+// names share a ticket key: the class of CVE-2014-3616.
+void vhost_findings(const ScanData& data, Analysis& a) {
+  std::map<std::string, std::vector<std::string>> names_of;  // endpoint -> key names issued
+  for (const EndpointSummary& s : a.endpoints) {
+    for (const KeyLife& k : s.keys) names_of[s.endpoint].push_back(key_name_hex(k.name));
+  }
+  for (const Connection& c : data.connections) {
+    if (c.kind != ConnKind::cross || c.status != ProbeStatus::ok || !c.resumed) continue;
+    a.findings.push_back(
+        {"cross_name_resumption",
+         Severity::warning,
+         {c.offered_from, c.endpoint},
+         fmt::format("a ticket issued under {} resumed under {}: the names share a ticket key "
+                     "and the server does not bind sessions to the name (CVE-2014-3616 class)",
+                     c.offered_from, c.endpoint),
+         Json{{"from", c.offered_from},
+              {"to", c.endpoint},
+              {"tls_version", c.tls_version},
+              {"key_name", c.offered_key_name ? key_name_hex(*c.offered_key_name) : ""},
+              {"issued_under_from", names_of[c.offered_from]},
+              {"issued_under_to", names_of[c.endpoint]}}});
+  }
+}
+
+}  // namespace
+
+Analysis analyze(const ScanData& data) {
+  Analysis a;
+  // Endpoints in the order given, plus any that only appear in connections.
+  std::vector<std::string> labels;
+  for (const Endpoint& e : data.endpoints) labels.push_back(e.label());
+  for (const Connection& c : data.connections) {
+    if (std::find(labels.begin(), labels.end(), c.endpoint) == labels.end()) {
+      labels.push_back(c.endpoint);
+    }
+  }
+  for (const std::string& label : labels) {
+    std::vector<const Connection*> conns;
+    for (const Connection& c : data.connections) {
+      if (c.endpoint == label) conns.push_back(&c);
+    }
+    a.endpoints.push_back(summarize(label, conns));
+    if (const auto it = data.layouts.find(label); it != data.layouts.end()) {
+      a.endpoints.back().layout = it->second;
+    }
+    if (a.endpoints.back().ok > 0) a.any_connection_ok = true;
+    endpoint_findings(data, a.endpoints.back(), conns, a.findings);
+  }
+
+  if (data.mode == Mode::vhosts) {
+    vhost_findings(data, a);
+  } else {
+    shared_key_findings(data, a);
   }
 
   for (const PskKeProbe& p : data.psk_ke) {

@@ -23,7 +23,8 @@ struct Endpoint {
   std::string host;  // name or address, as given
   std::uint16_t port = 443;
   std::string sni;            // empty: no server_name extension
-  std::string label() const;  // host:port ([v6]:port)
+  bool sni_in_label = false;  // vhosts: one address under several names
+  std::string label() const;  // host:port ([v6]:port); sni@host:port when sni_in_label
 };
 
 // How one connection ended. Everything but `ok` means no TLS session was made.
@@ -43,7 +44,7 @@ std::string_view probe_status_name(ProbeStatus s);
 enum class ConnKind {
   fresh,    // offers no ticket: what the server issues now
   resume,   // offers this endpoint's previous ticket
-  cross,    // offers a ticket another endpoint issued (compare)
+  cross,    // offers a ticket another endpoint (or server name, vhosts) issued
   retired,  // offers the oldest ticket of a key name the endpoint stopped issuing
 };
 std::string_view conn_kind_name(ConnKind k);
@@ -104,7 +105,7 @@ struct PskKeProbe {
   std::string control_detail;  // what it answered to psk_dhe_ke, when that was tried
 };
 
-enum class Mode { once, watch, compare };
+enum class Mode { once, watch, compare, vhosts };
 std::string_view mode_name(Mode m);
 
 struct ScanData {

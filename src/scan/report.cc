@@ -193,8 +193,8 @@ void write_table(std::ostream& out, const ScanData& data, const Analysis& analys
                        s.resume_attempts ? fmt::format("{}/{}", s.resumed, s.resume_attempts) : "-",
                        cert);
     if (s.layout && s.tickets > 0) {
-      out << fmt::format("      layout {} ({} confidence)\n", layout_name(s.layout->layout),
-                         confidence_name(s.layout->confidence));
+      out << fmt::format("      layout {} ({} confidence): {}\n", layout_name(s.layout->layout),
+                         confidence_name(s.layout->confidence), s.layout->reason);
     }
     for (const KeyLife& k : s.keys) {
       out << fmt::format("      key {}  {} .. {}  life {}{}  tickets {}\n", key_name_hex(k.name),

@@ -181,7 +181,7 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
     }
   }
 
-  if (plan.mode == Mode::compare) {
+  if (plan.mode == Mode::compare || plan.mode == Mode::vhosts) {
     for (std::size_t from = 0; from < plan.endpoints.size(); ++from) {
       if (!state[from].previous) continue;
       for (std::size_t to = 0; to < plan.endpoints.size(); ++to) {
@@ -247,6 +247,14 @@ int run_cli(const CliArgs& args, Env& env) {
       (args.endpoints.size() < 2 || args.endpoints.size() > kMaxCompareEndpoints)) {
     return usage(env, fmt::format("compare needs 2 to {} endpoints", kMaxCompareEndpoints));
   }
+  if (args.mode == Mode::vhosts && (args.endpoints.size() != 1 || args.names.size() < 2 ||
+                                    args.names.size() > kMaxCompareEndpoints)) {
+    return usage(
+        env, fmt::format("vhosts needs one endpoint and 2 to {} --names", kMaxCompareEndpoints));
+  }
+  if (args.mode != Mode::vhosts && !args.names.empty()) {
+    return usage(env, "--names belongs to vhosts");
+  }
   ScanPlan plan;
   plan.mode = args.mode;
   plan.resume = !args.no_resume;
@@ -255,6 +263,19 @@ int run_cli(const CliArgs& args, Env& env) {
   for (const std::string& text : args.endpoints) {
     auto ep = parse_endpoint(text, args.sni);
     if (!ep.ok()) return usage(env, ep.error().message);
+    if (args.mode == Mode::vhosts) {
+      // One endpoint per server name, all at the same address.
+      for (const std::string& name : args.names) {
+        Endpoint named = *ep;
+        named.sni = name == "-" ? std::string() : name;
+        named.sni_in_label = true;
+        const bool dup = std::any_of(plan.endpoints.begin(), plan.endpoints.end(),
+                                     [&](const Endpoint& e) { return e.label() == named.label(); });
+        if (dup) return usage(env, fmt::format("--names: {} given twice", name));
+        plan.endpoints.push_back(named);
+      }
+      continue;
+    }
     const bool dup = std::any_of(plan.endpoints.begin(), plan.endpoints.end(),
                                  [&](const Endpoint& e) { return e.label() == ep->label(); });
     if (dup) return usage(env, fmt::format("{}: given twice", ep->label()));

@@ -59,7 +59,8 @@ void settle_layouts(ScanData& data);
 struct CliArgs {
   Mode mode = Mode::once;
   std::vector<std::string> endpoints;
-  std::string sni;  // for every endpoint; "-" for none
+  std::string sni;                 // for every endpoint; "-" for none
+  std::vector<std::string> names;  // vhosts: the server names to try on the one endpoint
   std::string tls = "any";
   std::string connect_timeout = "5s";
   std::string handshake_timeout = "10s";
