@@ -90,6 +90,15 @@ int main(int argc, char** argv) {
       ->required()
       ->delimiter(',');
 
+  std::vector<std::string> merge_files;
+  std::string merge_json;
+  auto* m = app.add_subcommand(
+      "merge",
+      "Combine JSON reports taken from several vantage points and find key names seen from "
+      "more than one (one STEK shared across locations, e.g. behind anycast)");
+  m->add_option("reports", merge_files, "stek-scan JSON reports (--json), 2 to 64")->required();
+  m->add_option("--json", merge_json, "Write the merged JSON to FILE, or - for standard output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -108,5 +117,6 @@ int main(int argc, char** argv) {
   if (*w) return stek::scan::run_cli(watch, env);
   if (*c) return stek::scan::run_cli(compare, env);
   if (*v) return stek::scan::run_cli(vhosts, env);
+  if (*m) return stek::scan::run_merge_cli(merge_files, merge_json, env);
   return 2;
 }

@@ -13,6 +13,7 @@
 
 #include "analysis.h"
 #include "args.h"
+#include "merge.h"
 #include "report.h"
 
 namespace stek::scan {
@@ -354,6 +355,33 @@ int run_cli(const CliArgs& args, Env& env) {
   if (rc != 0) return rc;
   if (!analysis.any_connection_ok) return 3;
   return analysis.worst() >= Severity::warning && !analysis.findings.empty() ? 1 : 0;
+}
+
+int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env) {
+  constexpr std::size_t kMaxReportSize = 256 << 20;  // a day's watch is a few MB
+  std::vector<VantageReport> reports;
+  for (const std::string& file : files) {
+    auto bytes = read_file(file, kMaxReportSize);
+    if (!bytes.ok()) return usage(env, bytes.error().message);
+    const auto text = bytes->view();
+    Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return usage(env, file + ": not JSON");
+    reports.push_back({file, std::move(doc)});
+  }
+  auto merged = merge_reports(reports);
+  if (!merged.ok()) return usage(env, merged.error().message);
+  if (json_out == "-") {
+    env.out << merged->dump(2) << "\n";
+  } else {
+    write_merge_table(env.out, *merged);
+    if (!json_out.empty()) {
+      if (auto st = write_output(json_out, merged->dump(2) + "\n", env); !st.ok()) {
+        env.err << "stek-scan: " << st.error().message << "\n";
+        return 4;
+      }
+    }
+  }
+  return (*merged)["findings"].empty() ? 0 : 1;
 }
 
 }  // namespace stek::scan

@@ -89,4 +89,9 @@ struct Env {
 // 2 bad usage; 3 no endpoint completed a TLS handshake; 4 an output could not be written.
 int run_cli(const CliArgs& args, Env& env);
 
+// stek-scan merge REPORT.json...: the table (or JSON with json_out "-") of key names seen
+// from several vantage points. Exit codes: 0 no key shared across vantage points, 1 one is,
+// 2 bad usage or a report that cannot be read, 4 the JSON output could not be written.
+int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env);
+
 }  // namespace stek::scan
