@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 40
+# ctest-timeout: 300  ctest-cost: 70
 """stek-scan against TLS stacks other than OpenSSL, from Debian packages, on 127.0.0.1: it
 must tell each ticket layout from the bytes alone and follow the key name (or Java's key id)
 through real rotations where the server allows a short one (Caddy, JSSE), and report a

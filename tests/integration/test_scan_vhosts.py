@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 15
+# ctest-timeout: 300  ctest-cost: 35
 """stek-scan vhosts on real nginx 1.22: two server blocks on one listen socket, each with its
 own ssl_session_ticket_key file. nginx issues tickets (TLS 1.2 and 1.3) under the default
 server's key whatever the name, and a ticket from name A resumes under name B (cross-name
