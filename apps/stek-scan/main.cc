@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   w->add_option("--every", watch.every, "Time between connections, e.g. 30s, 5m")->required();
   w->add_flag("--no-retired", watch.no_retired,
               "Skip offering retired key names' tickets at the end");
+  w->add_flag("--no-aged", watch.no_aged,
+              "Skip offering older tickets at halving ages at the end (acceptance window)");
 
   stek::scan::CliArgs compare;
   compare.mode = stek::scan::Mode::compare;

@@ -71,6 +71,10 @@ EndpointSummary summarize(const std::string& label, const std::vector<const Conn
       if (c->resumed) ++s.resumed;
       if (c->renewed) ++s.renewed;
     }
+    if (c->kind == ConnKind::aged) {
+      s.aged.push_back(
+          {c->offered_key_name.value_or(KeyName{}), c->offered_issued_ms, c->time_ms, c->resumed});
+    }
     if (c->kind == ConnKind::retired && c->offered_key_name) {
       s.retired.push_back({*c->offered_key_name, c->offered_issued_ms, c->time_ms, c->resumed});
     }
@@ -223,6 +227,42 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
 
   const bool watched = data.mode == Mode::watch;
+  if (!s.aged.empty()) {
+    // Layout-free: the oldest ticket that still resumed and the youngest that did not.
+    std::optional<std::int64_t> resumed_max;
+    std::optional<std::int64_t> refused_min;
+    Json checks = Json::array();
+    for (const RetiredCheck& r : s.aged) {
+      checks.push_back(Json{{"age_s", seconds(r.age_ms())}, {"resumed", r.resumed}});
+      if (r.resumed) resumed_max = std::max(resumed_max.value_or(0), r.age_ms());
+      if (!r.resumed) refused_min = std::min(refused_min.value_or(r.age_ms()), r.age_ms());
+    }
+    const std::string text =
+        refused_min ? fmt::format("tickets resumed up to {} old and were refused from {} old",
+                                  resumed_max ? format_duration_ms(*resumed_max) : "0s",
+                                  format_duration_ms(*refused_min))
+                    : fmt::format("every older ticket resumed, the oldest {} old",
+                                  format_duration_ms(resumed_max.value_or(0)));
+    out.push_back(
+        {"acceptance_window", Severity::info, here,
+         fmt::format("{}: {} (by resumption, no key name needed)", s.endpoint, text),
+         Json{{"longest_resumed_age_s", resumed_max ? Json(seconds(*resumed_max)) : Json(nullptr)},
+              {"shortest_refused_age_s", refused_min ? Json(seconds(*refused_min)) : Json(nullptr)},
+              {"checks", checks}}});
+    // Without key names, tickets as old as the watch still resuming is the sign of a key
+    // that does not rotate (with names, never_rotates below says it).
+    if (s.keys.empty() && !refused_min && resumed_max &&
+        *resumed_max * 10 >= data.duration_ms * 9) {
+      out.push_back({"never_rotates", Severity::warning, here,
+                     fmt::format("{}: a ticket {} old still resumed at the end of a {} watch: "
+                                 "its key did not rotate (measured by resumption)",
+                                 s.endpoint, format_duration_ms(*resumed_max),
+                                 format_duration_ms(data.duration_ms)),
+                     Json{{"observed_s", seconds(*resumed_max)},
+                          {"method", "resumption"},
+                          {"lifetime_hint_s", s.max_hint.value_or(0)}}});
+    }
+  }
   if (s.keys.size() == 1 && s.keys[0].tickets >= 2 && s.keys[0].life_ms() > 0 && watched) {
     const KeyLife& k = s.keys[0];
     out.push_back(

@@ -55,6 +55,8 @@ std::string_view conn_kind_name(ConnKind k) {
       return "cross";
     case ConnKind::retired:
       return "retired";
+    case ConnKind::aged:
+      return "aged";
   }
   return "?";
 }

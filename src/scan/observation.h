@@ -46,6 +46,7 @@ enum class ConnKind {
   resume,   // offers this endpoint's previous ticket
   cross,    // offers a ticket another endpoint (or server name, vhosts) issued
   retired,  // offers the oldest ticket of a key name the endpoint stopped issuing
+  aged,     // offers an older ticket of this endpoint, whatever its layout (end of a watch)
 };
 std::string_view conn_kind_name(ConnKind k);
 

@@ -2,6 +2,7 @@
 #include "scan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <ostream>
 
@@ -44,7 +45,43 @@ struct EndpointState {
   // The latest tickets' shapes, to judge the layout as the scan goes.
   std::vector<TicketShape> shapes;
   std::vector<LayoutGuess> guesses;
+  // One fresh ticket per step, thinned to every other one when full: the oldest stays, and
+  // ages stay spread over the whole watch.
+  std::vector<HeldTicket> history;
 };
+
+void keep_history(EndpointState& st, const std::optional<HeldTicket>& t) {
+  if (!t) return;
+  st.history.push_back(*t);
+  if (st.history.size() <= kMaxHistory) return;
+  std::vector<HeldTicket> thinned;
+  for (std::size_t i = 0; i < st.history.size(); i += 2) thinned.push_back(st.history[i]);
+  if (thinned.back().received_ms != st.history.back().received_ms) {
+    thinned.push_back(st.history.back());
+  }
+  st.history = std::move(thinned);
+}
+
+// Tickets to offer back at the end of a watch, oldest first, at ages that halve from the
+// oldest one's down to one step: the last that resumes and the first that does not bracket
+// how long the endpoint accepts its tickets, with no key name needed.
+std::vector<const HeldTicket*> aged_offers(const EndpointState& st, Millis now, std::int64_t step) {
+  std::vector<const HeldTicket*> out;
+  if (st.history.size() < 2) return out;
+  std::int64_t age = now - st.history.front().received_ms;
+  while (out.size() < kMaxAgedChecks && age >= step) {
+    const HeldTicket* best = nullptr;
+    for (const HeldTicket& h : st.history) {
+      if (best == nullptr ||
+          std::llabs(now - h.received_ms - age) < std::llabs(now - best->received_ms - age)) {
+        best = &h;
+      }
+    }
+    if (out.empty() || out.back() != best) out.push_back(best);
+    age /= 2;
+  }
+  return out;
+}
 
 constexpr std::size_t kLayoutWindow = 64;
 
@@ -131,6 +168,7 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
       // The ticket to offer back: the previous step's, or on the first step this one's.
       std::optional<HeldTicket> offer = st.previous ? st.previous : fresh.ticket;
       remember(st, fresh);
+      if (plan.mode == Mode::watch) keep_history(st, fresh.ticket);
       record(std::move(fresh));
       if (plan.resume && offer) {
         ProbeResult again = prober.connect(ep, ConnKind::resume, &*offer);
@@ -178,6 +216,14 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
           retired.size() > kMaxRetiredChecks ? retired.size() - kMaxRetiredChecks : 0;
       for (std::size_t k = skip; k < retired.size(); ++k) {
         record(prober.connect(plan.endpoints[i], ConnKind::retired, &retired[k]));
+      }
+    }
+  }
+
+  if (plan.mode == Mode::watch && plan.aged && !data.interrupted) {
+    for (std::size_t i = 0; i < plan.endpoints.size(); ++i) {
+      for (const HeldTicket* h : aged_offers(state[i], clock.now_ms(), plan.every_ms)) {
+        record(prober.connect(plan.endpoints[i], ConnKind::aged, h));
       }
     }
   }
@@ -261,6 +307,7 @@ int run_cli(const CliArgs& args, Env& env) {
   plan.resume = !args.no_resume;
   plan.psk_ke = !args.no_psk_ke;
   plan.retired = !args.no_retired;
+  plan.aged = !args.no_aged;
   for (const std::string& text : args.endpoints) {
     auto ep = parse_endpoint(text, args.sni);
     if (!ep.ok()) return usage(env, ep.error().message);

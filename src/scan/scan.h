@@ -36,6 +36,8 @@ inline constexpr std::int64_t kMaxSteps = 100000;
 inline constexpr std::size_t kMaxEndpoints = 64;
 inline constexpr std::size_t kMaxCompareEndpoints = 16;  // compare makes n*(n-1) connections
 inline constexpr std::size_t kMaxRetiredChecks = 16;     // per endpoint, at the end of a watch
+inline constexpr std::size_t kMaxAgedChecks = 8;         // per endpoint, at the end of a watch
+inline constexpr std::size_t kMaxHistory = 64;           // tickets kept per endpoint for them
 
 struct ScanPlan {
   Mode mode = Mode::once;
@@ -45,6 +47,7 @@ struct ScanPlan {
   bool resume = true;            // offer each endpoint's previous ticket back
   bool psk_ke = true;            // test TLS 1.3 psk_ke once per endpoint
   bool retired = true;           // watch: offer retired keys' tickets at the end
+  bool aged = true;              // watch: offer older tickets at halving ages at the end
 };
 
 // Runs the plan. Every connection is bounded by the prober's timeouts and the number of
@@ -75,6 +78,7 @@ struct CliArgs {
   bool no_resume = false;
   bool no_psk_ke = false;
   bool no_retired = false;
+  bool no_aged = false;
 };
 
 struct Env {

@@ -5,6 +5,8 @@ through real rotations where the server allows a short one (Caddy, JSSE), and re
 stable key where it does not rotate within a test (gnutls-serv, NSS selfserv)."""
 
 import json
+import subprocess
+import time
 
 import pytest
 
@@ -107,3 +109,43 @@ def test_nginx_is_openssl_layout_with_high_confidence(tmp_path):
         doc = scan("once", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost")
     assert layout(doc)["layout"] == "openssl"
     assert layout(doc)["confidence"] == "high"
+
+
+def test_acceptance_window_by_resumption_alone(tmp_path):
+    """Layout-free key life: at the end of a watch, older tickets are offered back at
+    halving ages. nginx with a static key file opens them all, the oldest as old as the
+    watch; nginx reloaded without a key file (new random keys) refuses the ones from
+    before the reload."""
+    key = tmp_path / "static.key"
+    run([binary("stekctl"), "keygen", "--format", "nginx80", "--out", key])
+    with Nginx(tmp_path / "static", key_files=[key]) as nginx:
+        doc = scan("watch", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost", "--tls", "1.2",
+                   "--duration", "4s", "--every", "1s", "--no-retired")
+    [w] = findings(doc, "acceptance_window")
+    assert w["evidence"]["shortest_refused_age_s"] is None
+    assert w["evidence"]["longest_resumed_age_s"] >= 3.5
+    assert len(w["evidence"]["checks"]) >= 2
+
+    with Nginx(tmp_path / "random") as nginx:
+        proc = subprocess.Popen(
+            [binary("stek-scan"), "watch", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost",
+             "--tls", "1.2", "--duration", "4s", "--every", "1s", "--no-retired", "--json", "-",
+             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(2.5)
+            nginx.reload()
+            reloaded = time.time()
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        ended = time.time()
+    doc = json.loads(out)
+    [w] = findings(doc, "acceptance_window")
+    # The oldest ticket predates the reload and is refused; a ticket from after it resumes.
+    assert w["evidence"]["shortest_refused_age_s"] is not None
+    assert w["evidence"]["shortest_refused_age_s"] >= 0
+    checks = w["evidence"]["checks"]
+    assert not checks[0]["resumed"]
+    assert checks[-1]["resumed"] or checks[-1]["age_s"] > ended - reloaded
