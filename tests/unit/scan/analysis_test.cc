@@ -353,5 +353,40 @@ TEST(Analysis, SettledLayoutNamesAJavaTicketByItsFourByteKeyId) {
   }
 }
 
+TEST(Analysis, AgedOffersBracketTheAcceptanceWindowWithoutKeyNames) {
+  Scan s(Mode::watch);
+  s.data().duration_ms = 10000;
+  for (const auto& [age, resumed] : {std::pair{10.0, false}, {5.0, true}, {2.5, true}}) {
+    Connection x = s.base(12, "a:443", ConnKind::aged);
+    x.offered_ticket = true;
+    x.offered_issued_ms = s.at(12 - age);
+    x.resumed = resumed;
+    s.connection(x);
+  }
+  const Analysis a = s.run();
+  const Finding* f = find(a, "acceptance_window");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->evidence["longest_resumed_age_s"], 5.0);
+  EXPECT_EQ(f->evidence["shortest_refused_age_s"], 10.0);
+  EXPECT_EQ(find(a, "never_rotates"), nullptr);
+}
+
+TEST(Analysis, OldTicketsStillResumingWithoutKeyNamesNeverRotate) {
+  Scan s(Mode::watch);
+  s.data().duration_ms = 10000;
+  for (const double age : {10.0, 5.0}) {
+    Connection x = s.base(10.2, "a:443", ConnKind::aged);
+    x.offered_ticket = true;
+    x.offered_issued_ms = s.at(10.2 - age);
+    x.resumed = true;
+    s.connection(x);
+  }
+  const Analysis a = s.run();
+  const Finding* f = find(a, "never_rotates");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->evidence["method"], "resumption");
+  EXPECT_EQ(find(a, "acceptance_window")->evidence["shortest_refused_age_s"], nullptr);
+}
+
 }  // namespace
 }  // namespace stek::scan
