@@ -71,12 +71,35 @@ int main(int argc, char** argv) {
   w->add_option("--every", watch.every, "Time between connections, e.g. 30s, 5m")->required();
   w->add_flag("--no-retired", watch.no_retired,
               "Skip offering retired key names' tickets at the end");
+  w->add_flag("--no-aged", watch.no_aged,
+              "Skip offering older tickets at halving ages at the end (acceptance window)");
 
   stek::scan::CliArgs compare;
   compare.mode = stek::scan::Mode::compare;
   auto* c = app.add_subcommand(
       "compare", "Connect to 2 or more endpoints: shared key names, and cross-resumption");
   add_common(c, compare);
+
+  stek::scan::CliArgs vhosts;
+  vhosts.mode = stek::scan::Mode::vhosts;
+  auto* v = app.add_subcommand(
+      "vhosts",
+      "Connect to one endpoint under several server names and offer each name's ticket under "
+      "the others: cross-name resumption (virtual-host confusion)");
+  add_common(v, vhosts);
+  v->add_option("--names", vhosts.names,
+                "Server names to send, comma-separated (2 to 16); - for no SNI")
+      ->required()
+      ->delimiter(',');
+
+  std::vector<std::string> merge_files;
+  std::string merge_json;
+  auto* m = app.add_subcommand(
+      "merge",
+      "Combine JSON reports taken from several vantage points and find key names seen from "
+      "more than one (one STEK shared across locations, e.g. behind anycast)");
+  m->add_option("reports", merge_files, "stek-scan JSON reports (--json), 2 to 64")->required();
+  m->add_option("--json", merge_json, "Write the merged JSON to FILE, or - for standard output");
 
   try {
     app.parse(argc, argv);
@@ -95,5 +118,7 @@ int main(int argc, char** argv) {
   if (*o) return stek::scan::run_cli(once, env);
   if (*w) return stek::scan::run_cli(watch, env);
   if (*c) return stek::scan::run_cli(compare, env);
+  if (*v) return stek::scan::run_cli(vhosts, env);
+  if (*m) return stek::scan::run_merge_cli(merge_files, merge_json, env);
   return 2;
 }

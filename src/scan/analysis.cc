@@ -71,6 +71,10 @@ EndpointSummary summarize(const std::string& label, const std::vector<const Conn
       if (c->resumed) ++s.resumed;
       if (c->renewed) ++s.renewed;
     }
+    if (c->kind == ConnKind::aged) {
+      s.aged.push_back(
+          {c->offered_key_name.value_or(KeyName{}), c->offered_issued_ms, c->time_ms, c->resumed});
+    }
     if (c->kind == ConnKind::retired && c->offered_key_name) {
       s.retired.push_back({*c->offered_key_name, c->offered_issued_ms, c->time_ms, c->resumed});
     }
@@ -186,8 +190,9 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
   if (s.tickets_hidden > 0) {
     out.push_back({"key_name_hidden", Severity::info, here,
-                   fmt::format("{} of {} tickets from {} do not have the OpenSSL layout "
-                               "(name | IV | CBC | HMAC-SHA256): no key name to follow",
+                   fmt::format("{} of {} tickets from {} show no key name stek-scan can find "
+                               "(no known layout, or no prefix shared between tickets): "
+                               "rotation cannot be followed by name",
                                s.tickets_hidden, s.tickets, s.endpoint),
                    Json{{"tickets", s.tickets_hidden}, {"lengths", s.hidden_lengths}}});
   }
@@ -222,6 +227,42 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
 
   const bool watched = data.mode == Mode::watch;
+  if (!s.aged.empty()) {
+    // Layout-free: the oldest ticket that still resumed and the youngest that did not.
+    std::optional<std::int64_t> resumed_max;
+    std::optional<std::int64_t> refused_min;
+    Json checks = Json::array();
+    for (const RetiredCheck& r : s.aged) {
+      checks.push_back(Json{{"age_s", seconds(r.age_ms())}, {"resumed", r.resumed}});
+      if (r.resumed) resumed_max = std::max(resumed_max.value_or(0), r.age_ms());
+      if (!r.resumed) refused_min = std::min(refused_min.value_or(r.age_ms()), r.age_ms());
+    }
+    const std::string text =
+        refused_min ? fmt::format("tickets resumed up to {} old and were refused from {} old",
+                                  resumed_max ? format_duration_ms(*resumed_max) : "0s",
+                                  format_duration_ms(*refused_min))
+                    : fmt::format("every older ticket resumed, the oldest {} old",
+                                  format_duration_ms(resumed_max.value_or(0)));
+    out.push_back(
+        {"acceptance_window", Severity::info, here,
+         fmt::format("{}: {} (by resumption, no key name needed)", s.endpoint, text),
+         Json{{"longest_resumed_age_s", resumed_max ? Json(seconds(*resumed_max)) : Json(nullptr)},
+              {"shortest_refused_age_s", refused_min ? Json(seconds(*refused_min)) : Json(nullptr)},
+              {"checks", checks}}});
+    // Without key names, tickets as old as the watch still resuming is the sign of a key
+    // that does not rotate (with names, never_rotates below says it).
+    if (s.keys.empty() && !refused_min && resumed_max &&
+        *resumed_max * 10 >= data.duration_ms * 9) {
+      out.push_back({"never_rotates", Severity::warning, here,
+                     fmt::format("{}: a ticket {} old still resumed at the end of a {} watch: "
+                                 "its key did not rotate (measured by resumption)",
+                                 s.endpoint, format_duration_ms(*resumed_max),
+                                 format_duration_ms(data.duration_ms)),
+                     Json{{"observed_s", seconds(*resumed_max)},
+                          {"method", "resumption"},
+                          {"lifetime_hint_s", s.max_hint.value_or(0)}}});
+    }
+  }
   if (s.keys.size() == 1 && s.keys[0].tickets >= 2 && s.keys[0].life_ms() > 0 && watched) {
     const KeyLife& k = s.keys[0];
     out.push_back(
@@ -327,29 +368,8 @@ void endpoint_findings(const ScanData& data, const EndpointSummary& s,
   }
 }
 
-}  // namespace
-
-Analysis analyze(const ScanData& data) {
-  Analysis a;
-  // Endpoints in the order given, plus any that only appear in connections.
-  std::vector<std::string> labels;
-  for (const Endpoint& e : data.endpoints) labels.push_back(e.label());
-  for (const Connection& c : data.connections) {
-    if (std::find(labels.begin(), labels.end(), c.endpoint) == labels.end()) {
-      labels.push_back(c.endpoint);
-    }
-  }
-  for (const std::string& label : labels) {
-    std::vector<const Connection*> conns;
-    for (const Connection& c : data.connections) {
-      if (c.endpoint == label) conns.push_back(&c);
-    }
-    a.endpoints.push_back(summarize(label, conns));
-    if (a.endpoints.back().ok > 0) a.any_connection_ok = true;
-    endpoint_findings(data, a.endpoints.back(), conns, a.findings);
-  }
-
-  // Key names seen at more than one endpoint: one STEK shared between them.
+// Key names seen at more than one endpoint: one STEK shared between them.
+void shared_key_findings(const ScanData& data, Analysis& a) {
   std::map<KeyName, std::vector<std::string>> where;
   for (const EndpointSummary& s : a.endpoints) {
     for (const KeyLife& k : s.keys) where[k.name].push_back(s.endpoint);
@@ -388,6 +408,64 @@ Analysis analyze(const ScanData& data) {
          Json{{"from", c.offered_from},
               {"to", c.endpoint},
               {"key_name", c.offered_key_name ? key_name_hex(*c.offered_key_name) : ""}}});
+  }
+}
+
+// vhosts: one address under several server names. A ticket issued under one name that
+// resumes under another lets a session cross from one site to the next, and shows the
+// names share a ticket key: the class of CVE-2014-3616.
+void vhost_findings(const ScanData& data, Analysis& a) {
+  std::map<std::string, std::vector<std::string>> names_of;  // endpoint -> key names issued
+  for (const EndpointSummary& s : a.endpoints) {
+    for (const KeyLife& k : s.keys) names_of[s.endpoint].push_back(key_name_hex(k.name));
+  }
+  for (const Connection& c : data.connections) {
+    if (c.kind != ConnKind::cross || c.status != ProbeStatus::ok || !c.resumed) continue;
+    a.findings.push_back(
+        {"cross_name_resumption",
+         Severity::warning,
+         {c.offered_from, c.endpoint},
+         fmt::format("a ticket issued under {} resumed under {}: the names share a ticket key "
+                     "and the server does not bind sessions to the name (CVE-2014-3616 class)",
+                     c.offered_from, c.endpoint),
+         Json{{"from", c.offered_from},
+              {"to", c.endpoint},
+              {"tls_version", c.tls_version},
+              {"key_name", c.offered_key_name ? key_name_hex(*c.offered_key_name) : ""},
+              {"issued_under_from", names_of[c.offered_from]},
+              {"issued_under_to", names_of[c.endpoint]}}});
+  }
+}
+
+}  // namespace
+
+Analysis analyze(const ScanData& data) {
+  Analysis a;
+  // Endpoints in the order given, plus any that only appear in connections.
+  std::vector<std::string> labels;
+  for (const Endpoint& e : data.endpoints) labels.push_back(e.label());
+  for (const Connection& c : data.connections) {
+    if (std::find(labels.begin(), labels.end(), c.endpoint) == labels.end()) {
+      labels.push_back(c.endpoint);
+    }
+  }
+  for (const std::string& label : labels) {
+    std::vector<const Connection*> conns;
+    for (const Connection& c : data.connections) {
+      if (c.endpoint == label) conns.push_back(&c);
+    }
+    a.endpoints.push_back(summarize(label, conns));
+    if (const auto it = data.layouts.find(label); it != data.layouts.end()) {
+      a.endpoints.back().layout = it->second;
+    }
+    if (a.endpoints.back().ok > 0) a.any_connection_ok = true;
+    endpoint_findings(data, a.endpoints.back(), conns, a.findings);
+  }
+
+  if (data.mode == Mode::vhosts) {
+    vhost_findings(data, a);
+  } else {
+    shared_key_findings(data, a);
   }
 
   for (const PskKeProbe& p : data.psk_ke) {

@@ -68,6 +68,8 @@ struct EndpointSummary {
   int resumed = 0;
   int renewed = 0;
   std::vector<RetiredCheck> retired;
+  std::vector<RetiredCheck> aged;     // older tickets offered at the end of a watch
+  std::optional<LayoutGuess> layout;  // the endpoint's ticket layout, when it sent tickets
 };
 
 struct Finding {

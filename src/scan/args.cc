@@ -12,6 +12,11 @@
 namespace stek::scan {
 
 std::string Endpoint::label() const {
+  if (sni_in_label) {
+    Endpoint plain = *this;
+    plain.sni_in_label = false;
+    return fmt::format("{}@{}", sni.empty() ? "-" : sni, plain.label());
+  }
   if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
   return fmt::format("{}:{}", host, port);
 }
@@ -50,6 +55,8 @@ std::string_view conn_kind_name(ConnKind k) {
       return "cross";
     case ConnKind::retired:
       return "retired";
+    case ConnKind::aged:
+      return "aged";
   }
   return "?";
 }
@@ -78,6 +85,8 @@ std::string_view mode_name(Mode m) {
       return "watch";
     case Mode::compare:
       return "compare";
+    case Mode::vhosts:
+      return "vhosts";
   }
   return "?";
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "stek/key.h"
 
+#include "layout.h"
 #include "ticket.h"
 
 namespace stek::scan {
@@ -21,7 +23,8 @@ struct Endpoint {
   std::string host;  // name or address, as given
   std::uint16_t port = 443;
   std::string sni;            // empty: no server_name extension
-  std::string label() const;  // host:port ([v6]:port)
+  bool sni_in_label = false;  // vhosts: one address under several names
+  std::string label() const;  // host:port ([v6]:port); sni@host:port when sni_in_label
 };
 
 // How one connection ended. Everything but `ok` means no TLS session was made.
@@ -41,14 +44,19 @@ std::string_view probe_status_name(ProbeStatus s);
 enum class ConnKind {
   fresh,    // offers no ticket: what the server issues now
   resume,   // offers this endpoint's previous ticket
-  cross,    // offers a ticket another endpoint issued (compare)
+  cross,    // offers a ticket another endpoint (or server name, vhosts) issued
   retired,  // offers the oldest ticket of a key name the endpoint stopped issuing
+  aged,     // offers an older ticket of this endpoint, whatever its layout (end of a watch)
 };
 std::string_view conn_kind_name(ConnKind k);
 
 struct TicketSeen {
   std::size_t length = 0;
-  std::optional<KeyName> key_name;  // set when the ticket has the OpenSSL-family layout
+  // The key name (or Java's 4-byte key id, zero-padded) under the layout guessed for the
+  // endpoint from all its tickets (settle_layouts); unset when no name is in clear.
+  std::optional<KeyName> key_name;
+  TicketShape shape;                // length and first 16 bytes, to judge the layout
+  LayoutGuess layout;               // from this ticket alone
   std::uint32_t lifetime_hint = 0;  // seconds
   ZeroKeyCheck zero_key;
 };
@@ -71,6 +79,7 @@ struct Connection {
   std::optional<CertCheck> cert;  // full handshakes only
   // The ticket offered for resumption, if any.
   std::optional<KeyName> offered_key_name;
+  std::optional<TicketShape> offered_shape;
   bool offered_ticket = false;
   std::string offered_from;  // endpoint that issued it
   Millis offered_issued_ms = 0;
@@ -97,7 +106,7 @@ struct PskKeProbe {
   std::string control_detail;  // what it answered to psk_dhe_ke, when that was tried
 };
 
-enum class Mode { once, watch, compare };
+enum class Mode { once, watch, compare, vhosts };
 std::string_view mode_name(Mode m);
 
 struct ScanData {
@@ -108,6 +117,7 @@ struct ScanData {
   std::int64_t duration_ms = 0;  // watch: requested duration
   bool interrupted = false;      // stopped early (SIGINT)
   std::vector<Endpoint> endpoints;
+  std::map<std::string, LayoutGuess> layouts;  // per endpoint label, from all its tickets
   std::vector<Connection> connections;
   std::vector<PskKeProbe> psk_ke;
 };

@@ -115,7 +115,9 @@ TicketSeen describe_ticket(const SSL_SESSION* s) {
   t.length = n;
   t.lifetime_hint = static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(s));
   const ByteView ticket(p, n);
-  if (auto parts = split_openssl_ticket(ticket)) t.key_name = parts->name;
+  t.shape = shape_of(ticket);
+  t.layout = guess_ticket_layout(ticket);
+  t.key_name = key_name_under(t.layout, t.shape);  // settled later from all tickets
   t.zero_key = check_zero_key(ticket);
   return t;
 }
@@ -173,6 +175,7 @@ ProbeResult Prober::connect(const Endpoint& ep, ConnKind kind, const HeldTicket*
   if (offer != nullptr) {
     conn.offered_ticket = true;
     conn.offered_key_name = offer->key_name;
+    conn.offered_shape = offer->shape;
     conn.offered_from = offer->endpoint;
     conn.offered_issued_ms = offer->received_ms;
   }
@@ -287,6 +290,7 @@ ProbeResult Prober::connect(const Endpoint& ep, ConnKind kind, const HeldTicket*
     held.endpoint = conn.endpoint;
     held.received_ms = clock_.now_ms();
     held.key_name = conn.tickets.back().key_name;
+    held.shape = conn.tickets.back().shape;
     held.age_add = collector.age_adds[i];
     held.tls13 = tls13;
     result.ticket = std::move(held);

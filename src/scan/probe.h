@@ -35,6 +35,7 @@ struct HeldTicket {
   std::string endpoint;  // who issued it
   Millis received_ms = 0;
   std::optional<KeyName> key_name;
+  TicketShape shape;
   std::optional<std::uint32_t> age_add;  // TLS 1.3 obfuscation value, from NewSessionTicket
   bool tls13 = false;
 };

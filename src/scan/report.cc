@@ -32,6 +32,8 @@ Json ticket_json(const TicketSeen& t) {
   return Json{{"length", t.length},
               {"key_name", t.key_name ? Json(key_name_hex(*t.key_name)) : Json(nullptr)},
               {"lifetime_hint_s", t.lifetime_hint},
+              {"layout", Json{{"guess", layout_name(t.layout.layout)},
+                              {"confidence", confidence_name(t.layout.confidence)}}},
               {"zero_key", Json{{"checked", t.zero_key.applicable},
                                 {"hmac", t.zero_key.hmac_zero},
                                 {"aes_bits", t.zero_key.aes_zero_bits}}}};
@@ -95,6 +97,11 @@ Json endpoint_json(const ScanData& data, const EndpointSummary& s) {
   out["certificate"] =
       s.cert ? Json{{"verified", s.cert->verified}, {"error", s.cert->error}} : Json(nullptr);
   out["tickets"] = s.tickets;
+  out["ticket_layout"] = s.layout ? Json{{"layout", layout_name(s.layout->layout)},
+                                         {"confidence", confidence_name(s.layout->confidence)},
+                                         {"key_name_bytes", s.layout->name_size()},
+                                         {"reason", s.layout->reason}}
+                                  : Json(nullptr);
   out["tickets_without_key_name"] = s.tickets_hidden;
   out["lifetime_hint_s"] =
       s.max_hint ? Json{{"min", *s.min_hint}, {"max", *s.max_hint}} : Json(nullptr);
@@ -185,6 +192,10 @@ void write_table(std::ostream& out, const ScanData& data, const Analysis& analys
                        s.rotations_ms.size(), hint_text(s.min_hint, s.max_hint),
                        s.resume_attempts ? fmt::format("{}/{}", s.resumed, s.resume_attempts) : "-",
                        cert);
+    if (s.layout && s.tickets > 0) {
+      out << fmt::format("      layout {} ({} confidence): {}\n", layout_name(s.layout->layout),
+                         confidence_name(s.layout->confidence), s.layout->reason);
+    }
     for (const KeyLife& k : s.keys) {
       out << fmt::format("      key {}  {} .. {}  life {}{}  tickets {}\n", key_name_hex(k.name),
                          clock_ms(k.first_seen_ms), clock_ms(k.last_seen_ms),

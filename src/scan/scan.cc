@@ -2,6 +2,7 @@
 #include "scan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <ostream>
 
@@ -13,6 +14,7 @@
 
 #include "analysis.h"
 #include "args.h"
+#include "merge.h"
 #include "report.h"
 
 namespace stek::scan {
@@ -40,13 +42,75 @@ struct EndpointState {
   std::vector<HeldTicket> first_per_name;  // oldest ticket of each key name
   std::optional<KeyName> current;          // key name of the newest ticket
   bool psk_ke_done = false;
+  // The latest tickets' shapes, to judge the layout as the scan goes.
+  std::vector<TicketShape> shapes;
+  std::vector<LayoutGuess> guesses;
+  // One fresh ticket per step, thinned to every other one when full: the oldest stays, and
+  // ages stay spread over the whole watch.
+  std::vector<HeldTicket> history;
 };
 
-void remember(EndpointState& st, const ProbeResult& r) {
+void keep_history(EndpointState& st, const std::optional<HeldTicket>& t) {
+  if (!t) return;
+  st.history.push_back(*t);
+  if (st.history.size() <= kMaxHistory) return;
+  std::vector<HeldTicket> thinned;
+  for (std::size_t i = 0; i < st.history.size(); i += 2) thinned.push_back(st.history[i]);
+  if (thinned.back().received_ms != st.history.back().received_ms) {
+    thinned.push_back(st.history.back());
+  }
+  st.history = std::move(thinned);
+}
+
+// Tickets to offer back at the end of a watch, oldest first, at ages that halve from the
+// oldest one's down to one step: the last that resumes and the first that does not bracket
+// how long the endpoint accepts its tickets, with no key name needed.
+std::vector<const HeldTicket*> aged_offers(const EndpointState& st, Millis now, std::int64_t step) {
+  std::vector<const HeldTicket*> out;
+  if (st.history.size() < 2) return out;
+  std::int64_t age = now - st.history.front().received_ms;
+  while (out.size() < kMaxAgedChecks && age >= step) {
+    const HeldTicket* best = nullptr;
+    for (const HeldTicket& h : st.history) {
+      if (best == nullptr ||
+          std::llabs(now - h.received_ms - age) < std::llabs(now - best->received_ms - age)) {
+        best = &h;
+      }
+    }
+    if (out.empty() || out.back() != best) out.push_back(best);
+    age /= 2;
+  }
+  return out;
+}
+
+constexpr std::size_t kLayoutWindow = 64;
+
+void remember(EndpointState& st, ProbeResult& r) {
+  for (const TicketSeen& t : r.connection.tickets) {
+    st.shapes.push_back(t.shape);
+    st.guesses.push_back(t.layout);
+  }
+  if (st.shapes.size() > kLayoutWindow) {
+    const auto drop = static_cast<long>(st.shapes.size() - kLayoutWindow);
+    st.shapes.erase(st.shapes.begin(), st.shapes.begin() + drop);
+    st.guesses.erase(st.guesses.begin(), st.guesses.begin() + drop);
+  }
   if (!r.ticket) return;
+  // The layout may change its mind as tickets come (a 4-byte Java key id looks like a
+  // 16-byte name in one ticket): name every held ticket under the latest judgement.
+  const LayoutGuess layout = guess_endpoint_layout(st.shapes, st.guesses);
+  r.ticket->key_name = key_name_under(layout, r.ticket->shape);
   st.previous = r.ticket;
-  if (!r.ticket->key_name) return;
+  std::vector<HeldTicket> firsts;
+  for (HeldTicket& h : st.first_per_name) {
+    h.key_name = key_name_under(layout, h.shape);
+    const bool dup = std::any_of(firsts.begin(), firsts.end(),
+                                 [&](const HeldTicket& f) { return f.key_name == h.key_name; });
+    if (h.key_name && !dup) firsts.push_back(std::move(h));
+  }
+  st.first_per_name = std::move(firsts);
   st.current = r.ticket->key_name;
+  if (!r.ticket->key_name) return;
   const bool known =
       std::any_of(st.first_per_name.begin(), st.first_per_name.end(),
                   [&](const HeldTicket& h) { return h.key_name == r.ticket->key_name; });
@@ -104,6 +168,7 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
       // The ticket to offer back: the previous step's, or on the first step this one's.
       std::optional<HeldTicket> offer = st.previous ? st.previous : fresh.ticket;
       remember(st, fresh);
+      if (plan.mode == Mode::watch) keep_history(st, fresh.ticket);
       record(std::move(fresh));
       if (plan.resume && offer) {
         ProbeResult again = prober.connect(ep, ConnKind::resume, &*offer);
@@ -155,7 +220,15 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
     }
   }
 
-  if (plan.mode == Mode::compare) {
+  if (plan.mode == Mode::watch && plan.aged && !data.interrupted) {
+    for (std::size_t i = 0; i < plan.endpoints.size(); ++i) {
+      for (const HeldTicket* h : aged_offers(state[i], clock.now_ms(), plan.every_ms)) {
+        record(prober.connect(plan.endpoints[i], ConnKind::aged, h));
+      }
+    }
+  }
+
+  if (plan.mode == Mode::compare || plan.mode == Mode::vhosts) {
     for (std::size_t from = 0; from < plan.endpoints.size(); ++from) {
       if (!state[from].previous) continue;
       for (std::size_t to = 0; to < plan.endpoints.size(); ++to) {
@@ -164,8 +237,33 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
       }
     }
   }
+  settle_layouts(data);
   data.finished_ms = clock.now_ms();
   return data;
+}
+
+void settle_layouts(ScanData& data) {
+  std::map<std::string, std::vector<TicketSeen*>> by_endpoint;
+  for (Connection& c : data.connections) {
+    for (TicketSeen& t : c.tickets) by_endpoint[c.endpoint].push_back(&t);
+  }
+  for (auto& [label, tickets] : by_endpoint) {
+    std::vector<TicketShape> shapes;
+    std::vector<LayoutGuess> guesses;
+    for (const TicketSeen* t : tickets) {
+      shapes.push_back(t->shape);
+      guesses.push_back(t->layout);
+    }
+    const LayoutGuess layout = guess_endpoint_layout(shapes, guesses);
+    for (TicketSeen* t : tickets) t->key_name = key_name_under(layout, t->shape);
+    data.layouts[label] = layout;
+  }
+  // An offered ticket is named under the layout of the endpoint that issued it.
+  for (Connection& c : data.connections) {
+    if (!c.offered_shape) continue;
+    const auto it = data.layouts.find(c.offered_from);
+    if (it != data.layouts.end()) c.offered_key_name = key_name_under(it->second, *c.offered_shape);
+  }
 }
 
 namespace {
@@ -196,14 +294,36 @@ int run_cli(const CliArgs& args, Env& env) {
       (args.endpoints.size() < 2 || args.endpoints.size() > kMaxCompareEndpoints)) {
     return usage(env, fmt::format("compare needs 2 to {} endpoints", kMaxCompareEndpoints));
   }
+  if (args.mode == Mode::vhosts && (args.endpoints.size() != 1 || args.names.size() < 2 ||
+                                    args.names.size() > kMaxCompareEndpoints)) {
+    return usage(
+        env, fmt::format("vhosts needs one endpoint and 2 to {} --names", kMaxCompareEndpoints));
+  }
+  if (args.mode != Mode::vhosts && !args.names.empty()) {
+    return usage(env, "--names belongs to vhosts");
+  }
   ScanPlan plan;
   plan.mode = args.mode;
   plan.resume = !args.no_resume;
   plan.psk_ke = !args.no_psk_ke;
   plan.retired = !args.no_retired;
+  plan.aged = !args.no_aged;
   for (const std::string& text : args.endpoints) {
     auto ep = parse_endpoint(text, args.sni);
     if (!ep.ok()) return usage(env, ep.error().message);
+    if (args.mode == Mode::vhosts) {
+      // One endpoint per server name, all at the same address.
+      for (const std::string& name : args.names) {
+        Endpoint named = *ep;
+        named.sni = name == "-" ? std::string() : name;
+        named.sni_in_label = true;
+        const bool dup = std::any_of(plan.endpoints.begin(), plan.endpoints.end(),
+                                     [&](const Endpoint& e) { return e.label() == named.label(); });
+        if (dup) return usage(env, fmt::format("--names: {} given twice", name));
+        plan.endpoints.push_back(named);
+      }
+      continue;
+    }
     const bool dup = std::any_of(plan.endpoints.begin(), plan.endpoints.end(),
                                  [&](const Endpoint& e) { return e.label() == ep->label(); });
     if (dup) return usage(env, fmt::format("{}: given twice", ep->label()));
@@ -282,6 +402,33 @@ int run_cli(const CliArgs& args, Env& env) {
   if (rc != 0) return rc;
   if (!analysis.any_connection_ok) return 3;
   return analysis.worst() >= Severity::warning && !analysis.findings.empty() ? 1 : 0;
+}
+
+int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env) {
+  constexpr std::size_t kMaxReportSize = 256 << 20;  // a day's watch is a few MB
+  std::vector<VantageReport> reports;
+  for (const std::string& file : files) {
+    auto bytes = read_file(file, kMaxReportSize);
+    if (!bytes.ok()) return usage(env, bytes.error().message);
+    const auto text = bytes->view();
+    Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return usage(env, file + ": not JSON");
+    reports.push_back({file, std::move(doc)});
+  }
+  auto merged = merge_reports(reports);
+  if (!merged.ok()) return usage(env, merged.error().message);
+  if (json_out == "-") {
+    env.out << merged->dump(2) << "\n";
+  } else {
+    write_merge_table(env.out, *merged);
+    if (!json_out.empty()) {
+      if (auto st = write_output(json_out, merged->dump(2) + "\n", env); !st.ok()) {
+        env.err << "stek-scan: " << st.error().message << "\n";
+        return 4;
+      }
+    }
+  }
+  return (*merged)["findings"].empty() ? 0 : 1;
 }
 
 }  // namespace stek::scan

@@ -36,6 +36,8 @@ inline constexpr std::int64_t kMaxSteps = 100000;
 inline constexpr std::size_t kMaxEndpoints = 64;
 inline constexpr std::size_t kMaxCompareEndpoints = 16;  // compare makes n*(n-1) connections
 inline constexpr std::size_t kMaxRetiredChecks = 16;     // per endpoint, at the end of a watch
+inline constexpr std::size_t kMaxAgedChecks = 8;         // per endpoint, at the end of a watch
+inline constexpr std::size_t kMaxHistory = 64;           // tickets kept per endpoint for them
 
 struct ScanPlan {
   Mode mode = Mode::once;
@@ -45,6 +47,7 @@ struct ScanPlan {
   bool resume = true;            // offer each endpoint's previous ticket back
   bool psk_ke = true;            // test TLS 1.3 psk_ke once per endpoint
   bool retired = true;           // watch: offer retired keys' tickets at the end
+  bool aged = true;              // watch: offer older tickets at halving ages at the end
 };
 
 // Runs the plan. Every connection is bounded by the prober's timeouts and the number of
@@ -52,10 +55,15 @@ struct ScanPlan {
 ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock, Sleeper& sleeper,
                   std::ostream* progress);
 
+// Judges each endpoint's ticket layout from all the tickets it issued and names every
+// ticket (and every offered ticket) under it; fills data.layouts. run_scan calls it.
+void settle_layouts(ScanData& data);
+
 struct CliArgs {
   Mode mode = Mode::once;
   std::vector<std::string> endpoints;
-  std::string sni;  // for every endpoint; "-" for none
+  std::string sni;                 // for every endpoint; "-" for none
+  std::vector<std::string> names;  // vhosts: the server names to try on the one endpoint
   std::string tls = "any";
   std::string connect_timeout = "5s";
   std::string handshake_timeout = "10s";
@@ -70,6 +78,7 @@ struct CliArgs {
   bool no_resume = false;
   bool no_psk_ke = false;
   bool no_retired = false;
+  bool no_aged = false;
 };
 
 struct Env {
@@ -83,5 +92,10 @@ struct Env {
 // Exit codes: 0 scanned, nothing at warning or above; 1 a warning or critical finding;
 // 2 bad usage; 3 no endpoint completed a TLS handshake; 4 an output could not be written.
 int run_cli(const CliArgs& args, Env& env);
+
+// stek-scan merge REPORT.json...: the table (or JSON with json_out "-") of key names seen
+// from several vantage points. Exit codes: 0 no key shared across vantage points, 1 one is,
+// 2 bad usage or a report that cannot be read, 4 the JSON output could not be written.
+int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env);
 
 }  // namespace stek::scan

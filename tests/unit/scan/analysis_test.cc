@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "names.h"
+#include "scan.h"
 
 namespace stek::scan {
 namespace {
@@ -301,6 +302,90 @@ TEST(Analysis, TicketsWithoutTheOpensslLayoutHideTheKeyName) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->evidence["lengths"], Json::array({32}));
   EXPECT_EQ(find(a, "never_rotates"), nullptr);
+}
+
+TEST(Analysis, VhostsReportsATicketResumedUnderAnotherNameAndNotASharedStek) {
+  Scan s(Mode::vhosts);
+  s.ticket(0, 7, 3600, "a.test@h:443").ticket(0.5, 7, 3600, "b.test@h:443");
+  for (const bool resumed : {true, false}) {
+    Connection x =
+        s.base(resumed ? 2 : 3, resumed ? "b.test@h:443" : "a.test@h:443", ConnKind::cross);
+    x.offered_ticket = true;
+    x.offered_from = resumed ? "a.test@h:443" : "b.test@h:443";
+    x.offered_key_name = name(7);
+    x.resumed = resumed;
+    s.connection(x);
+  }
+  const Analysis a = s.run();
+  const Finding* f = find(a, "cross_name_resumption");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::warning);
+  EXPECT_EQ(f->endpoints, (std::vector<std::string>{"a.test@h:443", "b.test@h:443"}));
+  EXPECT_EQ(std::count_if(a.findings.begin(), a.findings.end(),
+                          [](const Finding& x) { return x.id == "cross_name_resumption"; }),
+            1);  // the refused direction is not a finding
+  EXPECT_EQ(find(a, "shared_stek"), nullptr);
+  EXPECT_EQ(find(a, "cross_resumption"), nullptr);
+}
+
+TEST(Analysis, SettledLayoutNamesAJavaTicketByItsFourByteKeyId) {
+  // Two JSSE tickets under key id 03937add: per ticket they look like 16-byte names.
+  ScanData data;
+  data.mode = Mode::once;
+  for (const int salt : {1, 2}) {
+    Connection c;
+    c.endpoint = "j:443";
+    std::vector<std::uint8_t> bytes(640, static_cast<std::uint8_t>(salt));
+    bytes[0] = 0x03, bytes[1] = 0x93, bytes[2] = 0x7a, bytes[3] = 0xdd;
+    TicketSeen t;
+    t.length = bytes.size();
+    t.shape = shape_of(bytes);
+    t.layout = guess_ticket_layout(bytes);
+    t.key_name = key_name_under(t.layout, t.shape);
+    c.tickets.push_back(t);
+    data.connections.push_back(c);
+  }
+  settle_layouts(data);
+  EXPECT_EQ(data.layouts.at("j:443").layout, TicketLayout::java);
+  for (const Connection& c : data.connections) {
+    ASSERT_TRUE(c.tickets[0].key_name.has_value());
+    EXPECT_EQ(key_name_hex(*c.tickets[0].key_name), "03937add000000000000000000000000");
+  }
+}
+
+TEST(Analysis, AgedOffersBracketTheAcceptanceWindowWithoutKeyNames) {
+  Scan s(Mode::watch);
+  s.data().duration_ms = 10000;
+  for (const auto& [age, resumed] : {std::pair{10.0, false}, {5.0, true}, {2.5, true}}) {
+    Connection x = s.base(12, "a:443", ConnKind::aged);
+    x.offered_ticket = true;
+    x.offered_issued_ms = s.at(12 - age);
+    x.resumed = resumed;
+    s.connection(x);
+  }
+  const Analysis a = s.run();
+  const Finding* f = find(a, "acceptance_window");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->evidence["longest_resumed_age_s"], 5.0);
+  EXPECT_EQ(f->evidence["shortest_refused_age_s"], 10.0);
+  EXPECT_EQ(find(a, "never_rotates"), nullptr);
+}
+
+TEST(Analysis, OldTicketsStillResumingWithoutKeyNamesNeverRotate) {
+  Scan s(Mode::watch);
+  s.data().duration_ms = 10000;
+  for (const double age : {10.0, 5.0}) {
+    Connection x = s.base(10.2, "a:443", ConnKind::aged);
+    x.offered_ticket = true;
+    x.offered_issued_ms = s.at(10.2 - age);
+    x.resumed = true;
+    s.connection(x);
+  }
+  const Analysis a = s.run();
+  const Finding* f = find(a, "never_rotates");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->evidence["method"], "resumption");
+  EXPECT_EQ(find(a, "acceptance_window")->evidence["shortest_refused_age_s"], nullptr);
 }
 
 }  // namespace
