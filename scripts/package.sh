@@ -24,7 +24,7 @@ mkdir -p "$out"
 bash scripts/man.sh "$dir/man" >/dev/null
 # STEK_DEB_COMPRESSION: gzip by default; the tests use zstd (dpkg >= 1.21.18) to pack the large
 # sanitizer builds quickly.
-cpack -G DEB -D CPACK_DEBIAN_COMPRESSION_TYPE="${STEK_DEB_COMPRESSION:-gzip}" --config "$dir/CPackConfig.cmake" -B "$out" >"$out/cpack.log" 2>&1 ||
+cpack -G DEB -D CPACK_STRIP_FILES=ON -D CPACK_DEBIAN_COMPRESSION_TYPE="${STEK_DEB_COMPRESSION:-gzip}" --config "$dir/CPackConfig.cmake" -B "$out" >"$out/cpack.log" 2>&1 ||
   { cat "$out/cpack.log" >&2; exit 1; }
 rm -rf "$out/_CPack_Packages"
 ls "$out"/*.deb

@@ -69,6 +69,29 @@ void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
   });
 }
 
+// The configured store: the sealed state file, or a prefix in etcd (docs/etcd.md).
+struct OpenedStore {
+  std::unique_ptr<stek::server::FileStore> file;  // null on etcd
+  stek::server::EtcdParts etcd;                   // empty with the file store
+  stek::server::Store& store() const {
+    return file ? static_cast<stek::server::Store&>(*file) : *etcd.store;
+  }
+};
+
+stek::Result<OpenedStore> open_store(const stek::server::ServerConfig& config, stek::Kek kek,
+                                     stek::Random& random, bool init) {
+  OpenedStore opened;
+  if (config.store_backend == "etcd") {
+    STEK_ASSIGN_OR_RETURN(opened.etcd,
+                          stek::server::open_etcd(config, std::move(kek), random, init));
+  } else {
+    opened.file = std::make_unique<stek::server::FileStore>(
+        config.store_path, std::move(kek), random,
+        stek::server::FileStoreOptions{.generation_file = config.generation_file, .init = init});
+  }
+  return opened;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,21 +190,12 @@ int main(int argc, char** argv) {
   stek::SystemRandom random;
   if (check_only) {
     // Before the audit log is opened (which would create it): nothing is written.
-    std::unique_ptr<stek::server::Store> store;
-    stek::server::EtcdParts etcd;
-    if (config->store_backend == "etcd") {
-      auto opened = stek::server::open_etcd(*config, std::move(kek).value(), random, init);
-      if (!opened.ok()) {
-        spdlog::critical("{}", opened.error().message);
-        return 1;
-      }
-      etcd = std::move(opened).value();
-    } else {
-      store = std::make_unique<stek::server::FileStore>(
-          config->store_path, std::move(kek).value(), random,
-          stek::server::FileStoreOptions{.generation_file = config->generation_file, .init = init});
+    auto opened = open_store(*config, std::move(kek).value(), random, init);
+    if (!opened.ok()) {
+      spdlog::critical("{}", opened.error().message);
+      return 1;
     }
-    stek::server::Store& checked = store ? *store : *etcd.store;
+    stek::server::Store& checked = opened->store();
     auto state = checked.load();
     if (!state.ok()) spdlog::critical("{}", state.error().message);
     // The same refusal a start would meet: keys made under another interval.
@@ -209,19 +223,13 @@ int main(int argc, char** argv) {
     }
     audit = std::move(file).value();
   }
-  std::unique_ptr<stek::server::FileStore> file_store;
-  stek::server::EtcdParts etcd;
-  if (config->store_backend == "etcd") {
-    auto opened = stek::server::open_etcd(*config, std::move(kek).value(), random, init);
-    if (!opened.ok()) {
-      spdlog::critical("{}", opened.error().message);
-      return 1;
-    }
-    etcd = std::move(opened).value();
-  } else {
-    file_store = std::make_unique<stek::server::FileStore>(
-        config->store_path, std::move(kek).value(), random,
-        stek::server::FileStoreOptions{.generation_file = config->generation_file, .init = init});
+  auto opened = open_store(*config, std::move(kek).value(), random, init);
+  if (!opened.ok()) {
+    spdlog::critical("{}", opened.error().message);
+    return 1;
+  }
+  auto& [file_store, etcd] = *opened;
+  if (file_store) {
     // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
     if (auto removed = file_store->remove_leftovers(); !removed.ok()) {
       spdlog::critical("{}", removed.error().message);
@@ -230,8 +238,7 @@ int main(int argc, char** argv) {
       spdlog::warn("erased {} temporary state files left by an interrupted write", *removed);
     }
   }
-  stek::server::Store& store =
-      file_store ? static_cast<stek::server::Store&>(*file_store) : *etcd.store;
+  stek::server::Store& store = opened->store();
   // Fail closed from the start: a stekd whose audit cannot be written does not serve.
   const auto& params = schedule->params();
   if (auto loaded = audit->record("config_loaded", {{"config", config_path},

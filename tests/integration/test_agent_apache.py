@@ -61,7 +61,9 @@ def test_apache_rotates_each_epoch_and_resumes_no_ticket_of_an_earlier_one(tmp_p
                     issued, fresh = ticket_of_the_epoch(apache.port, tmp_path, version, names,
                                                         interval, within=interval + 10)
                     sessions[(version, issued)] = fresh.session_file
-                for (version, issued), session in sorted(sessions.items()):
+                # Newest first, so this epoch's tickets are judged before it ends.
+                for (version, issued), session in sorted(sessions.items(),
+                                                         key=lambda kv: -kv[0][1]):
                     before = epoch_now(interval)
                     result = tls_connect(apache.port, tmp_path, version, resume=session)
                     if epoch_now(interval) != before or issued > before:
