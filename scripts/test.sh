@@ -29,31 +29,11 @@ if [[ $# -eq 0 ]]; then
 fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if [[ $# -eq 0 ]]; then
-  # The TSan and fuzz builds compile at the lowest priority while the tests run: the tests
-  # wait for servers and boundaries much of the time, and the builds take only that idle CPU
-  # (nice 19 against the tests' 0), so the tests see almost no added delay.
-  later_log=$(mktemp)
-  # In a process group of their own, so that a failing test, which ends this script, ends
-  # the builds too.
-  setsid nice -n 19 bash -c 'bash scripts/build.sh tsan openssl_concurrency_test && \
-                             bash scripts/build.sh fuzz' >"$later_log" 2>&1 &
-  later_pid=$!
-  trap 'kill -- "-$later_pid" 2>/dev/null || true' EXIT
-fi
 # Twice as many tests as cores: the integration tests spend most of their time waiting for
 # servers, boundaries and timeouts (measured: under half the CPU at one test per core).
 ctest --test-dir build-asan --output-on-failure -j "$((2 * jobs))" --timeout 900 "$@"
 phase "unit and integration tests"
 if [[ $# -eq 0 ]]; then
-  if ! wait "$later_pid"; then
-    cat "$later_log" >&2
-    echo "test.sh: the TSan or fuzz build failed" >&2
-    exit 1
-  fi
-  trap - EXIT
-  rm -f "$later_log"
-  phase "tsan and fuzz builds (the rest not hidden by the tests)"
   # Thread-safety tests (label "tsan") again under ThreadSanitizer; only their targets are built.
   bash scripts/build.sh tsan openssl_concurrency_test >/dev/null
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L tsan --no-tests=error --output-on-failure --timeout 600

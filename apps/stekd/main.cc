@@ -287,10 +287,6 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", loaded.error().message);
     return 1;
   }
-  if (auto ok = server.start(); !ok.ok()) {
-    spdlog::critical("{}", ok.error().message);
-    return 1;
-  }
   boost::asio::signal_set hangup(io, SIGHUP);
   on_hangup(hangup, log_file, *audit, server);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -303,6 +299,12 @@ int main(int argc, char** argv) {
     if (replica) replica->stop();
     server.stop();
   });
+  // Only now the port opens: a SIGHUP (a reload) from the moment anyone can see stekd up finds
+  // its handler in place instead of the default action, which ends the process.
+  if (auto ok = server.start(); !ok.ok()) {
+    spdlog::critical("{}", ok.error().message);
+    return 1;
+  }
   if (dev_setup) {
     auto banner = stek::dev::attach_instructions(*dev_setup, server.port(), server.metrics_port());
     if (!banner.ok()) {
