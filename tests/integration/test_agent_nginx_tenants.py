@@ -12,36 +12,24 @@ import time
 
 from stektest import wait_until
 from stektest.agent import Agent, ShmDir, write_config
-from stektest.nginx import include_keys
+from stektest.nginx import http_conf, include_keys, start_nginx
 from stektest.pki import shared_cert
-from stektest.proc import LOOPBACK, Process, binary, free_port, run, wait_for_port
+from stektest.proc import LOOPBACK, binary, free_port, run
 from stektest.ring import make_ring, write_ring
 from stektest.tls import tls_connect
 
 INTERVAL = 60
 TENANTS = ("tenant-a", "tenant-b")
 
-CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {dir}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/tmp-body;
-    proxy_temp_path {dir}/tmp-proxy;
-    fastcgi_temp_path {dir}/tmp-fastcgi;
-    uwsgi_temp_path {dir}/tmp-uwsgi;
-    scgi_temp_path {dir}/tmp-scgi;
+# The http block: one certificate for both tenants, resumption by ticket only.
+HTTP = """\
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache off;
     ssl_session_tickets on;
     ssl_session_timeout 100s;
-{servers}}}
-"""
+{servers}"""
 
 SERVER = """\
     server {{
@@ -59,16 +47,8 @@ def nginx_conf(directory, listens, includes):
                       for t, listen in zip(TENANTS, listens))
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "nginx.conf"
-    conf.write_text(CONF.format(dir=directory, cert=cert, key=key, servers=servers))
+    conf.write_text(http_conf(directory, HTTP.format(cert=cert, key=key, servers=servers)))
     return conf
-
-
-def start_nginx(directory, conf, ports):
-    nginx = Process(["nginx", "-c", conf, "-p", directory, "-e", directory / "error.log"],
-                    directory / "nginx.out", name=f"nginx {directory.name}")
-    for port in ports:
-        wait_for_port(port, 15, proc=nginx.proc)
-    return nginx
 
 
 def agent_config(tmp_path, shm, tenant, conf):
@@ -100,7 +80,7 @@ def test_one_listen_socket_per_domain_separates_tenants_and_a_shared_one_is_refu
             for t, agent in zip(TENANTS, agents):
                 wait_until(lambda: agent.check_alive() or include_keys(includes[t]), 20,
                            what=f"the agent of {t} writing its keys")
-            nginx = start_nginx(tmp_path / "separate", separate, ports)
+            nginx = start_nginx(tmp_path / "separate", separate, ports, name="nginx separate")
             with nginx:
                 for version in ("1.2", "1.3"):
                     for i, (t, port) in enumerate(zip(TENANTS, ports)):
@@ -123,7 +103,7 @@ def test_one_listen_socket_per_domain_separates_tenants_and_a_shared_one_is_refu
         # One listen socket for both: measured as nginx 1.22 does it, then refused.
         port = free_port()
         shared = nginx_conf(tmp_path / "shared", [f"{LOOPBACK}:{port}"] * 2, includes)
-        nginx = start_nginx(tmp_path / "shared", shared, [port])
+        nginx = start_nginx(tmp_path / "shared", shared, [port], name="nginx shared")
         with nginx:
             for version in ("1.2", "1.3"):
                 a = tls_connect(port, tmp_path / "c", version, servername="tenant-a.test")

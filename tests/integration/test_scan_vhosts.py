@@ -11,6 +11,7 @@ import pytest
 
 from stektest import (LOOPBACK, Process, binary, free_port, make_cert, run, shared_cert, stekctl,
                       wait_for_port)
+from stektest.nginx import http_conf, start_nginx
 
 SERVER = """\
     server {{
@@ -25,25 +26,6 @@ SERVER = """\
         location / {{ return 200 "ok {name}\\n"; }}
     }}
 """
-
-CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/tmp-body;
-    proxy_temp_path {dir}/tmp-proxy;
-    fastcgi_temp_path {dir}/tmp-fastcgi;
-    uwsgi_temp_path {dir}/tmp-uwsgi;
-    scgi_temp_path {dir}/tmp-scgi;
-{servers}
-}}
-"""
-
 
 def nginx_with_names(directory, names_ports, certs=None, tickets_off=()):
     """nginx with one server block per (name, port), each with its own key file; the
@@ -60,12 +42,8 @@ def nginx_with_names(directory, names_ports, certs=None, tickets_off=()):
             block = block.replace("ssl_session_tickets on;", "ssl_session_tickets off;")
         servers.append(block)
     conf = directory / "nginx.conf"
-    conf.write_text(CONF.format(dir=directory, servers="".join(servers)))
-    proc = Process(["nginx", "-c", conf, "-p", directory, "-e", directory / "error.log"],
-                   directory / "nginx.out", name="nginx")
-    for port in {p for _, p in names_ports}:
-        wait_for_port(port, 15, proc=proc.proc)
-    return proc, keys
+    conf.write_text(http_conf(directory, "".join(servers)))
+    return start_nginx(directory, conf, [p for _, p in names_ports]), keys
 
 
 def key_name(path):

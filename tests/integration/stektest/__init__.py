@@ -18,7 +18,7 @@ The names below are the ones tests import as `from stektest import ...`.
 """
 
 from .haproxy import HAPROXY_CONF, Haproxy
-from .nginx import NGINX_CONF, Nginx
+from .nginx import Nginx
 from .pki import make_cert, make_pki, shared_cert
 from .proc import (BUILD_DIR, LOOPBACK, SOURCE_DIR, HarnessError, Process, accepts, binary,
                    free_port, have, run, stekctl, wait_for_port, wait_until)
@@ -26,7 +26,7 @@ from .tls import (TlsResult, issued_under, parse_new_session_tickets, stops_resu
                   ticket_of_the_epoch, tls_connect)
 
 __all__ = [
-    "BUILD_DIR", "HAPROXY_CONF", "Haproxy", "HarnessError", "LOOPBACK", "NGINX_CONF", "Nginx",
+    "BUILD_DIR", "HAPROXY_CONF", "Haproxy", "HarnessError", "LOOPBACK", "Nginx",
     "Process", "SOURCE_DIR", "TlsResult", "accepts", "binary", "free_port", "have",
     "issued_under", "make_cert", "make_pki", "parse_new_session_tickets", "run", "shared_cert",
     "stekctl", "stops_resuming", "tls_connect", "wait_for_port", "wait_until",

@@ -10,7 +10,8 @@ from pathlib import Path
 from .pki import shared_cert
 from .proc import LOOPBACK, Process, free_port, wait_for_port, wait_until
 
-NGINX_CONF = """\
+# An nginx whose pid file, logs and temp files stay in {dir}; {http} is the http block's body.
+HTTP_CONF = """\
 daemon off;
 master_process on;
 worker_processes 1;
@@ -24,6 +25,11 @@ http {{
     fastcgi_temp_path {dir}/tmp-fastcgi;
     uwsgi_temp_path {dir}/tmp-uwsgi;
     scgi_temp_path {dir}/tmp-scgi;
+{http}}}
+"""
+
+# The one server block of the harness's nginx.
+SERVER_BLOCK = """\
     server {{
         listen {host}:{port} ssl;
         server_name localhost;
@@ -39,8 +45,23 @@ http {{
 {extra}
         location / {{ return 200 "{body}\\n"; }}
     }}
-}}
 """
+
+def http_conf(directory: Path, http: str) -> str:
+    """nginx.conf text for an nginx kept in directory, its http block holding `http`."""
+    return HTTP_CONF.format(dir=directory, http=http)
+
+
+def nginx_argv(directory: Path, conf: Path) -> list:
+    return ["nginx", "-c", conf, "-p", directory, "-e", directory / "error.log"]
+
+
+def start_nginx(directory: Path, conf: Path, ports, name: str = "nginx") -> Process:
+    """Runs nginx on conf and waits until it listens on every port (several server blocks)."""
+    proc = Process(nginx_argv(directory, conf), directory / "nginx.out", name=name)
+    for port in sorted(set(ports)):
+        wait_for_port(port, 15, proc=proc.proc)
+    return proc
 
 
 def include_keys(include: Path) -> list[str]:
@@ -70,17 +91,16 @@ class Nginx(Process):
         if include is not None:
             lines.append(f"        include {Path(include).resolve()};  # written by stek-agent")
         self.conf = self.dir / "nginx.conf"
-        self.conf.write_text(NGINX_CONF.format(
-            dir=self.dir, host=LOOPBACK, port=self.port, cert=Path(cert).resolve(),
+        self.conf.write_text(http_conf(self.dir, SERVER_BLOCK.format(
+            host=LOOPBACK, port=self.port, cert=Path(cert).resolve(),
             key=Path(key).resolve(), ticket_lines="\n".join(lines), extra=extra,
-            body=body if body is not None else f"ok {name}", timeout=session_timeout))
+            body=body if body is not None else f"ok {name}", timeout=session_timeout)))
         self.proc = None
         if start:
             self.start()
 
     def start(self, timeout: float = 15.0) -> None:
-        super().__init__(["nginx", "-c", self.conf, "-p", self.dir, "-e", self.dir / "error.log"],
-                         self.dir / "nginx.out", name=self.name)
+        super().__init__(nginx_argv(self.dir, self.conf), self.dir / "nginx.out", name=self.name)
         wait_for_port(self.port, timeout, proc=self.proc)
 
     @property
