@@ -172,10 +172,19 @@ def test_interrupted_watch_still_reports(tmp_path):
     with Nginx(tmp_path / "nginx", key_files=[key]) as nginx:
         proc = subprocess.Popen(
             [binary("stek-scan"), "watch", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost",
-             "--duration", "1h", "--every", "1s", "--json", "-", "-q"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "--duration", "1h", "--every", "1s", "--json", "-"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(2.5)
+            # Interrupt once two fresh connections were reported on standard error (a fixed
+            # sleep is not enough on a loaded machine); stdout is read only at the end.
+            fresh = 0
+            deadline = time.monotonic() + 60
+            while fresh < 2 and time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                fresh += " fresh: " in line
+            assert fresh >= 2, "stek-scan watch reported fewer than 2 fresh connections"
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=20)
         finally:

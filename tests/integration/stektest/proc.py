@@ -161,12 +161,28 @@ class Process:
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                self._note_hang(timeout, sig)
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signals.SIGKILL)
                 self.proc.wait(timeout=5)
         self._log.close()
         _LIVE.discard(self)
         return self.proc.returncode
+
+    def _note_hang(self, timeout: float, sig: int) -> None:
+        """Appends to the log where each thread was when the program outlived a stop signal:
+        its state and kernel wait channel, so a failed stop says why it hung."""
+        lines = [f"harness: {self.name} still ran {timeout} s after signal {sig}; killing it"]
+        with contextlib.suppress(OSError):
+            for task in sorted(Path(f"/proc/{self.proc.pid}/task").iterdir()):
+                with contextlib.suppress(OSError):
+                    stat = (task / "stat").read_text()
+                    comm, state = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2]
+                    wchan = (task / "wchan").read_text().strip() or "-"
+                    lines.append(f"harness:   thread {task.name} ({comm}) state {state} in {wchan}")
+        with contextlib.suppress(OSError, ValueError):
+            self._log.write(("\n".join(lines) + "\n").encode())
+            self._log.flush()
 
     def output(self) -> str:
         if not self._log.closed:
