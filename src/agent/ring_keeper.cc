@@ -242,6 +242,7 @@ void RingKeeper::change_sinks(const std::vector<std::string>& removed,
       metrics_.sinks.erase(name);
       sink_warnings_.erase(name);
     }
+    applied_this_run_.erase(name);  // a rebuilt sink is checked against its record again
     // A rebuilt sink is watched again if its new configuration still reloads by signal.
     if (pid_files_.erase(name) && metrics_.sinks.count(name))
       metrics_.sinks[name].pid_file_problem.clear();
@@ -261,11 +262,15 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
   const bool forced = force_;
   force_ = false;
   for (const auto& sink : sinks_) {
-    // What the server runs is only known from a confirmed apply: a restarted agent may have
-    // been killed after writing the files and before the reload, so anything but an exact
-    // match with the confirmed record means apply and reload again.
+    // What the server runs after a restart is only known from a confirmed apply: the agent
+    // may have been killed after writing the files and before the reload, so anything but an
+    // exact match with the confirmed record means apply and reload again. Once the sink has
+    // applied in this run it knows what it wrote: a new ring version that leaves its files
+    // alone (a pending key the product does not take) reloads nothing.
+    const bool restarted = applied_this_run_.count(sink->name()) == 0;
     const AppliedRecord* confirmed = applied_ ? applied_->confirmed(sink->name()) : nullptr;
-    if (forced || confirmed == nullptr || !(*confirmed == record)) sink->force_next();
+    if (forced || (restarted && (confirmed == nullptr || !(*confirmed == record))))
+      sink->force_next();
     auto report = sink->apply(served, epoch);
     SinkMetrics& m = metrics_.sinks[sink->name()];
     if (!report.ok()) {
@@ -284,6 +289,7 @@ void RingKeeper::apply_sinks(const KeyRing* served, Epoch epoch, const char* why
                       sink->name());
       }
     }
+    applied_this_run_.insert(sink->name());
     if (m.failing)
       spdlog::info("{}: applies again ({} failed apply(s) since start)", sink->name(), m.failures);
     m.failing = false;

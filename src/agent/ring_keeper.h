@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,8 +96,11 @@ class RingKeeper {
   ConflictWatch conflicts_;
   Metrics metrics_;
   SkewWatch skew_;
-  bool sink_retry_ = false;                // a sink failed: refresh again soon
-  bool force_ = false;                     // SIGHUP: every sink re-applies and reloads
+  bool sink_retry_ = false;  // a sink failed: refresh again soon
+  bool force_ = false;       // SIGHUP: every sink re-applies and reloads
+  // Sinks that applied successfully since this agent started: from then on a sink's own
+  // change detection decides its reload, the confirmed record only covers a restart.
+  std::set<std::string> applied_this_run_;
   std::optional<Epoch> logged_epoch_;      // last epoch announced in the log
   std::optional<Epoch> exhausted_logged_;  // last epoch the "no key" error was logged
   std::map<std::string, std::vector<std::string>> sink_warnings_;  // last logged, by sink

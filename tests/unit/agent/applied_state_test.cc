@@ -137,6 +137,23 @@ TEST(AppliedState, SighupForcesEverySinkToReapplyAndReload) {
   EXPECT_EQ(host.reload_count(), 2) << "forcing is for one refresh only";
 }
 
+TEST(AppliedState, ANewRingVersionThatLeavesTheFilesAloneDoesNotReloadTheServer) {
+  // The same keys under a newer version (as Traffic Server's sink sees a ring whose only
+  // change is a pending key it does not write): nothing to reload. The record still follows.
+  Host host;
+  auto agent = host.start();
+  host.deliver(*agent, host.ring(7, 0x5a));
+  ASSERT_EQ(host.reload_count(), 1);
+  host.deliver(*agent, host.ring(8, 0x5a));
+  EXPECT_EQ(host.reload_count(), 1);
+  const AppliedRecord* confirmed =
+      agent->applied()->confirmed("nginx:" + (host.conf / "tickets.conf").string());
+  ASSERT_NE(confirmed, nullptr);
+  EXPECT_EQ(confirmed->ring_version, 8u);
+  host.deliver(*agent, host.ring(9, 0x77));  // new keys: their files change, nginx reloads
+  EXPECT_EQ(host.reload_count(), 2);
+}
+
 TEST(AppliedState, FailedReloadIsNotConfirmed) {
   Host host;
   std::vector<std::unique_ptr<Sink>> sinks;
