@@ -55,6 +55,9 @@ Status KeyServer::start() {
                                               config_.metrics_listen->port, metrics_endpoints()));
     spdlog::info("metrics on http://{}:{}/metrics", config_.metrics_listen->host, metrics_->port());
   }
+  // A boundary may have passed since the keys were loaded (a slow start): maintain now, or the
+  // new epoch's look-ahead key would wait for the next boundary.
+  maintain_now();
   schedule_maintenance();
   return {};
 }
