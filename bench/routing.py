@@ -204,7 +204,8 @@ def main() -> int:
     n = args.hosts
     print(f"{n} hosts, {args.clients} clients x {args.reconnects} reconnections per setup "
           "and TLS version\n")
-    print("| setup | TLS | resumed | sessions one leaked host key opens (STEK-less: one server's cache) |")
+    print("| setup | TLS | resumed | sessions one leaked host key opens "
+          "(STEK-less: one server's cache) |")
     print("|---|---|---|---|")
     rows = [("shared domain key, round robin", shared, "plain", False),
             ("per-host keys, round robin", per_host, "plain", True),
