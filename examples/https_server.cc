@@ -85,7 +85,11 @@ stek::Result<Tickets> set_up_tickets(SSL_CTX* ctx, const Config& cfg) {
     // session id begins with it, so a balancer that routes by it brings clients back here.
     stek::openssl::StatefulOptions options{.cache_size = cfg.cache_size};
     if (!cfg.server_prefix.empty()) {
-      STEK_ASSIGN_OR_RETURN(options.server_prefix, stek::parse_key_name_hex(cfg.server_prefix));
+      auto prefix = stek::parse_key_name_hex(cfg.server_prefix);
+      if (!prefix.ok()) {
+        return stek::make_error(prefix.error().code, "--server-prefix: " + prefix.error().message);
+      }
+      options.server_prefix = *prefix;
     }
     STEK_TRY(stek::openssl::enable_stateful_tickets(ctx, options));
   } else if (cfg.tickets == "openssl") {
@@ -359,6 +363,7 @@ int main(int argc, char** argv) {
   auto tickets = set_up_tickets(ctx, cfg);
   if (!tickets.ok()) {
     std::cerr << "stek-example-server: " << tickets.error().message << "\n";
+    SSL_CTX_free(ctx);
     return 1;
   }
   if (tickets->keys) {
