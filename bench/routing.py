@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Resumption behind one HAProxy, side by side: a shared domain key, per-host keys without
-routing, per-host keys with stek's ticket-aware routing (contrib/haproxy/stek_route.lua), and
-the cost of routing per connection. Real stekd, N hosts (stek-agent + nginx each) and one
-HAProxy in `mode tcp` on 127.0.0.1, through the test harness (tests/integration/stektest).
+routing, per-host keys with stek's ticket-aware routing (contrib/haproxy/stek_route.lua),
+STEK-less servers with and without routing, and the cost of routing per connection. Real
+stekd, N hosts (stek-agent + nginx each), N libstek example servers in STEK-less mode (each
+with its server prefix, one static map entry each) and one HAProxy in `mode tcp` on
+127.0.0.1, through the test harness (tests/integration/stektest).
 
 A population of clients (Python's ssl module: OpenSSL underneath, no process per connection)
 each makes one full handshake and then reconnects R times offering its session. Reported per
 setup and TLS version: the share of reconnections that resumed, and the share of all sessions
-that one host's leaked keys would open (its sessions over all, or all of them for a shared key).
+that one host's leaked keys would open (its sessions over all, or all of them for a shared key;
+STEK-less servers have no key: what one compromised server's session cache holds).
 
 Usage (after scripts/build.sh asan or release):
   python3 bench/routing.py --build-dir build-asan --hosts 4 --clients 50 --reconnects 5
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from stektest import LOOPBACK, wait_until  # noqa: E402
 from stektest.fleet import Fleet  # noqa: E402
 from stektest.lb import RoutingHaproxy  # noqa: E402
+import libstek_server  # noqa: E402
 
 DOMAIN = "edge"
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -61,7 +65,11 @@ def connect(ctx: ssl.SSLContext, port: int, session=None):
             return s.session_reused, host, s.session, elapsed
 
 
-def population(port: int, version: str, clients: int, reconnects: int) -> dict:
+def population(port: int, version: str, clients: int, reconnects: int,
+               hosts_now=None) -> dict:
+    """hosts_now: sessions held per host so far (a callable), for servers whose answer does
+    not name them: the issuers are then the difference over the run."""
+    before = hosts_now() if hosts_now else None
     ctx = context(version)
     resumed = total = 0
     issuers: dict[str, int] = {}
@@ -76,6 +84,9 @@ def population(port: int, version: str, clients: int, reconnects: int) -> dict:
             issuers[host] = issuers.get(host, 0) + 1
             resumed += reused
             total += 1
+    if hosts_now:
+        after = hosts_now()
+        issuers = {h: after[h] - before[h] for h in after}
     return {"rate": resumed / total, "issuers": issuers}
 
 
@@ -133,6 +144,41 @@ def run_setup(args, per_host: bool, work: Path) -> dict:
         fleet.stop()
 
 
+STATELESS = "stateless"
+
+
+def run_stateless(args, work: Path) -> dict:
+    """N example servers in STEK-less mode, each with its own server prefix, behind the same
+    kind of HAProxy; the map holds one static entry per server (docs/routing.md)."""
+    libstek_server.BUILD_DIR = args.build_dir
+    servers, lb = {}, None
+    try:
+        for i in range(1, args.hosts + 1):
+            name = f"{STATELESS}-{i}"
+            prefix = f"5e1f{i:028x}"
+            servers[name] = (prefix, libstek_server.ExampleServer(
+                work / name, tickets="stateless", extra=["--server-prefix", prefix]))
+        lb = RoutingHaproxy(work / "lb", {n: s.port for n, (_, s) in servers.items()},
+                            routes={p: n for n, (p, _) in servers.items()})
+        wait_until(lambda: lb.servers_up() == set(servers), 30, what="every server up")
+
+        def sessions_made() -> dict[str, int]:
+            # Every handshake leaves a session (new or resumed) on the server that made it.
+            return {n: s.status()["handshakes"] for n, (_, s) in servers.items()}
+
+        out = {}
+        for version in ("1.2", "1.3"):
+            for port_name, port in (("plain", lb.plain_port), ("routed", lb.routed_port)):
+                out[(port_name, version)] = population(port, version, args.clients,
+                                                       args.reconnects, sessions_made)
+        return out
+    finally:
+        if lb is not None:
+            lb.stop()
+        for _, s in servers.values():
+            s.stop()
+
+
 def leaked_share(result: dict, per_host: bool) -> float:
     if not per_host:
         return 1.0
@@ -154,14 +200,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="stek-bench-routing-") as tmp:
         shared = run_setup(args, False, Path(tmp) / "shared")
         per_host = run_setup(args, True, Path(tmp) / "per-host")
+        stateless = run_stateless(args, Path(tmp) / STATELESS)
     n = args.hosts
     print(f"{n} hosts, {args.clients} clients x {args.reconnects} reconnections per setup "
           "and TLS version\n")
-    print("| setup | TLS | resumed | sessions one leaked host key opens |")
+    print("| setup | TLS | resumed | sessions one leaked host key opens "
+          "(STEK-less: one server's cache) |")
     print("|---|---|---|---|")
     rows = [("shared domain key, round robin", shared, "plain", False),
             ("per-host keys, round robin", per_host, "plain", True),
-            ("per-host keys, routed (stek_route.lua)", per_host, "routed", True)]
+            ("per-host keys, routed (stek_route.lua)", per_host, "routed", True),
+            ("STEK-less (libstek), round robin", stateless, "plain", True),
+            ("STEK-less (libstek), routed by server prefix", stateless, "routed", True)]
     for label, res, port, ph in rows:
         for v in ("1.2", "1.3"):
             r = res[(port, v)]

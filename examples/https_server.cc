@@ -4,6 +4,8 @@
 //
 //   stek-example-server --cert C --key K --port P --tickets ring --ring /run/stek/ring.json
 //   stek-example-server ... --tickets stateless --cache-size 20000   (STEK-less)
+//   stek-example-server ... --tickets stateless --server-prefix HEX32 (STEK-less behind a
+//                                            balancer that routes by it: docs/routing.md)
 //   stek-example-server ... --tickets openssl    (OpenSSL's built-in keys: the benchmark baseline)
 //
 // GET /        -> "resumed=1 protocol=TLSv1.3 tickets=ring\n"
@@ -41,6 +43,7 @@ struct Config {
   std::string ring;              // stek-agent's JSON ring file, for --tickets ring
   std::string watch = "loop";    // loop: inotify fd in our epoll; thread: libstek's own thread
   std::size_t cache_size = 20480;
+  std::string server_prefix;        // 32 hex digits, for --tickets stateless
   std::string early_data = "off";   // off | single-use | replayable
   std::string sid_ctx = "default";  // default | nginx | hex bytes
   std::string min_tls = "1.2";
@@ -78,8 +81,17 @@ stek::Result<Tickets> set_up_tickets(SSL_CTX* ctx, const Config& cfg) {
     }
     STEK_TRY(stek::openssl::install(ctx, t.keys, options));
   } else if (cfg.tickets == "stateless") {
-    // STEK-less: tickets only name sessions held in this process.
-    STEK_TRY(stek::openssl::enable_stateful_tickets(ctx, {.cache_size = cfg.cache_size}));
+    // STEK-less: tickets only name sessions held in this process. With a server prefix every
+    // session id begins with it, so a balancer that routes by it brings clients back here.
+    stek::openssl::StatefulOptions options{.cache_size = cfg.cache_size};
+    if (!cfg.server_prefix.empty()) {
+      auto prefix = stek::parse_key_name_hex(cfg.server_prefix);
+      if (!prefix.ok()) {
+        return stek::make_error(prefix.error().code, "--server-prefix: " + prefix.error().message);
+      }
+      options.server_prefix = *prefix;
+    }
+    STEK_TRY(stek::openssl::enable_stateful_tickets(ctx, options));
   } else if (cfg.tickets == "openssl") {
     // OpenSSL's built-in keys: random per process, never rotated. The benchmark baseline.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
@@ -322,6 +334,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cache-size", cfg.cache_size, "Sessions held in stateless mode")
       ->capture_default_str();
+  app.add_option("--server-prefix", cfg.server_prefix,
+                 "Stateless mode: 32 hex digits (16 bytes) that begin every session id and TLS "
+                 "1.3 ticket, unique per server, for routing by HAProxy (docs/routing.md)");
   app.add_option("--early-data", cfg.early_data, "0-RTT: off, single-use or replayable (see docs)")
       ->check(CLI::IsMember({"off", "single-use", "replayable"}))
       ->capture_default_str();
@@ -337,6 +352,10 @@ int main(int argc, char** argv) {
     std::cerr << "stek-example-server: --tickets ring needs --ring FILE\n";
     return 2;
   }
+  if (!cfg.server_prefix.empty() && cfg.tickets != "stateless") {
+    std::cerr << "stek-example-server: --server-prefix is for --tickets stateless\n";
+    return 2;
+  }
   ::signal(SIGPIPE, SIG_IGN);
 
   SSL_CTX* ctx = make_ctx(cfg);
@@ -344,6 +363,7 @@ int main(int argc, char** argv) {
   auto tickets = set_up_tickets(ctx, cfg);
   if (!tickets.ok()) {
     std::cerr << "stek-example-server: " << tickets.error().message << "\n";
+    SSL_CTX_free(ctx);
     return 1;
   }
   if (tickets->keys) {

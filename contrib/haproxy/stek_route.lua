@@ -2,7 +2,9 @@
 -- fetch lua.stek_key_name: from the start of the connection in the request buffer, it returns
 -- the key name of the ticket the ClientHello offers, as 32 lower-case hex digits: the first 16
 -- bytes of the TLS 1.3 pre_shared_key extension's first identity, else of the TLS 1.2
--- SessionTicket extension. Anything else (no ticket, an incomplete or malformed hello, a
+-- SessionTicket extension, else of the legacy session id (a STEK-less libstek server starts
+-- its session ids with its 16-byte server prefix; a TLS 1.3 client's random id matches no map
+-- entry). Anything else (none of them 16 bytes long, an incomplete or malformed hello, a
 -- hello split over several records) gives no value, so the connection is balanced as usual.
 -- The twin in C++ (src/route/client_hello.cc) follows the same rules and is fuzzed; both
 -- are described in docs/routing.md. Load with `lua-load /usr/share/stek/haproxy/stek_route.lua`.
@@ -35,38 +37,44 @@ local function parse(s)
   local stop = 9 + hello_len                                 -- last byte of the hello
   local p = 10 + 2 + 32                                      -- past version and random
   if p > stop then return nil end
-  p = p + 1 + byte(s, p)                                     -- session id
+  local sid_len = byte(s, p)
+  local sid = (sid_len >= KEY_NAME) and (p + 1) or false     -- session id
+  p = p + 1 + sid_len
   if p + 1 > stop then return nil end
   p = p + 2 + u16(s, p)                                      -- cipher suites
   if p > stop then return nil end
   p = p + 1 + byte(s, p)                                     -- compression methods
-  if p + 1 > stop then return nil end                        -- no extensions
-  local ext_end = p + 2 + u16(s, p) - 1
-  if ext_end ~= stop then return nil end
-  p = p + 2
   local ticket, psk
-  while p <= ext_end do
-    if p + 3 > ext_end then return nil end
-    local kind, len = u16(s, p), u16(s, p + 2)
-    local body = p + 4
-    if body + len - 1 > ext_end then return nil end
-    if kind == EXT_TICKET then
-      if ticket ~= nil then return nil end                   -- duplicate: malformed
-      ticket = (len >= KEY_NAME) and body or false
-    elseif kind == EXT_PSK then
-      if psk ~= nil then return nil end
-      psk = false
-      if len >= 4 then
-        local ids_len = u16(s, body)
-        local id_len = u16(s, body + 2)
-        if ids_len + 2 <= len and id_len + 6 <= ids_len and id_len >= KEY_NAME then
-          psk = body + 4
+  if p <= stop then                                          -- the extensions block
+    if p + 1 > stop then return nil end
+    local ext_end = p + 2 + u16(s, p) - 1
+    if ext_end ~= stop then return nil end
+    p = p + 2
+    while p <= ext_end do
+      if p + 3 > ext_end then return nil end
+      local kind, len = u16(s, p), u16(s, p + 2)
+      local body = p + 4
+      if body + len - 1 > ext_end then return nil end
+      if kind == EXT_TICKET then
+        if ticket ~= nil then return nil end                 -- duplicate: malformed
+        ticket = (len >= KEY_NAME) and body or false
+      elseif kind == EXT_PSK then
+        if psk ~= nil then return nil end
+        psk = false
+        if len >= 4 then
+          local ids_len = u16(s, body)
+          local id_len = u16(s, body + 2)
+          if ids_len + 2 <= len and id_len + 6 <= ids_len and id_len >= KEY_NAME then
+            psk = body + 4
+          end
         end
       end
+      p = body + len
     end
-    p = body + len
+  elseif p > stop + 1 then                                   -- compression overran the hello
+    return nil
   end
-  local at = psk or ticket
+  local at = psk or ticket or sid                            -- in this order of precedence
   if not at then return nil end
   local hex = {}
   for i = 0, KEY_NAME - 1 do hex[#hex + 1] = string.format("%02x", byte(s, at + i)) end

@@ -1,14 +1,19 @@
 // STEK-less mode: TLS 1.3 stateful tickets and TLS 1.2 session ids that name sessions held in
-// libstek's SessionCache (session_cache.h says why not OpenSSL's internal cache).
+// libstek's SessionCache (session_cache.h says why not OpenSSL's internal cache), optionally
+// beginning with the server prefix that routes them back to this server (session_prefix.h).
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "stek/openssl/install.h"
+#include "stek/random.h"
 
 #include "session_cache.h"
+#include "session_prefix.h"
 #include "ssl_timeout.h"
 
 namespace stek::openssl {
@@ -22,17 +27,39 @@ const Clock& system_clock() {
   return clock;
 }
 
-void free_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
-  delete static_cast<SessionCache*>(ptr);
+// What STEK-less mode keeps on an SSL_CTX.
+struct StatefulState {
+  StatefulState(std::size_t capacity, const Clock& clock, std::optional<KeyName> p)
+      : cache(capacity, clock), prefix(p) {}
+  SessionCache cache;
+  std::optional<KeyName> prefix;
+};
+
+void free_state(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<StatefulState*>(ptr);
 }
 
-int cache_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_cache);
+int state_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_state);
   return index;
 }
 
+StatefulState* state_of(const SSL_CTX* ctx) {
+  return ctx ? static_cast<StatefulState*>(SSL_CTX_get_ex_data(ctx, state_index())) : nullptr;
+}
+
 SessionCache* cache_of(const SSL_CTX* ctx) {
-  return ctx ? static_cast<SessionCache*>(SSL_CTX_get_ex_data(ctx, cache_index())) : nullptr;
+  StatefulState* state = state_of(ctx);
+  return state ? &state->cache : nullptr;
+}
+
+// OpenSSL asks for an id for every new session: TLS 1.2 (the id the client resumes by) and
+// each TLS 1.3 stateful ticket (the ticket is the id). Either way the prefix comes first.
+int on_generate_session_id(SSL* s, unsigned char* id, unsigned int* id_len) {
+  static SystemRandom random;  // RAND_bytes is thread-safe
+  const StatefulState* state = state_of(SSL_get_SSL_CTX(s));
+  if (state == nullptr || !state->prefix) return RAND_bytes(id, static_cast<int>(*id_len)) == 1;
+  return detail::fill_prefixed_session_id(*state->prefix, std::span(id, *id_len), random).ok();
 }
 
 // OpenSSL calls these on the SSL_CTX the connection started on. With SNI the connection may have
@@ -79,14 +106,14 @@ Status enable_stateful_tickets(SSL_CTX* ctx, const StatefulOptions& options) {
   if (options.cache_size == 0) {
     return make_error(Errc::invalid_argument, "session cache size must be at least 1");
   }
-  if (cache_index() < 0)
+  if (state_index() < 0)
     return make_error(Errc::crypto, "cannot allocate an OpenSSL ex_data index");
-  auto cache = std::make_unique<SessionCache>(options.cache_size,
-                                              options.clock ? *options.clock : system_clock());
-  SessionCache* old = cache_of(ctx);
-  if (SSL_CTX_set_ex_data(ctx, cache_index(), cache.get()) != 1)
+  auto state = std::make_unique<StatefulState>(
+      options.cache_size, options.clock ? *options.clock : system_clock(), options.server_prefix);
+  StatefulState* old = state_of(ctx);
+  if (SSL_CTX_set_ex_data(ctx, state_index(), state.get()) != 1)
     return make_error(Errc::crypto, "SSL_CTX_set_ex_data failed");
-  cache.release();
+  state.release();
   delete old;
 
   // With SSL_OP_NO_TICKET OpenSSL 3 sends TLS 1.3 tickets that only name a cached session,
@@ -99,6 +126,7 @@ Status enable_stateful_tickets(SSL_CTX* ctx, const StatefulOptions& options) {
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
   SSL_CTX_sess_set_get_cb(ctx, on_get_session);
   SSL_CTX_sess_set_remove_cb(ctx, nullptr);
+  SSL_CTX_set_generate_session_id(ctx, options.server_prefix ? on_generate_session_id : nullptr);
   // An application's own info callback stays; it then keeps sessions after fatal alerts too.
   if (SSL_CTX_get_info_callback(ctx) == nullptr) SSL_CTX_set_info_callback(ctx, on_info);
   SSL_CTX_set_timeout(ctx, capped_seconds(options.timeout.count()));

@@ -47,13 +47,20 @@ class Reader {
 };
 
 HelloRoute verdict(HelloVerdict v) {
-  return {v, {}};
+  return {v, {}, NameSource::none};
 }
 
-HelloRoute named(std::span<const std::uint8_t> at) {
-  HelloRoute r{HelloVerdict::routed, {}};
+HelloRoute named(std::span<const std::uint8_t> at, NameSource source) {
+  HelloRoute r{HelloVerdict::routed, {}, source};
   std::copy_n(at.begin(), kKeyNameSize, r.name.begin());
   return r;
+}
+
+// The legacy session id, if at least a key name long: the last choice, after the PSK identity
+// and the ticket (a client that offers either resumes by it, not by the id).
+HelloRoute by_session_id(std::span<const std::uint8_t> sid) {
+  if (sid.size() < kKeyNameSize) return verdict(HelloVerdict::no_ticket);
+  return named(sid, NameSource::session_id);
 }
 
 // The first identity of a pre_shared_key extension, if at least a key name long.
@@ -85,13 +92,16 @@ HelloRoute ticket_key_name(std::span<const std::uint8_t> start) {
   if (*hello_len > record.left()) return verdict(HelloVerdict::incomplete);
   Reader hello = *record.sub(*hello_len);
   if (!hello.skip(2 + 32)) return verdict(HelloVerdict::malformed);  // version, random
-  auto sid = hello.u8();
-  if (!sid || !hello.skip(*sid)) return verdict(HelloVerdict::malformed);
+  auto sid_len = hello.u8();
+  if (!sid_len) return verdict(HelloVerdict::malformed);
+  auto sid_reader = hello.sub(*sid_len);
+  if (!sid_reader) return verdict(HelloVerdict::malformed);
+  const std::span<const std::uint8_t> sid = sid_reader->rest();
   auto suites = hello.u16();
   if (!suites || !hello.skip(*suites)) return verdict(HelloVerdict::malformed);
   auto compression = hello.u8();
   if (!compression || !hello.skip(*compression)) return verdict(HelloVerdict::malformed);
-  if (hello.left() == 0) return verdict(HelloVerdict::no_ticket);  // no extensions at all
+  if (hello.left() == 0) return by_session_id(sid);  // no extensions at all
   auto ext_len = hello.u16();
   if (!ext_len || *ext_len != hello.left()) return verdict(HelloVerdict::malformed);
   std::optional<std::optional<std::span<const std::uint8_t>>> ticket;
@@ -111,9 +121,9 @@ HelloRoute ticket_key_name(std::span<const std::uint8_t> start) {
       psk = first_psk_identity(*body);
     }
   }
-  if (psk && *psk) return named(**psk);
-  if (ticket && *ticket) return named(**ticket);
-  return verdict(HelloVerdict::no_ticket);
+  if (psk && *psk) return named(**psk, NameSource::psk_identity);
+  if (ticket && *ticket) return named(**ticket, NameSource::session_ticket);
+  return by_session_id(sid);
 }
 
 }  // namespace stek::route

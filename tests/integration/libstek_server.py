@@ -85,9 +85,10 @@ class ExampleServer(Process):
     """examples/https_server.cc on 127.0.0.1 in one of its ticket modes."""
 
     def __init__(self, directory: Path, tickets: str = "ring", ring: Path | None = None,
-                 extra=(), cert: tuple[Path, Path] | None = None):
+                 extra=(), cert: tuple[Path, Path] | None = None, port: int | None = None):
+        """port: a fixed one (a restart behind a load balancer), else any free one."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.cert, key = cert or shared_cert()
         args = [example_binary(), "--cert", self.cert, "--key", key, "--port", self.port,
                 "--tickets", tickets, *extra]

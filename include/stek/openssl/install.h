@@ -14,6 +14,7 @@
 
 #include "stek/bytes.h"
 #include "stek/clock.h"
+#include "stek/key.h"
 #include "stek/openssl/ticket_keys.h"
 #include "stek/result.h"
 
@@ -78,10 +79,16 @@ struct StatefulOptions {
   std::size_t cache_size = 20480;          // sessions held; the oldest are evicted beyond it
   std::chrono::seconds timeout{2 * 3600};  // session lifetime, capped at 7 days
   const Clock* clock = nullptr;            // expiry checks; default: the system clock
+  // This server's prefix: every session id (the TLS 1.2 id, each TLS 1.3 ticket) begins with
+  // these 16 bytes, followed by 16 random ones, so a load balancer that routes by a ticket's
+  // first 16 bytes (contrib/haproxy/stek_route.lua, docs/routing.md) sends a resuming client
+  // back to this server. Unique per server; not secret. Unset: OpenSSL's 32 random bytes.
+  std::optional<KeyName> server_prefix = std::nullopt;
 };
 // STEK-less: tickets are opaque ids of sessions held in this process's cache (TLS 1.3
 // stateful tickets, TLS 1.2 session ids). Nothing in a ticket can be decrypted by anyone.
-// Resumption works only on this process.
+// Resumption works only on this process; with options.server_prefix a load balancer can route
+// each resuming client back to it.
 // The sessions are kept by libstek (serialised, wiped when dropped), not in OpenSSL's internal
 // cache, so a session stays resumable when its connection ends without the server's
 // close_notify (OpenSSL's internal cache drops it then). Replaces the SSL_CTX's session cache

@@ -40,16 +40,19 @@ backend plain
 
 class RoutingHaproxy(Process):
     """HAProxy balancing `servers` ({name: port}); routed_port routes by ticket key name
-    through the map file `map_file` (kept current by stek-agents' haproxy_route sinks),
-    plain_port balances round robin only."""
+    through the map file `map_file` (kept current by stek-agents' haproxy_route sinks, or
+    static `routes`), plain_port balances round robin only."""
 
-    def __init__(self, directory: Path, servers: dict[str, int]):
+    def __init__(self, directory: Path, servers: dict[str, int],
+                 routes: dict[str, str] | None = None):
+        """routes: static map entries (hex name or server prefix -> server) written to the map
+        file before HAProxy starts, as for STEK-less servers (docs/routing.md)."""
         self.dir = directory.resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.routed_port, self.plain_port = free_port(), free_port()
         self.socket = self.dir / "admin.sock"
         self.map_file = self.dir / "stek-route.map"
-        self.map_file.write_text("")
+        self.map_file.write_text("".join(f"{k} {v}\n" for k, v in (routes or {}).items()))
         self.conf = self.dir / "haproxy.cfg"
         use = "".join(f"    use-server {n} if {{ var(txn.stek_server) -m str {n} }}\n"
                       for n in servers)

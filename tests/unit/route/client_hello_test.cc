@@ -49,13 +49,15 @@ Bytes8 psk_body(const Bytes8& identity) {
   return b;
 }
 
-// A ClientHello record with these extensions (already encoded, concatenated).
-Bytes8 hello_record(const Bytes8& extensions, bool with_extension_block = true) {
+// A ClientHello record with these extensions (already encoded, concatenated) and this legacy
+// session id (none by default; a TLS 1.3 client sends 32 random bytes, a TLS 1.2 client that
+// resumes by id the server's id).
+Bytes8 hello_record(const Bytes8& extensions, bool with_extension_block = true,
+                    const Bytes8& sid = {}) {
   Bytes8 body = {0x03, 0x03};
   const Bytes8 random(32, 0x11);
   body.insert(body.end(), random.begin(), random.end());
-  body.push_back(32);  // session id
-  const Bytes8 sid(32, 0x22);
+  body.push_back(static_cast<std::uint8_t>(sid.size()));
   body.insert(body.end(), sid.begin(), sid.end());
   put16(body, 4);
   body.insert(body.end(), {0x13, 0x01, 0xc0, 0x2f});
@@ -91,6 +93,7 @@ TEST(ClientHelloKeyName, ReadsTheTls12SessionTicketKeyName) {
   const auto r = ticket_key_name(hello_record(concat({kSni, extension(35, filled(160, 0x40))})));
   ASSERT_EQ(r.verdict, HelloVerdict::routed);
   EXPECT_EQ(r.name, name_from(0x40));
+  EXPECT_EQ(r.source, NameSource::session_ticket);
 }
 
 TEST(ClientHelloKeyName, ReadsTheTls13FirstPskIdentity) {
@@ -98,6 +101,7 @@ TEST(ClientHelloKeyName, ReadsTheTls13FirstPskIdentity) {
       ticket_key_name(hello_record(concat({kSni, extension(41, psk_body(filled(200, 0x70)))})));
   ASSERT_EQ(r.verdict, HelloVerdict::routed);
   EXPECT_EQ(r.name, name_from(0x70));
+  EXPECT_EQ(r.source, NameSource::psk_identity);
 }
 
 TEST(ClientHelloKeyName, PrefersThePskIdentityOverATls12Ticket) {
@@ -125,6 +129,46 @@ TEST(ClientHelloKeyName, AnEmptyOrShortTicketIsNoTicket) {
 TEST(ClientHelloKeyName, ExactlySixteenTicketBytesAreEnough) {
   EXPECT_EQ(ticket_key_name(hello_record(extension(35, filled(16, 3)))).verdict,
             HelloVerdict::routed);
+}
+
+// STEK-less servers (libstek with a server prefix) resume TLS 1.2 by session id: the id's
+// first 16 bytes are the server prefix, read where a ticket's key name would be.
+TEST(ClientHelloKeyName, ReadsTheSessionIdPrefixWhenNoTicketIsOffered) {
+  const auto r =
+      ticket_key_name(hello_record(concat({kSni, extension(35, {})}), true, filled(32, 0xa0)));
+  ASSERT_EQ(r.verdict, HelloVerdict::routed);
+  EXPECT_EQ(r.name, name_from(0xa0));
+  EXPECT_EQ(r.source, NameSource::session_id);
+}
+
+TEST(ClientHelloKeyName, ReadsTheSessionIdOfAHelloWithoutExtensions) {
+  const auto r = ticket_key_name(hello_record({}, false, filled(16, 0x30)));
+  ASSERT_EQ(r.verdict, HelloVerdict::routed);
+  EXPECT_EQ(r.name, name_from(0x30));
+  EXPECT_EQ(r.source, NameSource::session_id);
+}
+
+TEST(ClientHelloKeyName, ATicketOrPskIdentityWinsOverTheSessionId) {
+  const Bytes8 sid = filled(32, 0xa0);
+  const auto t = ticket_key_name(hello_record(extension(35, filled(100, 0x01)), true, sid));
+  EXPECT_EQ(t.name, name_from(0x01));
+  EXPECT_EQ(t.source, NameSource::session_ticket);
+  const auto p =
+      ticket_key_name(hello_record(extension(41, psk_body(filled(32, 0x90))), true, sid));
+  EXPECT_EQ(p.name, name_from(0x90));
+  EXPECT_EQ(p.source, NameSource::psk_identity);
+}
+
+TEST(ClientHelloKeyName, ASessionIdShorterThanAKeyNameIsNoTicket) {
+  const auto r = ticket_key_name(hello_record(kSni, true, filled(15, 0xa0)));
+  EXPECT_EQ(r.verdict, HelloVerdict::no_ticket);
+  EXPECT_EQ(r.source, NameSource::none);
+}
+
+TEST(ClientHelloKeyName, ASessionIdLongerThanTheHelloIsMalformed) {
+  Bytes8 rec = hello_record({}, false, filled(32, 0xa0));
+  rec[5 + 4 + 2 + 32] = 0xff;  // the session id claims 255 bytes
+  EXPECT_EQ(ticket_key_name(rec).verdict, HelloVerdict::malformed);
 }
 
 TEST(ClientHelloKeyName, EveryTruncationIsIncompleteOrMalformedNeverRouted) {
