@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from stektest import binary, run, wait_until
+from stektest import Nginx, binary, run, stops_resuming, tls_connect, wait_until
+from stektest.agent import ShmDir, start_agent, write_config
 from stektest.etcd import EtcdCluster, EtcdStekd, have_etcd
+from stektest.nginx import include_keys
 from stektest.pki import make_pki
 
 pytestmark = pytest.mark.skipif(not have_etcd(), reason="etcd-server is not installed "
@@ -125,6 +127,72 @@ def test_rotation_on_a_follower_reaches_agents_long_polling_every_replica(fleet)
     print(f"\nMEASURED rotation on a follower -> every replica's long poll answered: "
           f"{fanout * 1000:.0f} ms")
     assert fanout < 10  # a bound for a loaded CI machine; the figure is printed
+
+
+def test_compromise_rotation_reaches_agents_on_every_replica_and_ends_old_tickets_on_nginx(
+        fleet, tmp_path):
+    """A stek-agent feeding a real nginx on each replica (web1, web2, web1 again): before and
+    after a compromise rotation on a follower, every agent of the domain holds the same key
+    names; after it, every agent holds the new ring, a ticket from before no longer resumes on
+    any nginx, and a new one resumes on all of them."""
+    _, replicas = fleet
+    hosts = ["web1", "web2", "web1"]
+    with ShmDir() as shm:
+        agents, servers = [], []
+        try:
+            for i, (host, replica) in enumerate(zip(hosts, replicas)):
+                keys, include = shm / f"nginx{i}", tmp_path / f"tickets{i}.conf"
+                keys.mkdir()
+                nginx = Nginx(tmp_path / f"nginx{i}", include=include, start=False)
+                config = write_config(
+                    tmp_path / f"agent{i}.toml", servers=[replica.url],
+                    cache_dir=shm / f"cache{i}",
+                    tls={"cert": replica.pki / f"host-{host}.crt",
+                         "key": replica.pki / f"host-{host}.key", "ca": replica.pki / "ca.crt"},
+                    sinks=[{"type": "nginx", "dir": keys, "include": include,
+                            "reload": "signal", "pid_file": nginx.pid_file}])
+                (tmp_path / f"a{i}").mkdir()
+                agents.append(start_agent(tmp_path / f"a{i}", config))
+                wait_until(lambda: include_keys(include), 30, what=f"agent {i}'s nginx include")
+                nginx.start()
+                servers.append(nginx)
+            includes = [tmp_path / f"tickets{i}.conf" for i in range(len(hosts))]
+
+            def one_ring_in_every_include():
+                seen = {tuple(sorted(include_keys(p))) for p in includes}
+                return seen.pop() if len(seen) == 1 else None
+
+            version, before = replicas[0].ring("host-web1")
+            wait_until(lambda: all(a.metrics().get("stek_agent_ring_version") == version
+                                   for a in agents), 20, what="every agent on the same ring")
+            assert wait_until(one_ring_in_every_include, 10, what="one key set everywhere")
+            old = tls_connect(servers[0].port, tmp_path, "1.2", tag="before")
+            assert old.session_file and old.key_name
+            for nginx in servers[1:]:
+                assert tls_connect(nginx.port, tmp_path, "1.2", resume=old.session_file).reused
+
+            follower = next(r for r in replicas if r is not leader_of(replicas))
+            follower.admin("rotate-domain-secret", "eu-west", "--yes")
+            rotated_by = time.monotonic()
+            new_version, after = follower.ring("host-web1")
+            assert new_version > version and not set(names(after)) & set(names(before))
+            wait_until(lambda: all(a.metrics().get("stek_agent_ring_version") == new_version
+                                   for a in agents), 20, interval=0.05,
+                       what="every agent on the rotated ring")
+            fanout = time.monotonic() - rotated_by
+            assert wait_until(one_ring_in_every_include, 10, what="one key set everywhere")
+            assert not set(one_ring_in_every_include()) & set(names(before))
+            for nginx in servers:
+                stops_resuming(nginx.port, tmp_path, "1.2", old.session_file, within=15)
+            fresh = tls_connect(servers[2].port, tmp_path, "1.2", tag="after")
+            assert fresh.key_name in names(after)
+            for nginx in servers[:2]:
+                assert tls_connect(nginx.port, tmp_path, "1.2", resume=fresh.session_file).reused
+            print(f"\nMEASURED compromise rotation on a follower -> agents on all 3 replicas "
+                  f"hold the new ring: {fanout * 1000:.0f} ms")
+        finally:
+            for p in agents + servers:
+                p.stop()
 
 
 def test_concurrent_creations_of_one_epoch_give_exactly_one_secret(fleet):
