@@ -51,6 +51,9 @@ class OwedReload {
  public:
   explicit OwedReload(std::unique_ptr<Reloader> reloader) : reloader_(std::move(reloader)) {}
   void owe() { owed_ = true; }
+  // The server confirmed the change some other way (HAProxy's runtime API): nothing is owed.
+  void forgive() { owed_ = false; }
+  bool can_reload() const { return reloader_ != nullptr; }
   // Reloads when `changed` or when a reload is owed. True when the server was asked; an
   // error leaves the reload owed.
   Result<bool> settle(bool changed);

@@ -143,7 +143,9 @@ Result<std::optional<std::int64_t>> parse_haproxy_ssl_lifetime(std::string_view 
 }
 
 HaproxySink::HaproxySink(HaproxySinkOptions options)
-    : options_(std::move(options)), name_("haproxy:" + options_.path.string()) {}
+    : options_(std::move(options)),
+      name_("haproxy:" + options_.path.string()),
+      reload_(std::move(options_.reloader)) {}
 
 Result<std::vector<SecretBytes>> HaproxySink::desired(const KeyRing* ring, Epoch epoch) {
   if (ring != nullptr) {
@@ -238,14 +240,14 @@ Result<SinkReport> HaproxySink::apply(const KeyRing* ring, Epoch epoch) {
   STEK_ASSIGN_OR_RETURN(auto slots, desired(ring, epoch));
   STEK_ASSIGN_OR_RETURN(bool wrote, write_file(slots));
   if (wrote) ++report.files_written;
-  reload_pending_ = reload_pending_ || wrote;
+  if (wrote) reload_.owe();
   if (options_.socket) {
     auto live = apply_live(slots, ring, epoch, report);
     if (live.ok()) {
       if (falling_back_)
         spdlog::info("{}: runtime API {} answers again", name_, options_.socket->string());
       falling_back_ = false;
-      reload_pending_ = false;  // HAProxy's own listing confirmed the keys
+      reload_.forgive();  // HAProxy's own listing confirmed the keys
       if (*live > 0) {
         spdlog::info("{}: set {} key(s) through the runtime API {} (no reload)", name_, *live,
                      options_.socket->string());
@@ -259,16 +261,13 @@ Result<SinkReport> HaproxySink::apply(const KeyRing* ring, Epoch epoch) {
     if (!falling_back_) {
       spdlog::warn("{}: runtime API unavailable ({}); falling back to the key file and {}", name_,
                    live.error().message,
-                   options_.reloader ? "a reload" : "no reload (reload = \"none\")");
+                   reload_.can_reload() ? "a reload" : "no reload (reload = \"none\")");
     }
     falling_back_ = true;
   }
-  if (options_.reloader && reload_pending_) {
-    auto reloaded = options_.reloader->reload();
-    if (!reloaded.ok()) return reloaded.error().with_context("reload");
-    report.reloaded = *reloaded;
-  }
-  reload_pending_ = false;
+  auto reloaded = reload_.settle(false);
+  if (!reloaded.ok()) return reloaded.error().with_context("reload");
+  report.reloaded = *reloaded;
   return report;
 }
 

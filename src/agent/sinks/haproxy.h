@@ -54,7 +54,7 @@ class HaproxySink final : public Sink {
   const std::string& name() const override { return name_; }
   Result<SinkReport> apply(const KeyRing* ring, Epoch epoch) override;
   // Only the fallback needs it: the runtime API path reads HAProxy's keys back every time.
-  void force_next() override { reload_pending_ = true; }
+  void force_next() override { reload_.owe(); }
   std::vector<std::string> check(const Schedule& schedule) const override;
 
  private:
@@ -67,8 +67,8 @@ class HaproxySink final : public Sink {
   HaproxySinkOptions options_;
   std::string name_;
   std::size_t slot_count_ = 3;  // TLS_TICKETS_NO, as HAProxy's show tls-keys last listed it
-  bool reload_pending_ = false;
-  bool falling_back_ = false;  // the last apply used the fallback (logged once)
+  OwedReload reload_;           // the fallback's reload (the key file changed, or forced)
+  bool falling_back_ = false;   // the last apply used the fallback (logged once)
   std::optional<Epoch> keyless_epoch_;
   std::vector<SecretBytes> keyless_;  // host-local keys of keyless_epoch_
   mutable std::optional<std::int64_t> reported_limit_;

@@ -46,6 +46,20 @@ TEST(OwedReload, AsksOnlyWhenSomethingChanged) {
   EXPECT_EQ(asked, 1);
 }
 
+TEST(OwedReload, AReloadConfirmedAnotherWayIsNoLongerOwed) {
+  // HAProxy's runtime API took the keys: the owed reload of the key file is dropped.
+  int asked = 0;
+  auto reload = owed_with({}, &asked);
+  reload.owe();
+  reload.forgive();
+  auto quiet = reload.settle(false);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_FALSE(*quiet);
+  EXPECT_EQ(asked, 0);
+  EXPECT_TRUE(reload.can_reload());
+  EXPECT_FALSE(OwedReload(nullptr).can_reload());
+}
+
 TEST(OwedReload, FailedReloadIsAskedAgainUntilItSucceeds) {
   int asked = 0;
   auto reload =
