@@ -20,9 +20,16 @@ namespace {
 
 // The page reloads itself this often (a meta refresh: the page has no script).
 constexpr int kRefreshSeconds = 30;
+// Rows of the agents table; beyond it the page counts the rest.
+constexpr std::size_t kMaxAgentRows = 500;
 
 std::string num(std::int64_t v) {
   return std::to_string(v);
+}
+
+// "1 epoch", "18 epochs".
+std::string epochs(std::int64_t n) {
+  return num(n) + (n == 1 ? " epoch" : " epochs");
 }
 
 // "2026-12-01T23:00:00Z (in 40 min)" or "... (5 s ago)".
@@ -41,12 +48,12 @@ std::string header(const ServerStatus& s, const Schedule& served) {
                 esc(when_text(served.epoch_start(s.epoch + 1), s.now)));
   h += fact("schedule", "Schedule",
             "interval " + esc(duration_text(s.schedule.interval)) + ", history " +
-                num(s.schedule.history) + " epochs, look-ahead " + num(s.schedule.lookahead) +
-                " epochs; tickets live at most " + esc(duration_text(s.lifetime_hint)));
+                epochs(s.schedule.history) + ", look-ahead " + epochs(s.schedule.lookahead) +
+                "; tickets live at most " + esc(duration_text(s.lifetime_hint)));
   if (served.history() != s.schedule.history || served.lookahead() != s.schedule.lookahead) {
     h += fact("transition", "Transition",
               "keys of the previous schedule are kept: served with history " +
-                  num(served.history()) + ", look-ahead " + num(served.lookahead()));
+                  epochs(served.history()) + ", look-ahead " + epochs(served.lookahead()));
   }
   if (s.epochs_held) {
     const UnixSeconds end = served.epoch_start(s.epochs_held->last + 1);
@@ -181,11 +188,25 @@ std::string agent_row(const AgentStatus& a, const ServerStatus& s, const Schedul
 std::string agents_section(const ServerStatus& s, const Schedule& served) {
   std::string t = "<h2>Agents</h2>\n";
   if (s.agents.empty()) t += "<p class=\"note\">No agent has asked for its ring since start.</p>";
+  // Stale agents first (they need a look), then by host; a fleet of many thousands gets a
+  // page of bounded size, the rest is in `stekctl agents`.
+  std::vector<const AgentStatus*> order;
+  for (const AgentStatus& a : s.agents) order.push_back(&a);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const AgentStatus* x, const AgentStatus* y) { return x->stale > y->stale; });
   t += "<table id=\"agents\"><thead><tr><th>Host</th><th>Domains</th><th>Address</th>"
        "<th>Last seen</th><th>Freshness</th><th>Ring version held</th>"
        "<th>Keys through epoch</th><th>Runway without stekd</th></tr></thead><tbody>";
-  for (const AgentStatus& a : s.agents) t += agent_row(a, s, served);
+  for (std::size_t i = 0; i < order.size() && i < kMaxAgentRows; ++i) {
+    t += agent_row(*order[i], s, served);
+  }
   t += "</tbody></table>\n";
+  if (order.size() > kMaxAgentRows) {
+    t += "<p class=\"note\" id=\"agents-omitted\">" + std::to_string(order.size() - kMaxAgentRows) +
+         " more agents not shown (stale ones come first); <span class=\"mono\">stekctl "
+         "agents</span> "
+         "lists every one.</p>\n";
+  }
   t += "<h2>Sinks</h2>\n<p class=\"note\" id=\"sinks\">stekd does not see the servers its agents "
        "feed. Each agent shows its sinks' health on its own status page (GET / on its "
        "<span class=\"mono\">metrics_listen</span> address) and in "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from stektest import LOOPBACK, wait_until
+from stektest import LOOPBACK, wait_for_port, wait_until
 from stektest.agent import ShmDir, start_agent, write_config
 from stektest.browser import Element, dump_dom, need_chromium, parse, screenshot
 from stektest.metrics import get, labelled
@@ -91,6 +91,7 @@ def pages(tmp_path_factory) -> Pages:
     stekd = Stekd(tmp / "stekd", DOMAINS, INTERVAL, HISTORY, LOOKAHEAD, start=False)
     with ShmDir() as shm, stekd:
         stekd.start()
+        wait_for_port(stekd.metrics_port, 20, proc=stekd.proc)
         first_epoch = int(labelled(get(stekd.metrics_port, "/metrics")[1])["stek_current_epoch"])
         ring_file, broken_file = shm / "ring.json", shm / "broken.json"
         config = write_config(

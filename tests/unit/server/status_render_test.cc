@@ -104,6 +104,23 @@ TEST(StatusPage, ListsAgentsWithFreshnessAndTheRingEachHolds) {
   EXPECT_TRUE(has(page, "id=\"sinks\""));  // where sink health is: the agents' own pages
 }
 
+TEST(StatusPage, ListsStaleAgentsFirstAndCountsThoseBeyondTheTable) {
+  ServerStatus s = sample_status();
+  s.agents.clear();
+  for (int i = 0; i < 600; ++i) {
+    char host[16];
+    std::snprintf(host, sizeof host, "h%03d", i);
+    s.agents.push_back({.host = host, .domains = {"eu-west"}, .last_seen = 990, .stale = i == 599});
+  }
+  const std::string page = render_status_page(s);
+  const auto first_row = page.find("<tr class=\"agent\"");
+  EXPECT_EQ(page.find("<tr class=\"agent\" data-host=\"h599\">"), first_row);
+  EXPECT_TRUE(has(page, "data-host=\"h000\""));
+  EXPECT_TRUE(has(page, "data-host=\"h498\""));
+  EXPECT_FALSE(has(page, "data-host=\"h499\""));
+  EXPECT_TRUE(has(page, "100 more agents not shown"));
+}
+
 TEST(StatusPage, DrawsEachDomainsTimelineWithItsStates) {
   const std::string page = render_status_page(sample_status());
   for (const std::string domain : {"eu-west", "us-east"}) {
