@@ -2,6 +2,7 @@
 // with their ring versions, each domain's key timeline, and the agents with the ring each
 // holds. Read-only; key names at most, never key bytes; every string escaped (net::esc).
 #include <algorithm>
+#include <map>
 
 #include "status_html.h"
 #include "status_render.h"
@@ -31,8 +32,6 @@ std::string num(std::int64_t v) {
 std::string epochs(std::int64_t n) {
   return num(n) + (n == 1 ? " epoch" : " epochs");
 }
-
-// "2026-12-01T23:00:00Z (in 40 min)" or "... (5 s ago)".
 
 std::string header(const ServerStatus& s, const Schedule& served) {
   std::string h =
@@ -86,13 +85,16 @@ std::string domains_section(const ServerStatus& s) {
   std::string t =
       "<h2>Domains</h2>\n<table id=\"domains\"><thead><tr><th>Domain</th><th>Ring version</th>"
       "<th>Domain secret</th><th>Keys</th><th>Agents (fresh / seen)</th></tr></thead><tbody>";
-  for (const DomainStatus& d : s.domains) {
-    std::size_t seen = 0, fresh = 0;
-    for (const AgentStatus& a : s.agents) {
-      if (!serves(a, d.name)) continue;
-      ++seen;
-      fresh += !a.stale;
+  // One pass over the agents (a fleet may have many thousands): fresh and seen per domain.
+  std::map<std::string, std::pair<std::size_t, std::size_t>> counts;
+  for (const AgentStatus& a : s.agents) {
+    for (const std::string& d : a.domains) {
+      counts[d].first += !a.stale;
+      ++counts[d].second;
     }
+  }
+  for (const DomainStatus& d : s.domains) {
+    const auto [fresh, seen] = counts[d.name];
     t += "<tr class=\"domain\" data-domain=\"" + esc(d.name) + "\"><td class=\"name\">" +
          esc(d.name) + "</td><td class=\"num ring-version mono\">" +
          std::to_string(d.ring_version) + "</td><td class=\"num\">version " +
@@ -110,7 +112,7 @@ std::string slot_title(const TimelineSlot& slot, const Schedule& served) {
        utc_text(served.epoch_start(slot.first)) + " to " +
        utc_text(served.epoch_start(slot.last + 1));
   if (slot.state != SlotState::erased && slot.state != SlotState::not_held) {
-    t += "; opens tickets until " + utc_text(served.not_after(slot.last));
+    t += "; valid until " + utc_text(served.not_after(slot.last));
   }
   if (slot.key) {
     t += "; key " + slot.key->name_hex + ", domain secret version " +
