@@ -112,6 +112,8 @@ def pages(tmp_path_factory) -> Pages:
                 return [k for k, v in labelled(agent.metrics_text()).items()
                         if k.startswith("stek_agent_sink_failing{") and v == 1]
             wait_until(failing_sinks, 30, what="the command sink to fail")
+            # The rings of both domains, as stekd serves them (web3's fetch makes it a second,
+            # unconnected agent on the page), before and after the pages load.
             rings = [stekd.ring("host-web1")[1], stekd.ring("host-web3")[1]]
             p = Pages(tmp, first_epoch, load(stekd.metrics_port), load(agent.metrics_port))
             p.rings = rings + [stekd.ring("host-web1")[1], stekd.ring("host-web3")[1],
