@@ -22,6 +22,7 @@
 #include "ring_file_source.h"
 #include "ring_keeper.h"
 #include "sinks/factory.h"
+#include "status_page.h"
 #include "stekd_source.h"
 
 namespace stek::agent {
@@ -38,14 +39,18 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-Result<std::string> resolve_domain(const AgentConfig& c, bool need_cert, std::string& note) {
+Result<std::string> resolve_domain(const AgentConfig& c, bool need_cert, std::string& note,
+                                   std::string& host) {
   std::optional<CertIdentity> id;
   std::error_code ec;
   if (need_cert || fs::exists(c.tls.cert, ec)) {
     auto read = read_cert_identity(c.tls.cert);
     if (!read.ok()) return read.error().with_context("tls.cert");
     id = std::move(read).value();
-    if (id->host) note = "host \"" + *id->host + "\"";
+    if (id->host) {
+      note = "host \"" + *id->host + "\"";
+      host = *id->host;
+    }
   }
   std::string domain = c.domain;
   if (domain.empty()) {
@@ -101,6 +106,7 @@ struct Agent::Impl {
 
   std::string domain;
   std::string identity_note;
+  std::string host;  // stek:host: of tls.cert, for the status page; empty when it names none
   std::unique_ptr<RingSource> source;
   std::unique_ptr<RingKeeper> keeper;
   std::unique_ptr<MetricsServer> metrics_server;
@@ -113,6 +119,7 @@ struct Agent::Impl {
   void arm_refresh_timer();
   void wait(milliseconds d);
   HealthReport health() const;
+  std::string status_page() const;
 };
 
 Status Agent::Impl::setup() {
@@ -122,7 +129,7 @@ Status Agent::Impl::setup() {
                       "servers is empty: list at least one stekd URL "
                       "(or pass --ring-file for offline use)");
   }
-  STEK_ASSIGN_OR_RETURN(domain, resolve_domain(config, !offline, identity_note));
+  STEK_ASSIGN_OR_RETURN(domain, resolve_domain(config, !offline, identity_note, host));
   STEK_TRY(prepare_key_dir(config.cache_dir, config.allow_persistent_cache, "cache_dir"));
   STEK_ASSIGN_OR_RETURN(auto sinks, make_sinks(config.sinks, config.allow_persistent_cache));
 
@@ -146,7 +153,7 @@ Status Agent::Impl::setup() {
     STEK_ASSIGN_OR_RETURN(metrics_server,
                           MetricsServer::start(
                               io, address, [this] { return render_prometheus(keeper->metrics()); },
-                              [this] { return health(); }));
+                              [this] { return health(); }, [this] { return status_page(); }));
   }
   return {};
 }
@@ -236,6 +243,15 @@ HealthReport Agent::Impl::health() const {
                      std::to_string(metrics.runway_seconds) + " s";
   for (const auto& w : warnings) text += "; warning: " + w;
   return {true, text};
+}
+
+std::string Agent::Impl::status_page() const {
+  const UnixSeconds now = clock.now();
+  std::optional<UnixSeconds> runway_end;
+  if (const auto& held = keeper->held()) {
+    if (const std::int64_t runway = held->runway(now); runway > 0) runway_end = now + runway;
+  }
+  return render_agent_status_page(keeper->metrics(), {now, host, runway_end, health()});
 }
 
 void Agent::Impl::arm_refresh_timer() {

@@ -44,7 +44,8 @@ constexpr ConfigKey kReference[] = {
     {"backoff_jitter", "0.5",
      "random fraction taken off each wait (0..1) so hosts do not retry in lock step"},
     {"metrics_listen", "\"\"",
-     "HOST:PORT for plain-HTTP /metrics and /healthz (e.g. 127.0.0.1:9465); empty: off. "
+     "HOST:PORT for plain-HTTP /metrics, /healthz and a status page at / (e.g. 127.0.0.1:9465); "
+     "empty: off. "
      "/healthz is 503 when no held key covers now, this host's clock is off stekd's by more "
      "than half the interval, a sink's last apply failed (naming the sink and its error), or a "
      "stekd answered keys that contradict the held ring"},

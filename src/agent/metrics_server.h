@@ -1,5 +1,5 @@
-// The agent's plain-HTTP /metrics and /healthz port: the shared listener of src/net
-// (metrics_listener.h) bound to the agent's metrics_listen address.
+// The agent's plain-HTTP /metrics, /healthz and / (status page) port: the shared listener of
+// src/net (metrics_listener.h) bound to the agent's metrics_listen address.
 #pragma once
 
 #include <functional>
@@ -20,10 +20,11 @@ class MetricsServer {
   using Render = std::function<std::string()>;
   using Health = std::function<HealthReport()>;
 
-  // Binds at once (so a bad address is a start-up error) and serves from `io`.
+  // Binds at once (so a bad address is a start-up error) and serves from `io`. `page`: the
+  // HTML of GET / (status_page.h).
   static Result<std::unique_ptr<MetricsServer>> start(boost::asio::io_context& io,
                                                       const ListenAddress& address, Render render,
-                                                      Health health);
+                                                      Health health, Render page);
   // The bound port (useful with port 0).
   std::uint16_t port() const { return listener_->port(); }
 

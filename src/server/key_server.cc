@@ -70,28 +70,35 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
             status.long_polls_waiting = waits_.size();
             return render_server_metrics(status, transport_.stats());
           },
-      .health =
-          [this] {
-            if (audit_.failing())
-              return net::HealthReport{false, "the audit log cannot be written"};
-            const ClockGuard& guard = keys_.clock_guard();
-            if (guard.alarmed()) {
-              return net::HealthReport{false, "clock step refused: wall clock " +
-                                                  std::to_string(guard.offset()) +
-                                                  " s off the trusted time (bound " +
-                                                  std::to_string(guard.max_step()) + " s)"};
-            }
-            if (replica_.problem) {
-              if (auto problem = replica_.problem()) return net::HealthReport{false, *problem};
-            }
-            const std::string role = replica_.role ? " (etcd " + replica_.role() + ")" : "";
-            return keys_.healthy(clock_.now())
-                       ? net::HealthReport{true, "ok" + role}
-                       : net::HealthReport{false, "no key for the current epoch" + role};
-          },
+      .health = [this] { return health(); },
       .status_page =
-          [this] { return render_status_page(collect_status(keys_, agents_, clock_.now())); },
+          [this] {
+            ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
+            status.long_polls_waiting = waits_.size();
+            const net::HealthReport report = health();
+            status.health_text = report.text;
+            status.health_failing = !report.healthy;
+            add_key_labels(status, keys_);
+            return render_status_page(status);
+          },
   };
+}
+
+net::HealthReport KeyServer::health() const {
+  if (audit_.failing()) return {false, "the audit log cannot be written"};
+  const ClockGuard& guard = keys_.clock_guard();
+  if (guard.alarmed()) {
+    return {false, "clock step refused: wall clock " + std::to_string(guard.offset()) +
+                       " s off the trusted time (bound " + std::to_string(guard.max_step()) +
+                       " s)"};
+  }
+  if (replica_.problem) {
+    if (auto problem = replica_.problem()) return {false, *problem};
+  }
+  const std::string role = replica_.role ? " (etcd " + replica_.role() + ")" : "";
+  return keys_.healthy(clock_.now())
+             ? net::HealthReport{true, "ok" + role}
+             : net::HealthReport{false, "no key for the current epoch" + role};
 }
 
 void KeyServer::stop() {

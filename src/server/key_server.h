@@ -64,6 +64,8 @@ class KeyServer {
  private:
   void schedule_maintenance();
   net::MetricsEndpoints metrics_endpoints();
+  // /healthz's answer; the status page shows it too.
+  net::HealthReport health() const;
 
   ServerConfig config_;
   KeyService& keys_;

@@ -1,36 +1,9 @@
-// The status page and stekd's /metrics.
+// stekd's /metrics (the status page is status_page.cc).
 #include "status_render.h"
-
-#include "stek/bytes.h"
 
 #include "prometheus.h"
 
 namespace stek::server {
-
-std::string render_status_page(const ServerStatus& s) {
-  std::string page = "<!doctype html><title>stekd</title><h1>stekd</h1><p>epoch " +
-                     std::to_string(s.epoch) + ", interval " + std::to_string(s.schedule.interval) +
-                     " s, history " + std::to_string(s.schedule.history) + ", lookahead " +
-                     std::to_string(s.schedule.lookahead) +
-                     "</p><table border=1><tr><th>domain<th>ring version<th>secret version</tr>";
-  for (const DomainStatus& d : s.domains) {
-    page += "<tr><td>" + escape_markup(d.name) + "<td>" + std::to_string(d.ring_version) + "<td>" +
-            std::to_string(d.secret_version) + "</tr>";
-  }
-  page +=
-      "</table><table border=1><tr><th>agent<th>domains<th>last seen (s ago)<th>holds "
-      "through epoch<th>connected<th>stale</tr>";
-  for (const AgentStatus& a : s.agents) {
-    std::string domains;
-    for (const auto& d : a.domains) domains += (domains.empty() ? "" : ", ") + escape_markup(d);
-    page += "<tr><td>" + escape_markup(a.host) + "<td>" + domains + "<td>" +
-            std::to_string(s.now - a.last_seen) + "<td>" +
-            (a.holds_through_epoch ? std::to_string(*a.holds_through_epoch) : "-") + "<td>" +
-            (a.connected ? "yes" : "no") + "<td>" + (a.stale ? "STALE" : "no") + "</tr>";
-  }
-  page += "</table><p><a href=/metrics>metrics</a></p>\n";
-  return page;
-}
 
 std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport) {
   using net::MetricType;

@@ -10,6 +10,8 @@
 
 namespace stek::server {
 
+// The HTML page (status_page.cc): read-only, key names at most, never key bytes. Call
+// add_key_labels on `s` first for the key names in the timeline.
 std::string render_status_page(const ServerStatus& s);
 // Prometheus text for /metrics; `transport` adds connection and request counts.
 std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport);
