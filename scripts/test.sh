@@ -28,6 +28,8 @@ if [[ $# -eq 0 ]]; then
   bash scripts/format.sh --check
 fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# The peers are installed above: a test whose peer is missing fails instead of skipping.
+export STEK_REQUIRE_PEERS=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Twice as many tests as cores: the integration tests spend most of their time waiting for
 # servers, boundaries and timeouts (measured: under half the CPU at one test per core).
