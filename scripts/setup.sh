@@ -20,10 +20,13 @@ clang=(clang libclang-rt-14-dev clang-format)
 # faketime steps stekd's clock (test_clock_step.py); etcd-server is the 3-member cluster that
 # stekd replicas share in test_stekd_etcd.py (docs/etcd.md); caddy (Go crypto/tls),
 # libnss3-tools (NSS selfserv) and openjdk-17-jdk-headless (JSSE, run from source) are the
-# other TLS stacks whose ticket layouts stek-scan tells apart (test_scan_stacks.py)
+# other TLS stacks whose ticket layouts stek-scan tells apart (test_scan_stacks.py); prometheus
+# brings promtool, which checks the alert rules and the /metrics text, logrotate checks the
+# shipped rotation config, python3-yaml reads the rules (test_observability.py)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
   librsvg2-bin spin faketime libfaketime etcd-server caddy libnss3-tools openjdk-17-jdk-headless
+  prometheus logrotate python3-yaml
 )
 # the Debian package (scripts/package.sh): go-md2man makes the man pages from docs/ (a 2 MB Go
 # program; pandoc would bring about 200 MB), dpkg-dev's dpkg-shlibdeps computes the

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "lifecycle_metrics.h"
+#include "process_metrics.h"
 #include "server_status.h"
 #include "status_render.h"
 
@@ -65,30 +67,31 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
           [this] {
             ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
             status.long_polls_waiting = waits_.size();
-            return render_server_metrics(status, transport_.stats());
+            return render_server_metrics(status, transport_.stats()) +
+                   render_lifecycle_metrics(lifecycle_figures(keys_, health().healthy)) +
+                   net::process_metrics_text("stekd");
           },
-      .health =
-          [this] {
-            if (audit_.failing())
-              return net::HealthReport{false, "the audit log cannot be written"};
-            const ClockGuard& guard = keys_.clock_guard();
-            if (guard.alarmed()) {
-              return net::HealthReport{false, "clock step refused: wall clock " +
-                                                  std::to_string(guard.offset()) +
-                                                  " s off the trusted time (bound " +
-                                                  std::to_string(guard.max_step()) + " s)"};
-            }
-            if (replica_.problem) {
-              if (auto problem = replica_.problem()) return net::HealthReport{false, *problem};
-            }
-            const std::string role = replica_.role ? " (etcd " + replica_.role() + ")" : "";
-            return keys_.healthy(clock_.now())
-                       ? net::HealthReport{true, "ok" + role}
-                       : net::HealthReport{false, "no key for the current epoch" + role};
-          },
+      .health = [this] { return health(); },
       .status_page =
           [this] { return render_status_page(collect_status(keys_, agents_, clock_.now())); },
   };
+}
+
+net::HealthReport KeyServer::health() const {
+  if (audit_.failing()) return net::HealthReport{false, "the audit log cannot be written"};
+  const ClockGuard& guard = keys_.clock_guard();
+  if (guard.alarmed()) {
+    return net::HealthReport{
+        false, "clock step refused: wall clock " + std::to_string(guard.offset()) +
+                   " s off the trusted time (bound " + std::to_string(guard.max_step()) + " s)"};
+  }
+  if (replica_.problem) {
+    if (auto problem = replica_.problem()) return net::HealthReport{false, *problem};
+  }
+  const std::string role = replica_.role ? " (etcd " + replica_.role() + ")" : "";
+  return keys_.healthy(clock_.now())
+             ? net::HealthReport{true, "ok" + role}
+             : net::HealthReport{false, "no key for the current epoch" + role};
 }
 
 void KeyServer::stop() {

@@ -64,6 +64,8 @@ class KeyServer {
  private:
   void schedule_maintenance();
   net::MetricsEndpoints metrics_endpoints();
+  // What /healthz answers; /metrics says the same as stek_healthy.
+  net::HealthReport health() const;
 
   ServerConfig config_;
   KeyService& keys_;
