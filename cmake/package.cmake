@@ -13,6 +13,8 @@ install(FILES ${stek_pkg}/etc/stekd.toml ${stek_pkg}/etc/stek-agent.toml
   DESTINATION /etc/stek COMPONENT stek PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${PROJECT_SOURCE_DIR}/examples/stekd.toml ${PROJECT_SOURCE_DIR}/examples/stek-agent.toml
   DESTINATION share/doc/stek/examples COMPONENT stek)
+# Rotation of /var/log/stek (stekd reopens its files on SIGHUP); a conffile like /etc/stek's.
+install(FILES ${stek_pkg}/logrotate/stek DESTINATION /etc/logrotate.d COMPONENT stek)
 # HAProxy's ticket-aware routing module (docs/routing.md), loaded by HAProxy's lua-load.
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/haproxy/stek_route.lua
   DESTINATION share/stek/haproxy COMPONENT stek)

@@ -21,11 +21,13 @@ clang=(clang libclang-rt-14-dev clang-format)
 # stekd replicas share in test_stekd_etcd.py (docs/etcd.md); caddy (Go crypto/tls),
 # libnss3-tools (NSS selfserv) and openjdk-17-jdk-headless (JSSE, run from source) are the
 # other TLS stacks whose ticket layouts stek-scan tells apart (test_scan_stacks.py); chromium
-# renders the status pages headless (test_status_page.py)
+# renders the status pages headless (test_status_page.py); prometheus brings promtool, which
+# checks the alert rules and the /metrics text, logrotate checks the shipped rotation config,
+# python3-yaml reads the rules (test_observability.py)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
   librsvg2-bin spin faketime libfaketime etcd-server caddy libnss3-tools openjdk-17-jdk-headless
-  chromium
+  chromium prometheus logrotate python3-yaml
 )
 # the Debian package (scripts/package.sh): go-md2man makes the man pages from docs/ (a 2 MB Go
 # program; pandoc would bring about 200 MB), dpkg-dev's dpkg-shlibdeps computes the

@@ -4,13 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "stek/hardening.h"
 
 #include "agent.h"
 #include "config.h"
+#include "log_format.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
                  "version replaces the held ring) instead of polling stekd; servers and tls are "
                  "then not used");
   app.add_option("--log-level", log_level, "Overrides log_level from the configuration");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "Log lines (on stderr) as text (\"<RFC 3339 UTC time> stek-agent <level>: "
+                 "<message>\") or as one JSON object per line (time, level, program, message)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   bool allow_core_dumps = false;
   app.add_flag("--allow-core-dumps", allow_core_dumps,
                "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
@@ -54,10 +60,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help/--version: 0; usage errors: 2
   }
 
-  auto logger = spdlog::stderr_logger_st("stek-agent");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z stek-agent %l: %v");
-  spdlog::flush_on(spdlog::level::trace);
+  // stderr only (journald under systemd): the agent has no log file to reopen.
+  if (auto logging = stek::log::use_log({.program = "stek-agent",
+                                         .format = *stek::log::parse_log_format(log_format),
+                                         .file = "",
+                                         .to_stderr = true});
+      !logging.ok()) {
+    std::cerr << "stek-agent: " << logging.error().message << "\n";
+    return 1;
+  }
   // Before any key is read: no core dumps, keys in locked memory (docs/operating.md).
   const auto hardening = stek::harden_process(
       {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});

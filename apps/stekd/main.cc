@@ -10,7 +10,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -27,36 +26,28 @@
 #include "file_store.h"
 #include "key_server.h"
 #include "key_service.h"
+#include "log_format.h"
 #include "notify.h"
 #include "schedule_change.h"
 
 namespace {
 
-constexpr const char* kLogPattern = "%Y-%m-%dT%H:%M:%S.%eZ stekd %l: %v";
-
-// --log-file: the process log goes to (the end of) this file instead of stderr. Called again on
+// The process log (src/log): standard output, or (the end of) --log-file. Called again on
 // SIGHUP, it opens the file by name anew, so a log moved away by logrotate is let go.
-bool open_log_file(const std::string& path) {
-  try {
-    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
-    auto logger = std::make_shared<spdlog::logger>("stekd", std::move(sink));
-    logger->set_level(spdlog::default_logger()->level());
-    logger->set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
-    logger->flush_on(spdlog::level::trace);
-    spdlog::set_default_logger(std::move(logger));
-    return true;
-  } catch (const spdlog::spdlog_ex& e) {
-    spdlog::error("log file {}: {}", path, e.what());
+bool open_log(const stek::log::LogOptions& options) {
+  if (auto opened = stek::log::use_log(options); !opened.ok()) {
+    spdlog::error("{}", opened.error().message);
     return false;
   }
+  return true;
 }
 
 // SIGHUP: reopen the log and audit files; again for every later SIGHUP.
-void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
+void on_hangup(boost::asio::signal_set& hup, const stek::log::LogOptions& logging,
                stek::server::AuditSink& audit, stek::server::KeyServer& server) {
-  hup.async_wait([&hup, &log_file, &audit, &server](const boost::system::error_code& ec, int) {
+  hup.async_wait([&hup, &logging, &audit, &server](const boost::system::error_code& ec, int) {
     if (ec) return;
-    if (!log_file.empty()) open_log_file(log_file);
+    if (!logging.file.empty()) open_log(logging);
     if (auto reopened = audit.reopen(); !reopened.ok()) {
       spdlog::error("{}", reopened.error().message);
     } else {
@@ -65,7 +56,7 @@ void on_hangup(boost::asio::signal_set& hup, const std::string& log_file,
     }
     // The client CA, CRLs and deny-list, read again.
     server.reload();
-    on_hangup(hup, log_file, audit, server);
+    on_hangup(hup, logging, audit, server);
   });
 }
 
@@ -136,6 +127,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-file", log_file,
                  "Append the log to this file instead of standard output; reopened on SIGHUP");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "Log lines as text (\"<RFC 3339 UTC time> stekd <level>: <message>\") or as one "
+                 "JSON object per line (time, level, program, message)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   bool allow_core_dumps = false;
   app.add_flag("--allow-core-dumps", allow_core_dumps,
                "Debugging only: leave core dumps enabled (also STEK_ALLOW_CORE_DUMPS=1); a core "
@@ -162,10 +159,13 @@ int main(int argc, char** argv) {
     init = true;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
-  // --check-config writes nothing: its log goes to stderr, and the log file's directory is
-  // only checked.
-  if (!check_only && !log_file.empty() && !open_log_file(log_file)) return 1;
+  const stek::log::LogOptions logging{.program = "stekd",
+                                      .format = *stek::log::parse_log_format(log_format),
+                                      .file = check_only ? "" : log_file,
+                                      .to_stderr = false};
+  // --check-config writes nothing: its log goes to standard output, and the log file's directory
+  // is only checked.
+  if (!open_log(logging)) return 1;
   // Before any secret is read: no core dumps, secrets in locked memory (docs/operating.md).
   const auto hardening = stek::harden_process(
       {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   boost::asio::signal_set hangup(io, SIGHUP);
-  on_hangup(hangup, log_file, *audit, server);
+  on_hangup(hangup, logging, *audit, server);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -152,7 +152,7 @@ Status Agent::Impl::setup() {
     STEK_ASSIGN_OR_RETURN(ListenAddress address, parse_listen_address(config.metrics_listen));
     STEK_ASSIGN_OR_RETURN(metrics_server,
                           MetricsServer::start(
-                              io, address, [this] { return render_prometheus(keeper->metrics()); },
+                              io, address, [this] { return metrics_page(keeper->metrics()); },
                               [this] { return health(); }, [this] { return status_page(); }));
   }
   return {};

@@ -1,6 +1,7 @@
 // The agent's metrics in Prometheus text (src/net/prometheus.h renders and escapes).
 #include "metrics.h"
 
+#include "process_metrics.h"
 #include "prometheus.h"
 
 namespace stek::agent {
@@ -98,7 +99,22 @@ std::string render_prometheus(const Metrics& m) {
   metric("stek_agent_ring_conflicts_total", MetricType::counter,
          "Answers whose keys contradict the held ring (split brain between key servers).",
          m.ring_conflicts);
+  // Added after the families above (issue 14): the runway as the time it ends, which stays true
+  // between refreshes (stek_agent_runway_seconds is as of the last one), and the interval that
+  // alert rules compare it with.
+  metric("stek_agent_runway_end_timestamp_seconds", MetricType::gauge,
+         "Unix time at which the held keys run out (the end of the last epoch held without a "
+         "gap from the current one), 0 if no held key covers the current epoch.",
+         m.runway_end);
+  if (m.interval > 0) {
+    metric("stek_agent_interval_seconds", MetricType::gauge,
+           "Epoch length of the held ring's schedule, in seconds.", m.interval);
+  }
   return out.text();
+}
+
+std::string metrics_page(const Metrics& m) {
+  return render_prometheus(m) + net::process_metrics_text("stek-agent");
 }
 
 }  // namespace stek::agent

@@ -33,6 +33,8 @@ struct Metrics {
   std::uint64_t ring_version = 0;
   Epoch current_epoch = 0;
   std::int64_t runway_seconds = 0;
+  UnixSeconds runway_end = 0;  // now + runway_seconds at the last refresh, 0: no key covers now
+  std::int64_t interval = 0;   // the held ring's schedule, 0: no ring held
   std::uint64_t keys_held = 0;
   std::uint64_t keys_served = 0;
   bool serving = false;       // a held key covers the current epoch
@@ -49,5 +51,8 @@ struct Metrics {
 };
 
 std::string render_prometheus(const Metrics& m);
+// The agent's whole /metrics: render_prometheus, then stek_build_info and the process families
+// (src/net/process_metrics.h, read from /proc/self now).
+std::string metrics_page(const Metrics& m);
 
 }  // namespace stek::agent

@@ -2,24 +2,15 @@
 #include "ring_keeper.h"
 
 #include <algorithm>
-#include <ctime>
 
 #include <spdlog/spdlog.h>
 
 #include "reload.h"
+#include "time_text.h"
 
 namespace stek::agent {
 
 namespace {
-
-std::string utc(UnixSeconds t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -149,6 +140,8 @@ void RingKeeper::refresh(const char* why) {
   metrics_.current_epoch = epoch;
   metrics_.keys_held = held_->size();
   metrics_.runway_seconds = held_->runway(now);
+  metrics_.runway_end = metrics_.runway_seconds > 0 ? now + metrics_.runway_seconds : 0;
+  metrics_.interval = schedule.interval();
   metrics_.serving = served.ok();
   metrics_.keys_served = served.ok() ? served->size() : 0;
 
@@ -165,7 +158,7 @@ void RingKeeper::refresh(const char* why) {
         "NO STEK KEY FOR EPOCH {} ({}): {}. Expired keys are never served: sinks get "
         "no stek keys until stekd delivers a ring (nginx falls back to per-process "
         "keys, so no resumption across hosts)",
-        epoch, served.error().message, utc(now));
+        epoch, served.error().message, log::rfc3339_utc(now));
     erase_cache(cache_);
   }
   apply_sinks(served.ok() ? &*served : nullptr, epoch, why);
@@ -176,12 +169,12 @@ void RingKeeper::log_epoch(const KeyRing& served, Epoch epoch, UnixSeconds now) 
   logged_epoch_ = epoch;
   spdlog::info("epoch {}: key {} encrypts, {} keys held; runway {} s (keys until {})", epoch,
                served.encrypting().key.name_hex(), served.size(), metrics_.runway_seconds,
-               utc(now + metrics_.runway_seconds));
+               log::rfc3339_utc(now + metrics_.runway_seconds));
   if (metrics_.runway_seconds <= held_->schedule().interval()) {
     spdlog::warn(
         "runway is down to the last epoch ({} s): stekd has not delivered newer keys; "
         "after {} this host has no key to encrypt with",
-        metrics_.runway_seconds, utc(now + metrics_.runway_seconds));
+        metrics_.runway_seconds, log::rfc3339_utc(now + metrics_.runway_seconds));
   }
 }
 

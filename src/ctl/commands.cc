@@ -2,7 +2,6 @@
 #include "commands.h"
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -15,6 +14,8 @@
 #include "stek/derive.h"
 #include "stek/file.h"
 
+#include "time_text.h"
+
 namespace stek::ctl {
 
 int fail(Env& env, const Error& e) {
@@ -26,12 +27,7 @@ namespace {
 
 std::string utc(std::optional<UnixSeconds> t) {
   if (!t) return "-";
-  std::time_t tt = static_cast<std::time_t>(*t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return log::rfc3339_utc(*t);
 }
 
 std::string size_text(const TicketKey& k) {

@@ -2,13 +2,13 @@
 #include "analysis.h"
 
 #include <algorithm>
-#include <ctime>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "args.h"
+#include "time_text.h"
 
 namespace stek::scan {
 
@@ -31,13 +31,7 @@ Severity Analysis::worst() const {
 }
 
 std::string utc_ms(Millis t) {
-  const std::time_t secs = static_cast<std::time_t>(t >= 0 ? t / 1000 : (t - 999) / 1000);
-  const int ms = static_cast<int>(t - static_cast<Millis>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, ms);
+  return log::rfc3339_utc_ms(t);
 }
 
 namespace {

@@ -90,6 +90,6 @@ struct Analysis {
 Analysis analyze(const ScanData& data);
 
 // "2024-05-01T12:00:00.250Z"
-std::string utc_ms(Millis t);
+std::string utc_ms(Millis t);  // log::rfc3339_utc_ms
 
 }  // namespace stek::scan

@@ -3,33 +3,18 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "time_text.h"
+
 namespace stek::server {
 
-std::string rfc3339_utc(std::int64_t unix_ms) {
-  std::int64_t seconds = unix_ms / 1000;
-  std::int64_t ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    --seconds;
-  }
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[80];  // room for any int the compiler cannot rule out
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return text;
-}
-
 std::string audit_line(std::int64_t unix_ms, std::string_view event, const nlohmann::json& fields) {
-  nlohmann::json line = {{"ts", rfc3339_utc(unix_ms)}, {"event", event}};
+  nlohmann::json line = {{"ts", log::rfc3339_utc_ms(unix_ms)}, {"event", event}};
   for (const auto& [key, value] : fields.items()) {
     if (key != "ts" && key != "event") line[key] = value;
   }

@@ -21,10 +21,8 @@
 
 namespace stek::server {
 
-// "2026-12-01T14:40:25.123Z": RFC 3339, UTC, milliseconds.
-std::string rfc3339_utc(std::int64_t unix_ms);
-
-// The one line an event becomes: {"ts": RFC 3339, "event": name, ...fields}, no newline.
+// The one line an event becomes: {"ts": RFC 3339 UTC with milliseconds (log::rfc3339_utc_ms),
+// "event": name, ...fields}, no newline.
 std::string audit_line(std::int64_t unix_ms, std::string_view event, const nlohmann::json& fields);
 
 class AuditSink {

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "lifecycle_metrics.h"
+#include "process_metrics.h"
 #include "server_status.h"
 #include "status_render.h"
 
@@ -68,7 +70,9 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
           [this] {
             ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
             status.long_polls_waiting = waits_.size();
-            return render_server_metrics(status, transport_.stats());
+            return render_server_metrics(status, transport_.stats()) +
+                   render_lifecycle_metrics(lifecycle_figures(keys_, health().healthy)) +
+                   net::process_metrics_text("stekd");
           },
       .health = [this] { return health(); },
       .status_page =

@@ -64,7 +64,7 @@ class KeyServer {
  private:
   void schedule_maintenance();
   net::MetricsEndpoints metrics_endpoints();
-  // /healthz's answer; the status page shows it too.
+  // What /healthz answers; the status page shows it, /metrics says it as stek_healthy.
   net::HealthReport health() const;
 
   ServerConfig config_;

@@ -84,8 +84,11 @@ def test_stek_package_carries_programs_units_man_pages_and_configs(debs):
     for conf in ("/etc/stek/stekd.toml", "/etc/stek/stek-agent.toml"):
         assert files[conf] == "-rw-r-----", conf
     assert not [p for p in files if "/include/" in p or p.endswith(".a")], "libstek-dev's"
+    # logrotate's file (test_observability.py checks it) is root's, readable, a conffile too.
+    assert files["/etc/logrotate.d/stek"] == "-rw-r--r--"
     assert control(debs["stek"], "conffiles").split() == ["/etc/stek/stekd.toml",
-                                                          "/etc/stek/stek-agent.toml"]
+                                                          "/etc/stek/stek-agent.toml",
+                                                          "/etc/logrotate.d/stek"]
     fields = control(debs["stek"], "control")
     assert re.search(r"^Depends: .*\badduser\b", fields, re.M)
     assert re.search(r"^Depends: .*\blibsystemd0\b", fields, re.M), "sd_notify is linked"

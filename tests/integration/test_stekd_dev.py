@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from stektest import BUILD_DIR, Process, accepts, binary, free_port, have, run, tls_connect
+from stektest import BUILD_DIR, Process, binary, have, run, tls_connect
 from stektest import wait_for_port, wait_until
+from stektest.proc import free_ports_in_a_row
 
 
 def printed_command(banner: str, program: str) -> list[str]:
@@ -27,9 +28,7 @@ def printed_command(banner: str, program: str) -> list[str]:
 
 @pytest.fixture
 def dev(tmp_path):
-    port = free_port()
-    while accepts(port + 1):  # the banner's nginx listens on the next port
-        port = free_port()
+    port = free_ports_in_a_row(2)  # the banner's nginx listens on the next port
     server = Process([binary("stekd"), "--dev", "--dev-port", port, "--dev-dir", tmp_path / "dev"],
                      tmp_path / "stekd.log", name="stekd")
     wait_until(lambda: server.check_alive() or "stekctl status" in server.output(), 30,

@@ -87,17 +87,18 @@ class Stekd:
         """stekd's generation counter (store.generation_file: beside the KEK by default)."""
         return self.pki / "kek.generation"
 
-    def start(self, wait: bool = True, init: bool | None = None, prefix=()) -> Process:
+    def start(self, wait: bool = True, init: bool | None = None, prefix=(), extra=()) -> Process:
         """Starts stekd, making its PKI first if the directory has none (or lacks a host).
         init (stekd --init, which a missing state file needs): by default only on this object's
         first start in a directory with no state file yet, so that a test which loses the state
         file between starts sees stekd refuse it. prefix: a command that execs stekd, e.g.
-        ("prlimit", "--nofile=64:64"); stekd keeps the process id it starts with."""
+        ("prlimit", "--nofile=64:64"); stekd keeps the process id it starts with. extra: more
+        flags, e.g. ("--log-format", "json")."""
         make_pki(self.pki, self.hosts, self.build_dir)
         if init is None:
             init = self.runs == 0 and not self.state.exists()
         self.runs += 1
-        args = [*prefix, binary("stekd", self.build_dir), "--config", self.config]
+        args = [*prefix, binary("stekd", self.build_dir), "--config", self.config, *extra]
         if init:
             args.append("--init")
         self.proc = Process(args, self.log, name="stekd", append=True)

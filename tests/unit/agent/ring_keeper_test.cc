@@ -154,6 +154,19 @@ TEST(RingKeeper, RunwayRunsDownWhileTheSourceIsSilentThenNoKeyIsServed) {
   EXPECT_EQ(k.keeper->metrics().runway_seconds, boundary(kE + 6) - boundary(kE + 3));
 }
 
+TEST(RingKeeper, RunwayEndIsTheSameTimeAtEveryRefreshUntilANewRingMovesIt) {
+  Keeper k;
+  k.deliver(kE - 2, kE + 2, 7);
+  EXPECT_EQ(k.keeper->metrics().runway_end, boundary(kE + 3));
+  EXPECT_EQ(k.keeper->metrics().interval, 60);
+  k.at(boundary(kE + 2));  // the countdown moved, the end did not
+  EXPECT_EQ(k.keeper->metrics().runway_end, boundary(kE + 3));
+  k.at(boundary(kE + 3));  // no key covers now: 0, as the countdown
+  EXPECT_EQ(k.keeper->metrics().runway_end, 0);
+  k.deliver(kE + 1, kE + 5, 8);
+  EXPECT_EQ(k.keeper->metrics().runway_end, boundary(kE + 6));
+}
+
 TEST(RingKeeper, AFailedSyncIsCountedAndKeepsTheHeldRing) {
   Keeper k;
   k.deliver(kE - 2, kE + 2, 7);

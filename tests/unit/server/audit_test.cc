@@ -32,11 +32,7 @@ fs::path temp_dir() {
   return d;
 }
 
-TEST(Audit, TimestampsAreRfc3339InUtc) {
-  EXPECT_EQ(rfc3339_utc(1'800'000'000'123), "2027-01-15T08:00:00.123Z");
-  EXPECT_EQ(rfc3339_utc(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(rfc3339_utc(-1), "1969-12-31T23:59:59.999Z");
-}
+// The timestamp itself: tests/unit/log/time_text_test.cc.
 
 TEST(Audit, FileGetsOneWholeLinePerEvent) {
   const fs::path path = temp_dir() / "lines.jsonl";
