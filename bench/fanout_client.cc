@@ -2,7 +2,10 @@
 // rotation then wakes them all. Prints, for the same N connections in the same run:
 //   baseline: every agent fetches the current ring at once (no long-poll)
 //   fan-out:  time from the rotation request to the last agent holding the new ring
-// Driven by bench/fanout.py, which starts stekd and measures its CPU and memory.
+// Driven by bench/fanout.py, which starts stekd and measures its CPU and memory, and by
+// bench/scale.py: agents spread over several stekd replicas (--port A,B,C) and, with
+// --external-rotation, the rotation left to the script (`stekctl rotate-domain-secret`) and
+// the last answer printed as a CLOCK_MONOTONIC time, so several client processes add up.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -61,11 +64,16 @@ struct Agent : std::enable_shared_from_this<Agent> {
 
 int main(int argc, char** argv) {
   CLI::App app{"stek fan-out benchmark client (see bench/fanout.py)"};
-  std::string host = "127.0.0.1", port;
+  std::string host = "127.0.0.1", ports;
   std::string ca, admin_cert, admin_key, domain = "bench";
   std::string prefix;
-  int n = 1000, identities = 100;
-  app.add_option("--port", port)->required();
+  int n = 1000, identities = 100, first = 0;
+  bool external_rotation = false;
+  app.add_option("--port", ports, "stekd's port, or several (comma-separated): agents in turn")
+      ->required();
+  app.add_option("--first", first, "Number of the first agent (its certificate and port)");
+  app.add_flag("--external-rotation", external_rotation,
+               "Do not rotate: wait for the new ring after READY, print last_done_mono");
   app.add_option("--ca", ca)->required();
   app.add_option("--cert-prefix", prefix, "Host certificates are PREFIX-<i>.crt and PREFIX-<i>.key")
       ->required();
@@ -87,8 +95,14 @@ int main(int argc, char** argv) {
     c->set_verify_mode(ssl::verify_peer);
     ctxs.push_back(std::move(c));
   }
-  tcp::resolver resolver(io);
-  auto endpoints = resolver.resolve(host, port);
+  std::vector<tcp::endpoint> endpoints;
+  for (std::size_t at = 0; at <= ports.size();) {
+    const auto end = std::min(ports.find(',', at), ports.size());
+    endpoints.emplace_back(asio::ip::make_address(host),
+                           static_cast<unsigned short>(std::stoi(ports.substr(at, end - at))));
+    at = end + 1;
+  }
+  const std::string port = std::to_string(endpoints.front().port());
   std::vector<std::shared_ptr<Agent>> agents;
   int connected = 0, failed = 0, in_flight = 0, next = 0;
 
@@ -96,12 +110,14 @@ int main(int argc, char** argv) {
   const auto t_connect = Clock::now();
   std::function<void()> launch = [&] {
     while (in_flight < 200 && next < n) {
-      auto a = std::make_shared<Agent>(io, *ctxs[static_cast<std::size_t>(next % identities)]);
+      const int number = first + next;
+      auto a = std::make_shared<Agent>(io, *ctxs[static_cast<std::size_t>(number % identities)]);
       agents.push_back(a);
       ++next;
       ++in_flight;
       beast::get_lowest_layer(a->stream).async_connect(
-          *endpoints.begin(), [&, a](beast::error_code ec) {
+          endpoints[static_cast<std::size_t>(number) % endpoints.size()],
+          [&, a](beast::error_code ec) {
             auto finish = [&](bool ok) {
               --in_flight;
               ok ? ++connected : ++failed;
@@ -120,6 +136,7 @@ int main(int argc, char** argv) {
   while (connected + failed < n) io.run_one();
   const double connect_s = std::chrono::duration<double>(Clock::now() - t_connect).count();
   std::printf("connected %d agents (%d failed) in %.2f s\n", connected, failed, connect_s);
+  std::printf("connect_s %.2f\n", connect_s);
   std::fflush(stdout);
   std::erase_if(agents, [](const auto& a) { return a->version == 0; });
   if (agents.empty()) return 1;
@@ -149,6 +166,18 @@ int main(int argc, char** argv) {
   while (Clock::now() < settle) io.run_for(std::chrono::milliseconds(50));
   std::printf("READY %zu long-polls waiting\n", agents.size());
   std::fflush(stdout);
+  if (external_rotation) {
+    io.restart();
+    while (answered < static_cast<int>(agents.size())) io.run_one();
+    Clock::time_point last{};
+    for (auto& a : agents) last = std::max(last, a->done);
+    std::printf("agents %zu\n", agents.size());
+    std::printf("baseline_all_fetch_s %.3f\n", base_s);
+    std::printf("last_done_mono %.6f\n",
+                std::chrono::duration<double>(last.time_since_epoch()).count());
+    std::printf("fanout_ok %d\n", woke_ok);
+    return woke_ok == static_cast<int>(agents.size()) ? 0 : 1;
+  }
   stek::net::ClientTls tls{admin_cert, admin_key, ca};
   auto url = stek::net::parse_https_url("https://" + host + ":" + port);
   const auto t_rotate = Clock::now();
