@@ -105,6 +105,14 @@ int main(int argc, char** argv) {
   const std::string port = std::to_string(endpoints.front().port());
   std::vector<std::shared_ptr<Agent>> agents;
   int connected = 0, failed = 0, in_flight = 0, next = 0;
+  int answered = 0, woke_ok = 0;
+  auto long_poll = [&](Agent& a) {
+    a.get("/v1/keyring?domain=" + domain + "&wait=" + std::to_string(a.version) + "&timeout=600",
+          [&](bool ok) {
+            ++answered;
+            woke_ok += ok;
+          });
+  };
 
   // Phase 0: connect and handshake, a bounded number at a time.
   const auto t_connect = Clock::now();
@@ -127,7 +135,13 @@ int main(int argc, char** argv) {
             a->stream.async_handshake(
                 ssl::stream_base::client, [&, a, finish](beast::error_code ec2) {
                   if (ec2) return finish(false);
-                  a->get("/v1/keyring?domain=" + domain, [finish](bool ok) { finish(ok); });
+                  // With --external-rotation an agent long-polls as soon as it holds a ring,
+                  // as stek-agent does: the first ones would otherwise sit idle through the
+                  // connection of all the others and meet stekd's idle timeout (60 s).
+                  a->get("/v1/keyring?domain=" + domain, [&, a, finish](bool ok) {
+                    if (ok && external_rotation) long_poll(*a);
+                    finish(ok);
+                  });
                 });
           });
     }
@@ -140,10 +154,25 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::erase_if(agents, [](const auto& a) { return a->version == 0; });
   if (agents.empty()) return 1;
+  if (external_rotation) {
+    const auto settle = Clock::now() + std::chrono::seconds(2);
+    io.restart();
+    while (Clock::now() < settle) io.run_for(std::chrono::milliseconds(50));
+    std::printf("READY %zu long-polls waiting\n", agents.size());
+    std::fflush(stdout);
+    io.restart();
+    while (answered < static_cast<int>(agents.size())) io.run_one();
+    Clock::time_point last{};
+    for (auto& a : agents) last = std::max(last, a->done);
+    std::printf("agents %zu\n", agents.size());
+    std::printf("last_done_mono %.6f\n",
+                std::chrono::duration<double>(last.time_since_epoch()).count());
+    std::printf("fanout_ok %d\n", woke_ok);
+    return woke_ok == static_cast<int>(agents.size()) ? 0 : 1;
+  }
   const std::uint64_t version = agents.front()->version;
 
   // Phase 1 (baseline): every agent asks for the ring at once, no long-poll.
-  int answered = 0;
   io.restart();  // the context stopped when phase 0 ran out of work
   const auto t_base = Clock::now();
   for (auto& a : agents) a->get("/v1/keyring?domain=" + domain, [&](bool) { ++answered; });
@@ -152,7 +181,6 @@ int main(int argc, char** argv) {
 
   // Phase 2: long-polls, then one rotation wakes them all.
   answered = 0;
-  int woke_ok = 0;
   io.restart();
   for (auto& a : agents) {
     a->get("/v1/keyring?domain=" + domain + "&wait=" + std::to_string(version) + "&timeout=600",
@@ -166,18 +194,6 @@ int main(int argc, char** argv) {
   while (Clock::now() < settle) io.run_for(std::chrono::milliseconds(50));
   std::printf("READY %zu long-polls waiting\n", agents.size());
   std::fflush(stdout);
-  if (external_rotation) {
-    io.restart();
-    while (answered < static_cast<int>(agents.size())) io.run_one();
-    Clock::time_point last{};
-    for (auto& a : agents) last = std::max(last, a->done);
-    std::printf("agents %zu\n", agents.size());
-    std::printf("baseline_all_fetch_s %.3f\n", base_s);
-    std::printf("last_done_mono %.6f\n",
-                std::chrono::duration<double>(last.time_since_epoch()).count());
-    std::printf("fanout_ok %d\n", woke_ok);
-    return woke_ok == static_cast<int>(agents.size()) ? 0 : 1;
-  }
   stek::net::ClientTls tls{admin_cert, admin_key, ca};
   auto url = stek::net::parse_https_url("https://" + host + ":" + port);
   const auto t_rotate = Clock::now();

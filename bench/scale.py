@@ -90,7 +90,7 @@ def main():
                 r.start()
         # Every replica serves the same ring before agents connect.
         deadline = time.monotonic() + 60
-        while len({r.ring("agent-0")[0] for r in replicas}) != 1:
+        while len({r.ring("host-agent-0")[0] for r in replicas}) != 1:
             if time.monotonic() > deadline:
                 raise SystemExit("replicas do not agree on the ring")
             time.sleep(0.2)
