@@ -42,6 +42,18 @@ def raise_fd_limit(want):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def serving(stekd, timeout=60):
+    """Waits until `stekd` serves a ring (a replica on a new etcd prefix makes the state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return stekd.ring("host-agent-0")
+        except Exception:  # noqa: BLE001 - 503 until the state is made
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,8 +98,9 @@ def main():
             replicas = [EtcdStekd(work / f"r{i}", cluster, pki, domains=("bench",),
                                   long_poll_timeout=600, limits=limits, poll_ms=args.poll_ms)
                         for i in range(args.replicas)]
-            for r in replicas:
+            for r in replicas:  # one at a time: the first makes the state
                 r.start()
+                serving(r)
         # Every replica serves the same ring before agents connect.
         deadline = time.monotonic() + 60
         while len({r.ring("host-agent-0")[0] for r in replicas}) != 1:
