@@ -7,7 +7,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <openssl/bn.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -16,6 +15,7 @@
 
 #include "accept_backoff.h"
 #include "revocation.h"
+#include "tls_socket.h"
 
 namespace stek::server {
 
@@ -82,15 +82,19 @@ class TransportState : public std::enable_shared_from_this<TransportState> {
 };
 
 // One TLS connection: handshake, identity, then HTTP/1.1 requests until either side closes.
+// What an idle one holds (a long poll waits for minutes, by the thousand) is kept small: the
+// TLS state without record buffers (tls_socket.h), two timers, the peer, and no request or
+// response.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, std::shared_ptr<TransportState> state, ConnectionId id)
-      : stream_(std::move(socket), state->ssl_context),
+      : stream_(std::move(socket), state->ssl_context.native_handle()),
         state_(std::move(state)),
-        timer_(stream_.get_executor()) {
+        timer_(stream_.get_executor()),
+        deadline_(stream_.get_executor()) {
     peer_.connection = id;
     error_code ec;
-    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_.address = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
@@ -102,9 +106,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void start() {
-    beast::get_lowest_layer(stream_).expires_after(state_->limits.handshake_timeout);
-    stream_.async_handshake(ssl::stream_base::server,
-                            [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    expire_after(state_->limits.handshake_timeout);
+    stream_.async_handshake([self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
   }
 
   void wake() {
@@ -118,13 +121,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     waiting_ = false;
     timer_.cancel();
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(stream_).close();
+    deadline_.cancel();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
   }
 
  private:
+  // The connection closes unless the operation under way (handshake, read, write) ends within
+  // `timeout`; a later call replaces the deadline.
+  void expire_after(std::chrono::seconds timeout) {
+    deadline_.expires_after(timeout);
+    deadline_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->deadline_.expiry() > asio::steady_timer::clock_type::now()) return;
+      self->close();
+    });
+  }
+
   void on_handshake(error_code ec) {
-    if (ec || state_->stopping) return;  // failed handshakes get nothing, not even a count
+    if (ec || state_->stopping) return close();  // failed handshakes get nothing, not even a count
     SSL* ssl = stream_.native_handle();
     X509* cert = SSL_get0_peer_certificate(ssl);
     const long verified = SSL_get_verify_result(ssl);
@@ -155,8 +169,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->limits.header_bytes));
     parser_->body_limit(state_->limits.body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(
-        peer_.identity ? state_->limits.idle_timeout : state_->limits.handshake_timeout);
+    expire_after(peer_.identity ? state_->limits.idle_timeout : state_->limits.handshake_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
@@ -170,26 +183,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return send(error_response(413, "request body too large"), true);
     }
     if (ec || state_->stopping || state_->handler == nullptr) return close();
-    request_ = parser_->release();
-    HttpReply reply = state_->handler->handle(request_value());
+    const auto request = parser_->release();
+    parser_.reset();
+    keep_alive_ = request.keep_alive();
+    HttpReply reply = state_->handler->handle(request_value(request));
     if (auto* poll = std::get_if<LongPoll>(&reply)) return wait(poll->timeout);
     send(std::move(std::get<HttpResponse>(reply)));
   }
 
-  HttpRequest request_value() const {
+  HttpRequest request_value(const http::request<http::string_body>& request) const {
     HttpRequest r;
     r.peer = peer_;
-    const auto method = request_.method_string();
+    const auto method = request.method_string();
     r.method.assign(method.data(), method.size());
-    const auto target = request_.target();
+    const auto target = request.target();
     r.target.assign(target.data(), target.size());
-    for (const auto& field : request_) {
+    for (const auto& field : request) {
       const auto name = field.name_string();
       const auto value = field.value();
       r.headers.emplace_back(std::string(name.data(), name.size()),
                              std::string(value.data(), value.size()));
     }
-    r.body = request_.body();
+    r.body = request.body();
     return r;
   }
 
@@ -198,22 +213,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // request without an answer), so a readable socket means the client is gone.
   void wait(std::chrono::seconds timeout) {
     waiting_ = true;
-    auto& tcp_stream = beast::get_lowest_layer(stream_);
-    tcp_stream.expires_never();
+    deadline_.expires_at(asio::steady_timer::time_point::max());  // no deadline while waiting
+    buffer_.shrink_to_fit();                                      // empty between requests
     timer_.expires_after(timeout);
     timer_.async_wait([self = shared_from_this()](error_code) { self->end_wait(); });
-    tcp_stream.socket().async_wait(tcp::socket::wait_read,
-                                   [self = shared_from_this()](error_code ec) {
-                                     if (ec || !self->waiting_) return;
-                                     self->close();
-                                   });
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      if (ec || !self->waiting_) return;
+      self->close();
+    });
   }
 
   void end_wait() {
     if (!waiting_) return;
     waiting_ = false;
     error_code ec;
-    beast::get_lowest_layer(stream_).socket().cancel(ec);  // the readability wait
+    stream_.socket().cancel(ec);  // the readability wait
     if (state_->stopping || state_->handler == nullptr) return close();
     send(state_->handler->resume(peer_));
   }
@@ -238,12 +252,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       response_.body().size = reply_.text.size();
     }
     response_.body().more = false;
-    response_.keep_alive(!reply_.close && request_.keep_alive());
+    response_.keep_alive(!reply_.close && keep_alive_);
     response_.content_length(reply_.secret ? reply_.secret->size() : reply_.text.size());
-    beast::get_lowest_layer(stream_).expires_after(state_->limits.idle_timeout);
+    expire_after(state_->limits.idle_timeout);
     http::async_write(stream_, response_, [self = shared_from_this()](error_code ec, std::size_t) {
       const bool keep = !ec && self->response_.keep_alive() && !self->state_->stopping;
       self->reply_ = {};  // drop the shared ring document
+      self->response_ = {};
       if (keep) {
         self->read();
       } else {
@@ -252,15 +267,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  TlsSocket stream_;
   std::shared_ptr<TransportState> state_;
-  asio::steady_timer timer_;
+  asio::steady_timer timer_;     // the long poll's end
+  asio::steady_timer deadline_;  // of the handshake, read or write under way
   Peer peer_;
   bool opened_ = false;
   bool waiting_ = false;
+  bool keep_alive_ = false;  // the request being answered asked to keep the connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::request<http::string_body> request_;
   http::response<http::buffer_body> response_;
   HttpResponse reply_;
 };
