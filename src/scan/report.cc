@@ -227,6 +227,35 @@ void write_table(std::ostream& out, const ScanData& data, const Analysis& analys
   }
 }
 
+std::string report_text(const Json& report) {
+  if (!report.is_object() || report.empty()) return report.dump(2);
+  std::string out = "{";
+  const char* sep = "\n";
+  for (auto it = report.begin(); it != report.end(); ++it) {
+    out += sep;
+    sep = ",\n";
+    out += "  " + Json(it.key()).dump() + ": ";
+    const bool one_per_line = it.key() == "connections" || it.key() == "psk_ke";
+    if (one_per_line && it->is_array() && !it->empty()) {
+      out += "[";
+      const char* item_sep = "\n    ";
+      for (const Json& item : *it) {
+        out += item_sep;
+        item_sep = ",\n    ";
+        out += item.dump();
+      }
+      out += "\n  ]";
+      continue;
+    }
+    const std::string nested = it->dump(2);
+    for (char c : nested) {
+      out += c;
+      if (c == '\n') out += "  ";
+    }
+  }
+  return out + "\n}";
+}
+
 Json to_json(const ScanData& data, const Analysis& analysis) {
   Json endpoints = Json::array();
   for (const EndpointSummary& s : analysis.endpoints) endpoints.push_back(endpoint_json(data, s));
