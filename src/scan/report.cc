@@ -12,6 +12,7 @@
 #include "stek/bytes.h"
 
 #include "args.h"
+#include "timeline.h"
 
 namespace stek::scan {
 
@@ -109,6 +110,7 @@ Json endpoint_json(const ScanData& data, const EndpointSummary& s) {
       Json{{"attempts", s.resume_attempts}, {"resumed", s.resumed}, {"renewed", s.renewed}};
   out["key_names"] = keys;
   out["rotations"] = rotations;
+  out["timeline"] = timeline_json(data, s.endpoint);
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "names.h"
 #include "report.h"
+#include "timeline.h"
 
 namespace stek::scan {
 namespace {
@@ -81,6 +82,11 @@ TEST(LongWatch, ADayAtOneProbeAMinuteStaysUnderAFewMegabytes) {
       "peak RSS %ld KiB (before building the day: %ld KiB)\n",
       d.connections.size(), json.size(), svg.size(), rss_after, rss_before);
   EXPECT_EQ(a.endpoints.at(0).keys.size(), 24u);
+  const Json timeline = Json::parse(json)["endpoints"][0]["timeline"];
+  ASSERT_EQ(timeline.size(), 24u);  // one run per hourly key, not one entry per probe
+  EXPECT_EQ(timeline[0]["probes"], 60);
+  EXPECT_EQ(timeline[0]["key_name"], key_name_hex(test::name(1)));
+  EXPECT_EQ(timeline[23]["to"], utc_ms(d.started_ms + (kDaySteps - 1) * kMinute));
   EXPECT_LT(json.size(), 3u << 20);
   EXPECT_LT(svg.size(), 1u << 20);
 }
@@ -105,6 +111,29 @@ TEST(LongWatch, ReportTextPutsOneConnectionPerLineAndReadsBackTheSame) {
   }
   EXPECT_EQ(text.find("{\n  \"schema\": \"stek-scan/1\",\n"), 0u);
   EXPECT_NE(text.find("\n  \"endpoints\": [\n    {\n      \"endpoint\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stek::scan
+
+namespace stek::scan {
+namespace {
+
+TEST(LongWatch, TimelineStartsANewRunWhenTheStatusOrKeyNameChanges) {
+  ScanData d = day_of_watch();
+  d.connections.resize(9);                         // steps 0..4: fresh, (resume, fresh) x 4
+  d.connections[3].status = ProbeStatus::timeout;  // step 2's fresh connection
+  d.connections[3].tickets.clear();
+  d.connections[7].tickets[0].key_name = test::name(7);  // step 4's
+  const Json t = timeline_json(d, d.endpoints[0].label());
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0]["probes"], 2);
+  EXPECT_EQ(t[1]["status"], "timeout");
+  EXPECT_EQ(t[1]["key_name"], nullptr);
+  EXPECT_EQ(t[2]["probes"], 1);
+  EXPECT_EQ(t[2]["key_name"], key_name_hex(test::name(1)));
+  EXPECT_EQ(t[3]["key_name"], key_name_hex(test::name(7)));
+  EXPECT_EQ(t[3]["from"], utc_ms(d.started_ms + 4 * kMinute));
 }
 
 }  // namespace
