@@ -12,6 +12,7 @@
 #include "stek/bytes.h"
 
 #include "args.h"
+#include "timeline.h"
 
 namespace stek::scan {
 
@@ -109,6 +110,7 @@ Json endpoint_json(const ScanData& data, const EndpointSummary& s) {
       Json{{"attempts", s.resume_attempts}, {"resumed", s.resumed}, {"renewed", s.renewed}};
   out["key_names"] = keys;
   out["rotations"] = rotations;
+  out["timeline"] = timeline_json(data, s.endpoint);
   return out;
 }
 
@@ -225,6 +227,35 @@ void write_table(std::ostream& out, const ScanData& data, const Analysis& analys
   for (const Finding& f : analysis.findings) {
     out << fmt::format("  [{}] {}: {}\n", severity_name(f.severity), f.id, f.summary);
   }
+}
+
+std::string report_text(const Json& report) {
+  if (!report.is_object() || report.empty()) return report.dump(2);
+  std::string out = "{";
+  const char* sep = "\n";
+  for (auto it = report.begin(); it != report.end(); ++it) {
+    out += sep;
+    sep = ",\n";
+    out += "  " + Json(it.key()).dump() + ": ";
+    const bool one_per_line = it.key() == "connections" || it.key() == "psk_ke";
+    if (one_per_line && it->is_array() && !it->empty()) {
+      out += "[";
+      const char* item_sep = "\n    ";
+      for (const Json& item : *it) {
+        out += item_sep;
+        item_sep = ",\n    ";
+        out += item.dump();
+      }
+      out += "\n  ]";
+      continue;
+    }
+    const std::string nested = it->dump(2);
+    for (char c : nested) {
+      out += c;
+      if (c == '\n') out += "  ";
+    }
+  }
+  return out + "\n}";
 }
 
 Json to_json(const ScanData& data, const Analysis& analysis) {

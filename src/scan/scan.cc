@@ -382,11 +382,11 @@ int run_cli(const CliArgs& args, Env& env) {
 
   int rc = 0;
   if (args.json_out == "-") {
-    env.out << to_json(data, analysis).dump(2) << "\n";
+    env.out << report_text(to_json(data, analysis)) << "\n";
   } else {
     write_table(env.out, data, analysis, TableOptions{!args.brief});
     if (!args.json_out.empty()) {
-      if (auto st = write_output(args.json_out, to_json(data, analysis).dump(2) + "\n", env);
+      if (auto st = write_output(args.json_out, report_text(to_json(data, analysis)) + "\n", env);
           !st.ok()) {
         env.err << "stek-scan: " << st.error().message << "\n";
         rc = 4;

@@ -2,11 +2,16 @@
 """stek-scan merge on reports taken from several "vantage points": local nginx stand for the
 locations an anycast name reaches from different places. Two locations deliberately share
 one key file; a third has its own. Each report alone sees one endpoint and one key; only
-the merge shows the shared STEK."""
+the merge shows the shared STEK. Then a stek fleet (a real stekd, two domains of two hosts,
+each a real stek-agent feeding a real nginx), each host scanned as its own vantage point:
+the merge finds each domain's key on both its hosts and no key across domains."""
 
 import json
+import os
+import subprocess
 
-from stektest import LOOPBACK, Nginx, binary, run, stekctl
+from stektest import BUILD_DIR, LOOPBACK, Nginx, binary, run, stekctl
+from stektest.fleet import Fleet
 
 
 def keygen(path):
@@ -65,3 +70,66 @@ def test_merge_refuses_what_is_not_a_report(tmp_path):
     assert b"not a stek-scan report" in merge(bad, bad, expect=2).stderr
     assert b"not JSON" in merge(notjson, bad, expect=2).stderr
     assert merge(bad, expect=2).returncode == 2
+
+
+def scan_all_at_once(eps, tmp_path, tag):
+    """One `stek-scan once` report per endpoint, all started together."""
+    procs = {}
+    for name, ep in eps.items():
+        out = tmp_path / f"{tag}-{name}.json"
+        procs[name] = (out, subprocess.Popen(
+            [binary("stek-scan"), "once", ep, "--sni", "localhost", "--tls", "1.2", "--json",
+             out, "-q", "--brief", "--no-psk-ke"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE))
+    for name, (out, proc) in procs.items():
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (0, 1), (name, err.decode(errors="replace"))
+    return {name: out for name, (out, _) in procs.items()}
+
+
+def test_merge_of_a_stek_fleet_shares_keys_within_a_domain_never_across(tmp_path):
+    # A long interval: the four scans (well under a second) fall in one epoch; a scan round
+    # that straddles a boundary is taken again (bounded).
+    fleet = Fleet(tmp_path / "stek-fleet", BUILD_DIR, interval=60, history=2, lookahead=2,
+                  long_poll_timeout=10)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        fleet.start()
+        fleet.wait_ready()
+        eps = {h.name: f"{LOOPBACK}:{h.https_port}" for h in fleet.hosts}
+        for attempt in range(3):
+            before = fleet.epoch()
+            files = scan_all_at_once(eps, tmp_path, f"round{attempt}")
+            if fleet.epoch() == before:
+                break
+        else:
+            raise AssertionError("every scan round straddled an epoch boundary")
+        rings = {h.domain: {k["name"] for k in fleet.fetch_ring(h)[1]["keys"]}
+                 for h in fleet.hosts}
+    finally:
+        os.chdir(cwd)
+        fleet.stop()
+
+    by_domain = {d: [h.name for h in fleet.hosts if h.domain == d] for d in fleet.domains}
+    for f in files.values():  # each vantage point alone sees one endpoint and its one key
+        doc = json.loads(f.read_text())
+        [e] = doc["endpoints"]
+        assert len(e["key_names"]) == 1, e["key_names"]
+    ordered = [files[n] for names in by_domain.values() for n in names]
+    doc = merge(*ordered, expect=1)
+    assert len(doc["vantage_points"]) == 4
+    shared = sorted(sorted(f["vantage_points"]) for f in doc["findings"]
+                    if f["id"] == "shared_across_vantage_points")
+    want = sorted(sorted(str(files[n]) for n in names) for names in by_domain.values())
+    assert shared == want  # within each domain, and no pair across domains
+    names = {k["key_name"]: {s["vantage"] for s in k["seen"]} for k in doc["key_names"]}
+    assert len(names) == 2, names  # one key per domain, distinct
+    for d, hosts in by_domain.items():
+        [name] = [n for n, where in names.items() if where == {str(files[h]) for h in hosts}]
+        assert name in rings[d]  # the key stekd serves that domain
+        assert all(name not in r for other, r in rings.items() if other != d)
+
+    # Two hosts of different domains: distinct keys, nothing shared.
+    (a1, _), (b1, _) = by_domain.values()
+    assert merge(files[a1], files[b1], expect=0)["findings"] == []
