@@ -87,6 +87,17 @@ def free_ports_in_a_row(count: int) -> int:
     raise HarnessError(f"no {count} free ports in a row below {low}")
 
 
+def rss_kib(pid: int) -> int:
+    """The resident memory of process `pid` in KiB (VmRSS), 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def accepts(port: int) -> bool:
     """Whether something accepts connections on 127.0.0.1:port now."""
     with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.5):
