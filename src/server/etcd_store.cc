@@ -111,7 +111,13 @@ Result<StoreState> EtcdStore::load_locked() {
     if (seen_generation_ > 0)
       return make_error(Errc::rollback, describe() + ": the manifest is gone after generation " +
                                             std::to_string(seen_generation_) + " was seen");
-    if (!range.kvs.empty()) return damaged("records without a manifest");
+    // The leader key (etcd_leader.h) is no record: a replica that leads before its first
+    // commit has written only that one.
+    const std::string leader_key = options_.prefix + "/leader";
+    const bool records =
+        std::any_of(range.kvs.begin(), range.kvs.end(),
+                    [&](const etcd::KeyValue& kv) { return kv.key != leader_key; });
+    if (records) return damaged("records without a manifest");
     if (!options_.init) {
       return make_error(Errc::not_found,
                         describe() +

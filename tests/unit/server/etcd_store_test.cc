@@ -49,6 +49,19 @@ TEST(EtcdStore, EmptyPrefixIsAnErrorWithoutInitAndAnEmptyStateWithIt) {
   EXPECT_EQ(state->generation, 0u);
 }
 
+TEST(EtcdStore, AReplicaStartingWhileTheFirstLeadsBeforeItsFirstCommitFindsAnEmptyState) {
+  // The first replica took the leader key and has not committed the state yet: the prefix
+  // holds only that key, which is no record of the state (seen: a replica refused to start).
+  EtcdRig rig;
+  rig.etcd.put("/stek/test/leader", "replica-1", 7);
+  auto state = rig.open(true)->load();
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(state->generation, 0u);
+  EXPECT_EQ(rig.open(false)->load().error().code, Errc::not_found);
+  rig.etcd.put("/stek/test/epoch/1000", "stray");  // a record without a manifest is damage
+  EXPECT_EQ(rig.open(true)->load().error().code, Errc::integrity);
+}
+
 TEST(EtcdStore, CommittedStateLoadsBackInAnotherReplicaWithEverySecretSealed) {
   EtcdRig rig;
   auto a = rig.open();
