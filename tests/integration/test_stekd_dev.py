@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
-from pathlib import Path
 
 import pytest
 
-from stektest import BUILD_DIR, Process, binary, have, run, tls_connect
+from stektest import Process, binary, have, run, tls_connect
 from stektest import wait_for_port, wait_until
 from stektest.proc import free_ports_in_a_row
 
