@@ -9,7 +9,7 @@ EtcdLeader::EtcdLeader(etcd::Transport& transport, Random& random, std::string p
                        std::string id, std::int64_t ttl_seconds)
     : transport_(transport),
       random_(random),
-      key_(std::move(prefix) + "/leader"),
+      key_(etcd_leader_key(prefix)),
       id_(std::move(id)),
       ttl_(ttl_seconds) {}
 

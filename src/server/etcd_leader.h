@@ -15,6 +15,11 @@
 
 namespace stek::server {
 
+// The key the leader holds under `prefix`; the store skips it when it reads the state.
+inline std::string etcd_leader_key(const std::string& prefix) {
+  return prefix + "/leader";
+}
+
 class EtcdLeader {
  public:
   // `id` names this replica in the leader key (host name and pid); `ttl_seconds` >= 1.

@@ -7,6 +7,7 @@
 
 #include "stek/bytes.h"
 
+#include "etcd_leader.h"
 #include "etcd_wire.h"
 
 namespace stek::server {
@@ -113,7 +114,7 @@ Result<StoreState> EtcdStore::load_locked() {
                                             std::to_string(seen_generation_) + " was seen");
     // The leader key (etcd_leader.h) is no record: a replica that leads before its first
     // commit has written only that one.
-    const std::string leader_key = options_.prefix + "/leader";
+    const std::string leader_key = etcd_leader_key(options_.prefix);
     const bool records =
         std::any_of(range.kvs.begin(), range.kvs.end(),
                     [&](const etcd::KeyValue& kv) { return kv.key != leader_key; });

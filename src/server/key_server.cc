@@ -3,7 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "lifecycle_metrics.h"
 #include "process_metrics.h"
 #include "server_status.h"
 #include "status_render.h"
@@ -68,24 +67,26 @@ net::MetricsEndpoints KeyServer::metrics_endpoints() {
   return {
       .metrics =
           [this] {
-            ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
-            status.long_polls_waiting = waits_.size();
-            return render_server_metrics(status, transport_.stats()) +
-                   render_lifecycle_metrics(lifecycle_figures(keys_, health().healthy)) +
+            return render_server_metrics(snapshot(), transport_.stats()) +
                    net::process_metrics_text("stekd");
           },
       .health = [this] { return health(); },
       .status_page =
           [this] {
-            ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
-            status.long_polls_waiting = waits_.size();
-            const net::HealthReport report = health();
-            status.health_text = report.text;
-            status.health_failing = !report.healthy;
+            ServerStatus status = snapshot();
             add_key_labels(status, keys_);
             return render_status_page(status);
           },
   };
+}
+
+ServerStatus KeyServer::snapshot() const {
+  ServerStatus status = collect_status(keys_, agents_, clock_.now(), &audit_);
+  status.long_polls_waiting = waits_.size();
+  const net::HealthReport report = health();
+  status.health_text = report.text;
+  status.health_failing = !report.healthy;
+  return status;
 }
 
 net::HealthReport KeyServer::health() const {

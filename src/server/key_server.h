@@ -25,6 +25,7 @@
 #include "keyring_api.h"
 #include "metrics_listener.h"
 #include "mtls_transport.h"
+#include "server_status.h"
 #include "wait_list.h"
 
 namespace stek::server {
@@ -66,6 +67,9 @@ class KeyServer {
   net::MetricsEndpoints metrics_endpoints();
   // What /healthz answers; the status page shows it, /metrics says it as stek_healthy.
   net::HealthReport health() const;
+  // The status for /metrics and the status page: the key service and the agents as they are
+  // now, the long polls waiting, and /healthz's answer.
+  ServerStatus snapshot() const;
 
   ServerConfig config_;
   KeyService& keys_;

@@ -13,6 +13,10 @@ ServerStatus collect_status(const KeyService& keys, const AgentRegistry& agents,
   s.served_schedule = keys.served_schedule().params();
   s.lifetime_hint = keys.schedule().lifetime_hint();
   s.epochs_held = keys.epochs_held();
+  if (s.epochs_held) {
+    const Schedule& served = keys.served_schedule();
+    s.erase_due = served.epoch_start(s.epochs_held->first + served.history() + 1);
+  }
   s.epoch_secrets_held = keys.epoch_secrets_held();
   s.erasures_total = keys.erasures_total();
   s.clock_step_alarm = keys.clock_guard().alarmed();

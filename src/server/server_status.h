@@ -50,6 +50,10 @@ struct ServerStatus {
   std::optional<ScheduleParams> served_schedule;
   std::int64_t lifetime_hint = 0;
   std::optional<EpochRange> epochs_held;
+  // When the oldest epoch secret held must be erased: the start of the first epoch in which it
+  // decrypts nothing, H + 1 epochs after its own under the schedule served (during a change of
+  // schedule, the wider one). None while no secret is held.
+  std::optional<UnixSeconds> erase_due;
   std::size_t epoch_secrets_held = 0;
   std::uint64_t erasures_total = 0;
   bool clock_step_alarm = false;          // a wall-clock step is being refused
@@ -62,7 +66,7 @@ struct ServerStatus {
   bool audit_failing = false;              // the last audit write failed
   std::size_t long_polls_waiting = 0;      // parked on the wait list (KeyServer fills it in)
   std::string health_text;                 // /healthz's line (KeyServer fills it in)
-  bool health_failing = false;             // /healthz answers 503 (KeyServer fills it in)
+  bool health_failing = false;  // /healthz answers 503 (KeyServer fills it in; /metrics too)
 };
 
 // `audit`, when given, adds the audit log's failure count and state.

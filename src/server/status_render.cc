@@ -57,6 +57,20 @@ std::string render_server_metrics(const ServerStatus& s, const TransportStats& t
   for (const DomainStatus& d : s.domains) {
     m.sample("stek_ring_version", {{"domain", d.name}}, d.ring_version);
   }
+  // For the alert rules (contrib/observability/stek-alerts.yml): health as /healthz answers it,
+  // the interval, and the erasure deadline as a timestamp to compare with time().
+  m.single("stek_healthy", MetricType::gauge,
+           "1 while /healthz answers 200 (current key held, audit writable, clock trusted, etcd "
+           "usable), else 0",
+           s.health_failing ? 0 : 1);
+  m.single("stek_schedule_interval_seconds", MetricType::gauge,
+           "Configured epoch length I in seconds", s.schedule.interval);
+  if (s.erase_due) {
+    m.single("stek_epoch_secret_erase_due_timestamp_seconds", MetricType::gauge,
+             "Unix time by which the oldest epoch secret held must be erased (the end of its "
+             "decrypt window); in the past means erasure is overdue",
+             *s.erase_due);
+  }
   return m.text();
 }
 

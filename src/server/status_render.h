@@ -13,7 +13,8 @@ namespace stek::server {
 // The HTML page (status_page.cc): read-only, key names at most, never key bytes. Call
 // add_key_labels on `s` first for the key names in the timeline.
 std::string render_status_page(const ServerStatus& s);
-// Prometheus text for /metrics; `transport` adds connection and request counts.
+// Prometheus text for /metrics; `transport` adds connection and request counts. stek_healthy
+// follows `s.health_failing`, which KeyServer fills in from /healthz's answer.
 std::string render_server_metrics(const ServerStatus& s, const TransportStats& transport);
 
 }  // namespace stek::server

@@ -138,7 +138,7 @@ def test_compromise_rotation_reaches_agents_on_every_replica_and_ends_old_ticket
     _, replicas = fleet
     hosts = ["web1", "web2", "web1"]
     with ShmDir() as shm:
-        agents, servers = [], []
+        agents, servers, includes = [], [], []
         try:
             for i, (host, replica) in enumerate(zip(hosts, replicas)):
                 keys, include = shm / f"nginx{i}", tmp_path / f"tickets{i}.conf"
@@ -156,7 +156,7 @@ def test_compromise_rotation_reaches_agents_on_every_replica_and_ends_old_ticket
                 wait_until(lambda: include_keys(include), 30, what=f"agent {i}'s nginx include")
                 nginx.start()
                 servers.append(nginx)
-            includes = [tmp_path / f"tickets{i}.conf" for i in range(len(hosts))]
+                includes.append(include)
 
             def one_ring_in_every_include():
                 seen = {tuple(sorted(include_keys(p))) for p in includes}

@@ -299,7 +299,65 @@ TEST(ServerMetrics, TextIsPinned) {
             "# HELP stek_ring_version Current ring version per domain\n"
             "# TYPE stek_ring_version gauge\n"
             "stek_ring_version{domain=\"eu-west\"} 16777217\n"
-            "stek_ring_version{domain=\"us-east\"} 16777218\n");
+            "stek_ring_version{domain=\"us-east\"} 16777218\n"
+            "# HELP stek_healthy 1 while /healthz answers 200 (current key held, audit "
+            "writable, clock trusted, etcd usable), else 0\n"
+            "# TYPE stek_healthy gauge\n"
+            "stek_healthy 1\n"
+            "# HELP stek_schedule_interval_seconds Configured epoch length I in seconds\n"
+            "# TYPE stek_schedule_interval_seconds gauge\n"
+            "stek_schedule_interval_seconds 60\n");
+}
+
+// The rig's schedule: I = 60 s, H = 2, L = 2; it starts at kStart, the first second of kEpoch.
+TEST(ServerMetrics, OldestSecretIsDueAtTheStartOfTheEpochAfterItsDecryptWindow) {
+  NetPartsRig rig;
+  ServerStatus s = collect_status(rig.keys, rig.agents, rig.clock.now());
+  EXPECT_EQ(s.schedule.interval, 60);
+  // A fresh start holds kEpoch .. kEpoch + 2: kEpoch decrypts through kEpoch + 2.
+  ASSERT_TRUE(s.erase_due.has_value());
+  EXPECT_EQ(*s.erase_due, kStart + 3 * 60);
+
+  // At that boundary maintenance erases it; the next one is due an interval later.
+  rig.clock.set(kStart + 3 * 60);
+  ASSERT_TRUE(rig.keys.maintain(rig.clock.now()).ok());
+  s = collect_status(rig.keys, rig.agents, rig.clock.now());
+  EXPECT_EQ(*s.erase_due, kStart + 4 * 60);
+}
+
+TEST(ServerMetrics, SecretKeptPastItsDeadlineShowsAsADueTimeInThePast) {
+  NetPartsRig rig;
+  // Time moves on without maintenance (a store that refuses commits looks the same).
+  rig.clock.set(kStart + 10 * 60);
+  const ServerStatus s = collect_status(rig.keys, rig.agents, rig.clock.now());
+  EXPECT_LT(*s.erase_due, rig.clock.now());
+}
+
+TEST(ServerMetrics, TextHasHealthIntervalAndDeadline) {
+  ServerStatus s;
+  s.schedule = {3600, 2, 2};
+  s.erase_due = 1'800'007'200;
+  const std::string text = render_server_metrics(s, {});
+  const std::string tail =
+      "# HELP stek_healthy 1 while /healthz answers 200 (current key held, audit writable, "
+      "clock trusted, etcd usable), else 0\n"
+      "# TYPE stek_healthy gauge\n"
+      "stek_healthy 1\n"
+      "# HELP stek_schedule_interval_seconds Configured epoch length I in seconds\n"
+      "# TYPE stek_schedule_interval_seconds gauge\n"
+      "stek_schedule_interval_seconds 3600\n"
+      "# HELP stek_epoch_secret_erase_due_timestamp_seconds Unix time by which the oldest "
+      "epoch secret held must be erased (the end of its decrypt window); in the past means "
+      "erasure is overdue\n"
+      "# TYPE stek_epoch_secret_erase_due_timestamp_seconds gauge\n"
+      "stek_epoch_secret_erase_due_timestamp_seconds 1800007200\n";
+  ASSERT_GE(text.size(), tail.size());
+  EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
+  s.health_failing = true;
+  s.erase_due.reset();
+  const std::string none = render_server_metrics(s, {});
+  EXPECT_NE(none.find("stek_healthy 0\n"), std::string::npos);
+  EXPECT_EQ(none.find("erase_due"), std::string::npos);
 }
 
 TEST(ServerMetrics, HostileDomainStaysInsideItsLabel) {
