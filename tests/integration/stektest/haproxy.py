@@ -23,6 +23,18 @@ frontend tls
 """
 
 
+
+def runtime_api(sock: Path, command: str, timeout: float = 5.0) -> str:
+    """One command on a HAProxy runtime API (stats) socket; its whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock))
+        s.sendall(command.encode() + b"\n")
+        chunks = []
+        while data := s.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
+
 class Haproxy(Process):
     """HAProxy serving HTTPS with the ticket keys in `keys`, configured in `directory`.
 
@@ -77,14 +89,4 @@ class Haproxy(Process):
 
     def admin(self, command: str, timeout: float = 5.0) -> str:
         """One command on the runtime API socket."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(str(self.socket))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-        return b"".join(chunks).decode(errors="replace")
+        return runtime_api(self.socket, command, timeout)

@@ -4,9 +4,9 @@ plain round robin on another, so a test measures both through the same servers."
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
+from .haproxy import runtime_api
 from .proc import LOOPBACK, SOURCE_DIR, Process, free_port, wait_for_port
 
 
@@ -71,14 +71,7 @@ class RoutingHaproxy(Process):
         return {"socket": self.socket, "map": self.map_file}
 
     def admin(self, command: str, timeout: float = 5.0) -> str:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(str(self.socket))
-            s.sendall(command.encode() + b"\n")
-            chunks = []
-            while data := s.recv(65536):
-                chunks.append(data)
-        return b"".join(chunks).decode(errors="replace")
+        return runtime_api(self.socket, command, timeout)
 
     def routes(self) -> dict[str, str]:
         """The routing map now: key name (hex) -> server name."""
