@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
       "deny",
       "The deny-list of hosts: `deny add HOST` refuses HOST (403) whatever its certificate and\n"
       "ends its open long polls; `deny remove HOST` allows it again; `deny list` shows them.\n"
-      "stekd keeps the list beside its state file, so it survives restarts.");
+      "stekd keeps the list beside its state file (on etcd: in etcd, one list for every replica),\n"
+      "so it survives restarts.");
   dn->add_option("action", deny_action, "add, remove or list")
       ->required()
       ->check(CLI::IsMember({"add", "remove", "list"}));

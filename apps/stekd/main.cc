@@ -60,12 +60,17 @@ void on_hangup(boost::asio::signal_set& hup, const stek::log::LogOptions& loggin
   });
 }
 
-// The configured store: the sealed state file, or a prefix in etcd (docs/etcd.md).
+// The configured store: the sealed state file and the deny-list file beside it, or a prefix in
+// etcd holding both (docs/etcd.md).
 struct OpenedStore {
-  std::unique_ptr<stek::server::FileStore> file;  // null on etcd
-  stek::server::EtcdParts etcd;                   // empty with the file store
+  std::unique_ptr<stek::server::FileStore> file;           // null on etcd
+  std::unique_ptr<stek::server::FileDenyStore> file_deny;  // null on etcd
+  stek::server::EtcdParts etcd;                            // empty with the file store
   stek::server::Store& store() const {
     return file ? static_cast<stek::server::Store&>(*file) : *etcd.store;
+  }
+  stek::server::DenyStore& deny() const {
+    return file_deny ? static_cast<stek::server::DenyStore&>(*file_deny) : *etcd.deny;
   }
 };
 
@@ -79,6 +84,8 @@ stek::Result<OpenedStore> open_store(const stek::server::ServerConfig& config, s
     opened.file = std::make_unique<stek::server::FileStore>(
         config.store_path, std::move(kek), random,
         stek::server::FileStoreOptions{.generation_file = config.generation_file, .init = init});
+    opened.file_deny = std::make_unique<stek::server::FileDenyStore>(
+        stek::server::DenyList::beside(config.store_path));
   }
   return opened;
 }
@@ -203,9 +210,11 @@ int main(int argc, char** argv) {
         state.ok() ? stek::server::check_interval(*state, schedule->params(), checked.describe())
                    : stek::Status{};
     if (!interval.ok()) spdlog::critical("schedule: {}", interval.error().message);
+    auto denied = opened->deny().load();
+    if (!denied.ok()) spdlog::critical("deny-list: {}", denied.error().message);
     const auto problems = stek::server::check_server_files(*config, log_file);
     for (const auto& p : problems) spdlog::critical("{}", p.message);
-    if (!state.ok() || !interval.ok() || !problems.empty()) return 1;
+    if (!state.ok() || !interval.ok() || !denied.ok() || !problems.empty()) return 1;
     spdlog::info(
         "configuration, KEK, state ({}: generation {}, {} epoch secrets), TLS files ({} CRL "
         "files) and directories are valid",
@@ -228,7 +237,7 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", opened.error().message);
     return 1;
   }
-  auto& [file_store, etcd] = *opened;
+  auto& [file_store, file_deny, etcd] = *opened;
   if (file_store) {
     // Temp files of commits a kill -9 cut short hold secrets erased since: erase them first.
     if (auto removed = file_store->remove_leftovers(); !removed.ok()) {
@@ -252,11 +261,24 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", loaded.error().message);
     return 1;
   }
+  if (etcd.store) {
+    // A deny-list file from single-box days is merged into the shared list, never forgotten.
+    const auto old_file = stek::server::DenyList::beside(config->store_path);
+    auto merged = stek::server::merge_deny_file(old_file, *etcd.deny, *audit);
+    if (!merged.ok()) {
+      spdlog::critical("deny-list file {}: {}", old_file.string(), merged.error().message);
+      return 1;
+    }
+    if (!merged->empty()) {
+      spdlog::warn("merged {} hosts of {} into the deny-list in {} (the file is now {}.merged)",
+                   merged->size(), old_file.string(), etcd.deny->describe(), old_file.string());
+    }
+  }
   stek::server::KeyService keys(*schedule, config->domains, store, random, *audit,
                                 config->max_clock_step);
   keys.set_per_host(config->per_host_domains);
   boost::asio::io_context io;
-  stek::server::KeyServer server(io, *config, keys, clock, *audit);
+  stek::server::KeyServer server(io, *config, keys, opened->deny(), clock, *audit);
   // Replicas on etcd: only the leader makes and erases secrets; every replica reloads what
   // any of them commits (docs/etcd.md).
   std::unique_ptr<stek::server::EtcdReplica> replica;
@@ -269,8 +291,10 @@ int main(int argc, char** argv) {
                                          .id = std::string(host) + "/" + std::to_string(::getpid()),
                                          .lease_ttl = config->etcd_lease_ttl,
                                          .poll = std::chrono::milliseconds(config->etcd_poll_ms)},
-        stek::server::EtcdReplicaActions{.reload = [&server] { server.reload_state(); },
-                                         .maintain = [&server] { server.maintain_now(); }});
+        stek::server::EtcdReplicaActions{
+            .reload = [&server] { server.reload_state(); },
+            .maintain = [&server] { server.maintain_now(); },
+            .reload_denied = [&server] { return server.reload_denied(); }});
     server.set_replica_hooks({.leads = [&replica] { return replica->leads(); },
                               .role = [&replica] { return replica->role(); },
                               .problem = [&replica] { return replica->problem(); }});

@@ -49,9 +49,11 @@ std::vector<Error> check_server_files(const ServerConfig& c, const fs::path& log
     problems.push_back(denied.error().with_context("deny-list"));
   }
   check_writable(c.store_path, "store.path", problems);
-  check_writable(deny_file, "deny-list", problems);
-  if (c.store_backend == "file")
+  // On etcd the deny-list is in etcd; a file there is only read once, to be merged into it.
+  if (c.store_backend == "file") {
+    check_writable(deny_file, "deny-list", problems);
     check_writable(c.generation_file, "store.generation_file", problems);
+  }
   if (!c.audit_path.empty()) check_writable(c.audit_path, "audit.path", problems);
   if (!log_file.empty()) check_writable(log_file, "--log-file", problems);
   return problems;

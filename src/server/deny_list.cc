@@ -1,42 +1,18 @@
-// The persisted deny-list of host ids.
+// The deny-list of host ids in memory, kept in its DenyStore.
 #include "deny_list.h"
 
+#include <algorithm>
+#include <iterator>
 #include <system_error>
 
-#include <nlohmann/json.hpp>
-
 #include "stek/derive.h"
-#include "stek/file.h"
+
+#include "audit.h"
 
 namespace stek::server {
 
-namespace {
-
-constexpr std::size_t kMaxDenyFile = 1 << 20;
-
-Result<std::set<std::string>> read_hosts(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec) && !ec) return std::set<std::string>{};
-  STEK_ASSIGN_OR_RETURN(SecretBytes bytes, read_file(path, kMaxDenyFile));
-  const auto* begin = reinterpret_cast<const char*>(bytes.data());
-  const auto doc = nlohmann::json::parse(begin, begin + bytes.size(), nullptr, false);
-  const auto bad = [&] {
-    return make_error(Errc::bad_format, path.string() +
-                                            ": not a deny-list (expected {\"denied_hosts\": "
-                                            "[...]}); fix or remove it");
-  };
-  if (!doc.is_object() || !doc.contains("denied_hosts") || !doc["denied_hosts"].is_array()) {
-    return bad();
-  }
-  std::set<std::string> hosts;
-  for (const auto& h : doc["denied_hosts"]) {
-    if (!h.is_string() || !validate_domain_id(h.get<std::string>()).ok()) return bad();
-    hosts.insert(h.get<std::string>());
-  }
-  return hosts;
-}
-
-}  // namespace
+DenyList::DenyList(std::filesystem::path path)
+    : owned_(std::make_unique<FileDenyStore>(std::move(path))), store_(owned_.get()) {}
 
 Result<DenyList> DenyList::load(const std::filesystem::path& path) {
   DenyList list(path);
@@ -50,36 +26,65 @@ std::filesystem::path DenyList::beside(const std::filesystem::path& state_file) 
   return p;
 }
 
-Status DenyList::save(const std::set<std::string>& hosts) const {
-  const std::string text = nlohmann::json{{"denied_hosts", hosts}}.dump(2) + "\n";
-  return write_file_atomic(
-      path_, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600);
-}
-
-Result<bool> DenyList::add(const std::string& host) {
+Result<bool> DenyList::change(const std::string& host, bool deny) {
   if (auto ok = validate_domain_id(host); !ok.ok()) {
     return make_error(Errc::invalid_argument, "not a host id: " + ok.error().message);
   }
-  if (hosts_.contains(host)) return false;
-  std::set<std::string> next = hosts_;
-  next.insert(host);
-  STEK_TRY(save(next));
-  hosts_ = std::move(next);
-  return true;
+  STEK_ASSIGN_OR_RETURN(DenyUpdate stored, store_->update(host, deny));
+  hosts_ = std::move(stored.hosts);
+  return stored.changed;
+}
+
+Result<bool> DenyList::add(const std::string& host) {
+  return change(host, true);
 }
 
 Result<bool> DenyList::remove(const std::string& host) {
-  if (!hosts_.contains(host)) return false;
-  std::set<std::string> next = hosts_;
-  next.erase(host);
-  STEK_TRY(save(next));
-  hosts_ = std::move(next);
-  return true;
+  return change(host, false);
 }
 
 Status DenyList::reload() {
-  STEK_ASSIGN_OR_RETURN(hosts_, read_hosts(path_));
+  STEK_ASSIGN_OR_RETURN(hosts_, store_->load());
   return {};
+}
+
+Result<std::vector<std::string>> DenyList::refresh() {
+  STEK_ASSIGN_OR_RETURN(std::set<std::string> now, store_->load());
+  std::vector<std::string> added;
+  std::set_difference(now.begin(), now.end(), hosts_.begin(), hosts_.end(),
+                      std::back_inserter(added));
+  hosts_ = std::move(now);
+  return added;
+}
+
+Result<std::vector<std::string>> merge_deny_file(const std::filesystem::path& file,
+                                                 DenyStore& shared, AuditSink& audit) {
+  FileDenyStore old(file);
+  STEK_ASSIGN_OR_RETURN(std::set<std::string> hosts, old.load());
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::vector<std::string>{};
+  STEK_ASSIGN_OR_RETURN(std::set<std::string> held, shared.load());
+  std::vector<std::string> missing;
+  std::set_difference(hosts.begin(), hosts.end(), held.begin(), held.end(),
+                      std::back_inserter(missing));
+  if (!missing.empty()) {
+    // On record before it takes effect, as every change of the list is.
+    STEK_TRY(
+        audit.record("deny_list_merged",
+                     {{"file", file.string()}, {"into", shared.describe()}, {"hosts", missing}}));
+    for (const std::string& host : missing) STEK_TRY(shared.update(host, true));
+  }
+  std::filesystem::path aside = file;
+  aside += ".merged";
+  std::filesystem::rename(file, aside, ec);
+  if (ec) {
+    return make_error(Errc::io, file.string() + ": merged into " + shared.describe() +
+                                    " but cannot be renamed to " + aside.string() + " (" +
+                                    ec.message() +
+                                    "); rename or remove it, or its hosts come "
+                                    "back at every start");
+  }
+  return missing;
 }
 
 }  // namespace stek::server

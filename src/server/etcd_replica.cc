@@ -1,9 +1,12 @@
 // The replica's worker thread: election and manifest poll, posting to the io_context.
 #include "etcd_replica.h"
 
+#include <vector>
+
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "etcd_deny_store.h"
 #include "etcd_wire.h"
 
 namespace stek::server {
@@ -50,25 +53,44 @@ void EtcdReplica::run() {
 
 void EtcdReplica::round() {
   std::optional<std::string> failure;
-  // First the poll, the cheap part that carries other replicas' changes to agents.
-  // Serializable: answered by any member, also without quorum (then possibly stale, which
-  // delays a reload but never makes one wrong: loads are linearizable).
-  const std::string key = options_.prefix + "/manifest";
-  auto body = transport_.post("/v3/kv/range", etcd::range_request(key, false, true).dump());
+  // First the poll, the cheap part that carries other replicas' changes to agents: the
+  // manifest's and the deny-list's revisions in one read, so a denial made before a rotation
+  // is never seen after it. Serializable: answered by any member, also without quorum (then
+  // possibly stale, which delays a reload but never makes one wrong: loads are linearizable).
+  const std::vector<std::string> keys = {options_.prefix + "/manifest",
+                                         etcd_deny_key(options_.prefix)};
+  auto body = transport_.post("/v3/kv/txn", etcd::read_txn_request(keys).dump());
   std::optional<std::int64_t> revision;
+  std::optional<std::int64_t> deny_revision;
   if (body.ok()) {
-    auto range = etcd::parse_range(*body);
-    if (range.ok()) {
-      revision = range->kvs.empty() ? 0 : range->kvs.front().mod_revision;
+    auto ranges = etcd::parse_read_txn(*body, keys.size());
+    if (ranges.ok()) {
+      const auto mod = [](const etcd::RangeResult& r) {
+        return r.kvs.empty() ? std::int64_t{0} : r.kvs.front().mod_revision;
+      };
+      revision = mod((*ranges)[0]);
+      deny_revision = mod((*ranges)[1]);
     } else {
-      failure = range.error().message;
+      failure = ranges.error().message;
     }
   } else {
     failure = body.error().message;
   }
-  if (revision && *revision != seen_revision_) {
+  if (revision && deny_revision) {
+    const bool retry = retry_reload_.exchange(false);
+    const bool denied = retry || *deny_revision != seen_deny_revision_;
+    const bool state = *revision != 0 && (retry || *revision != seen_revision_);
+    seen_deny_revision_ = *deny_revision;
     seen_revision_ = *revision;
-    if (*revision != 0) boost::asio::post(io_, actions_.reload);
+    if (denied || state) {
+      boost::asio::post(io_, [this, denied, state] {
+        if (denied && actions_.reload_denied && !actions_.reload_denied()) {
+          retry_reload_ = true;
+          return;
+        }
+        if (state) actions_.reload();
+      });
+    }
   }
   const bool led = leads_;
   auto step = leader_.step();

@@ -1,7 +1,9 @@
 // One stekd replica on etcd: a worker thread that, every poll interval, takes part in the
-// leader election (etcd_leader.h) and polls the manifest's revision with a serializable read.
-// A new revision (a commit by any replica: maintenance, rotate-domain-secret) makes the key
-// server reload the state and wake its waiting agents; the leader also runs maintenance.
+// leader election (etcd_leader.h) and polls the revisions of the manifest and of the deny-list
+// record (etcd_deny_store.h) in one serializable read. A new manifest revision (a commit by
+// any replica: maintenance, rotate-domain-secret) makes the key server reload the state and
+// wake its waiting agents; a new deny-list revision makes it reload the deny-list first and
+// end the long polls of hosts it now denies. The leader also runs maintenance.
 // The key service itself is only ever used on the io_context's thread: the worker posts.
 //
 // A bounded poll rather than an etcd watch: the gateway's watch is a stream, and the HTTPS
@@ -35,6 +37,11 @@ struct EtcdReplicaOptions {
 struct EtcdReplicaActions {
   std::function<void()> reload;    // the state changed in etcd: load it, wake agents
   std::function<void()> maintain;  // this replica leads: make and erase on schedule
+  // The deny-list changed in etcd: load it, end the polls of the hosts it now denies; false
+  // when it could not be read. Runs before `reload` of the same round, and while it fails no
+  // state is reloaded (both are tried again next round): a host denied before a rotation
+  // never gets the rotated ring because its replica was slow to read the denial.
+  std::function<bool()> reload_denied;
 };
 
 class EtcdReplica {
@@ -65,6 +72,8 @@ class EtcdReplica {
   EtcdLeader leader_;
   std::atomic<bool> leads_{false};
   std::int64_t seen_revision_ = -1;
+  std::int64_t seen_deny_revision_ = -1;
+  std::atomic<bool> retry_reload_{false};  // the last reload_denied failed
 
   mutable std::mutex mu_;  // guards the fields below
   std::string holder_;

@@ -14,6 +14,8 @@ Result<EtcdParts> open_etcd(const ServerConfig& config, Kek kek, Random& random,
   EtcdParts parts;
   STEK_ASSIGN_OR_RETURN(parts.store_transport, etcd::HttpsEtcdTransport::make(options));
   STEK_ASSIGN_OR_RETURN(parts.replica_transport, etcd::HttpsEtcdTransport::make(options));
+  parts.deny = std::make_unique<EtcdDenyStore>(*parts.store_transport, Kek{kek.key.clone(), kek.id},
+                                               random, config.etcd_prefix);
   parts.store = std::make_unique<EtcdStore>(*parts.store_transport, std::move(kek), random,
                                             EtcdStoreOptions{config.etcd_prefix, init});
   return parts;

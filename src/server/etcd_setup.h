@@ -1,4 +1,5 @@
-// stekd's etcd parts made from its configuration: the store and the replica's transport.
+// stekd's etcd parts made from its configuration: the store, the deny-list record and the
+// replica's transport.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,7 @@
 #include "stek/seal.h"
 
 #include "config.h"
+#include "etcd_deny_store.h"
 #include "etcd_store.h"
 #include "etcd_transport.h"
 
@@ -17,6 +19,7 @@ struct EtcdParts {
   std::unique_ptr<etcd::HttpsEtcdTransport> store_transport;
   std::unique_ptr<etcd::HttpsEtcdTransport> replica_transport;
   std::unique_ptr<EtcdStore> store;
+  std::unique_ptr<EtcdDenyStore> deny;  // the hosts' deny-list, shared by the replicas
 };
 
 // Loads the TLS files (errors name them); contacts nothing yet.

@@ -7,6 +7,7 @@
 
 #include "stek/bytes.h"
 
+#include "etcd_deny_store.h"
 #include "etcd_leader.h"
 #include "etcd_wire.h"
 
@@ -113,11 +114,13 @@ Result<StoreState> EtcdStore::load_locked() {
       return make_error(Errc::rollback, describe() + ": the manifest is gone after generation " +
                                             std::to_string(seen_generation_) + " was seen");
     // The leader key (etcd_leader.h) is no record: a replica that leads before its first
-    // commit has written only that one.
+    // commit has written only that one. Nor is the deny-list (etcd_deny_store.h), which an
+    // admin may change before the first commit.
     const std::string leader_key = etcd_leader_key(options_.prefix);
-    const bool records =
-        std::any_of(range.kvs.begin(), range.kvs.end(),
-                    [&](const etcd::KeyValue& kv) { return kv.key != leader_key; });
+    const std::string deny_key = etcd_deny_key(options_.prefix);
+    const bool records = std::any_of(
+        range.kvs.begin(), range.kvs.end(),
+        [&](const etcd::KeyValue& kv) { return kv.key != leader_key && kv.key != deny_key; });
     if (records) return damaged("records without a manifest");
     if (!options_.init) {
       return make_error(Errc::not_found,

@@ -136,6 +136,13 @@ json txn_request(const std::vector<Compare>& compares, const std::vector<Operati
   return {{"compare", std::move(cmp)}, {"success", std::move(success)}, {"failure", failure}};
 }
 
+json read_txn_request(const std::vector<std::string>& keys) {
+  json success = json::array();
+  for (const std::string& key : keys)
+    success.push_back({{"request_range", range_request(key, false, true)}});
+  return {{"compare", json::array()}, {"success", std::move(success)}};
+}
+
 json lease_grant_request(std::int64_t ttl_seconds, std::int64_t id) {
   return {{"TTL", std::to_string(ttl_seconds)}, {"ID", std::to_string(id)}};
 }
@@ -171,6 +178,28 @@ Result<TxnResult> parse_txn(std::string_view body) {
     }
   }
   return r;
+}
+
+Result<std::vector<RangeResult>> parse_read_txn(std::string_view body, std::size_t keys) {
+  STEK_ASSIGN_OR_RETURN(json doc, parse_object(body));
+  // No comparisons: a transaction that does not succeed is no answer of etcd's.
+  if (!bool_field(doc, "succeeded")) return malformed("a read without comparisons did not succeed");
+  STEK_ASSIGN_OR_RETURN(std::int64_t revision, header_revision(doc));
+  auto responses = doc.find("responses");
+  if (responses == doc.end() || !responses->is_array() || responses->size() != keys)
+    return malformed("expected " + std::to_string(keys) + " responses");
+  std::vector<RangeResult> out;
+  for (const json& one : *responses) {
+    auto range = one.is_object() ? one.find("response_range") : one.end();
+    if (!one.is_object() || range == one.end() || !range->is_object())
+      return malformed("a response is not a range");
+    RangeResult r;
+    r.revision = revision;
+    STEK_ASSIGN_OR_RETURN(r.kvs, parse_kvs(*range));
+    r.more = bool_field(*range, "more");
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 namespace {

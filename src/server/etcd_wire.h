@@ -60,6 +60,10 @@ nlohmann::json range_request(std::string_view key, bool prefix, bool serializabl
 // Ranges over `failure_range_key` when the comparisons fail ("" : nothing on failure).
 nlohmann::json txn_request(const std::vector<Compare>& compares, const std::vector<Operation>& ops,
                            std::string_view failure_range_key = {});
+// A read-only transaction of one serializable range per key: one request, one snapshot of
+// the member that answers it (also without quorum), so what it shows of several keys is
+// consistent: a change to one key and a later change to another are seen in that order.
+nlohmann::json read_txn_request(const std::vector<std::string>& keys);
 // `id`: the lease's ID, chosen by the caller (etcd_leader.h says why).
 nlohmann::json lease_grant_request(std::int64_t ttl_seconds, std::int64_t id);
 nlohmann::json lease_id_request(std::int64_t id);  // keepalive and revoke
@@ -68,6 +72,8 @@ nlohmann::json lease_id_request(std::int64_t id);  // keepalive and revoke
 // carrying an "error" or "message" field (the gateway's errors) is Errc::io with it.
 Result<RangeResult> parse_range(std::string_view body);
 Result<TxnResult> parse_txn(std::string_view body);
+// The ranges of a read_txn_request's answer, in the order of its keys.
+Result<std::vector<RangeResult>> parse_read_txn(std::string_view body, std::size_t keys);
 // The lease's ID and TTL; TTL <= 0 after a keepalive: the lease has expired.
 struct LeaseResult {
   std::int64_t id = 0;

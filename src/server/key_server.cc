@@ -10,13 +10,13 @@
 namespace stek::server {
 
 KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyService& keys,
-                     const Clock& clock, AuditSink& audit)
+                     DenyStore& denied, const Clock& clock, AuditSink& audit)
     : config_(std::move(config)),
       keys_(keys),
       clock_(clock),
       audit_(audit),
       io_(io),
-      denied_(DenyList::beside(config_.store_path)),
+      denied_(denied),
       agents_(clock, config_.connections_per_identity, config_.stale_after),
       waits_([this](ConnectionId id) { transport_.wake(id); }),
       keyring_(keys, agents_, waits_, clock, config_.long_poll_timeout, audit),
@@ -35,8 +35,7 @@ KeyServer::KeyServer(boost::asio::io_context& io, ServerConfig config, KeyServic
 Status KeyServer::start() {
   STEK_TRY(denied_.reload());
   if (!denied_.hosts().empty()) {
-    spdlog::info("{} hosts on the deny-list ({})", denied_.hosts().size(),
-                 DenyList::beside(config_.store_path).string());
+    spdlog::info("{} hosts on the deny-list ({})", denied_.hosts().size(), denied_.describe());
   }
   transport_.on_revoked([this](const Peer& peer) {
     const std::string who = peer.identity ? peer.identity->key() : "unidentified";
@@ -151,6 +150,20 @@ void KeyServer::reload_state() {
     spdlog::info("state changed in the store: waking {} waiting agents", waits_.size());
     waits_.all_rings_changed();
   }
+}
+
+bool KeyServer::reload_denied() {
+  auto added = denied_.refresh();
+  if (!added.ok()) {
+    spdlog::error("reading the deny-list failed, keeping the one held: {}", added.error().message);
+    return false;
+  }
+  for (const std::string& host : *added) {
+    spdlog::warn("host {} denied on another replica: it gets 403 on every request from now on",
+                 host);
+    router_.end_polls_of(host);
+  }
+  return true;
 }
 
 void KeyServer::maintain_now() {

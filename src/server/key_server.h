@@ -32,8 +32,10 @@ namespace stek::server {
 
 class KeyServer {
  public:
-  KeyServer(boost::asio::io_context& io, ServerConfig config, KeyService& keys, const Clock& clock,
-            AuditSink& audit);
+  // `denied` keeps the deny-list of hosts (deny_store.h: the file beside the state file, or
+  // the record in etcd); it outlives the server.
+  KeyServer(boost::asio::io_context& io, ServerConfig config, KeyService& keys, DenyStore& denied,
+            const Clock& clock, AuditSink& audit);
 
   // Binds both ports and starts accepting; schedules key maintenance at epoch boundaries.
   Status start();
@@ -57,8 +59,11 @@ class KeyServer {
   void set_replica_hooks(ReplicaHooks hooks) { replica_ = std::move(hooks); }
   // Loads the state another replica committed and wakes the agents whose ring changed.
   void reload_state();
+  // Reads the deny-list another replica changed and ends the long polls of the hosts it now
+  // denies; false (logged) when it cannot be read, the list held staying in force.
+  bool reload_denied();
 
-  // SIGHUP: re-reads the client CA, the CRLs and the deny-list file; ends the connections
+  // SIGHUP: re-reads the client CA, the CRLs and the deny-list; ends the connections
   // of what they now revoke. Errors are logged; the previous ones stay in force.
   void reload();
 

@@ -1,7 +1,8 @@
 // Test double for etcd's JSON gateway: an in-memory key space with etcd's revisions
 // (create_revision, mod_revision, version), prefix ranges, transactions with EQUAL
-// comparisons on CREATE and MOD, and leases that a test expires by hand. It parses the same
-// request bodies stekd sends, so the store's and the election's requests are checked too.
+// comparisons on CREATE and MOD (and read-only ones of ranges), and leases that a test expires by
+// hand. It parses the same request bodies stekd sends, so the store's and the election's requests
+// are checked too.
 #pragma once
 
 #include <cstdint>
@@ -130,10 +131,14 @@ class FakeEtcd final : public etcd::Transport {
     }
     nlohmann::json responses = nlohmann::json::array();
     if (ok) {
-      ++revision;  // one revision for the whole transaction, as etcd does
+      bool writes = false;
+      for (const auto& op : req.at("success")) writes = writes || !op.contains("request_range");
+      if (writes) ++revision;  // one revision for the whole transaction, as etcd does
       const std::int64_t at = revision;
       for (const auto& op : req.at("success")) {
-        if (op.contains("request_put")) {
+        if (op.contains("request_range")) {
+          responses.push_back({{"response_range", range(op["request_range"])}});
+        } else if (op.contains("request_put")) {
           const auto& p = op["request_put"];
           Entry& e = keys[unb64(p.at("key"))];
           if (e.version == 0) e.create_revision = at;

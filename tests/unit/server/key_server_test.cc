@@ -45,6 +45,7 @@ struct StartRig {
   NetPartsCountingRandom random;
   MemoryAuditLog audit;
   KeyService keys;
+  FileDenyStore denied{DenyList::beside(dir / "state.json")};
   boost::asio::io_context io;
 };
 
@@ -55,7 +56,7 @@ TEST(KeyServerStart, ABoundaryPassedBetweenLoadingTheKeysAndListeningIsMaintaine
   // A slow start (TLS files, a loaded machine) crosses the boundary before the timer is armed:
   // without maintenance now, the next epoch's look-ahead key would wait a whole interval.
   rig.clock.set(kStart + 60 + 1);
-  KeyServer server(rig.io, rig.config, rig.keys, rig.clock, rig.audit);
+  KeyServer server(rig.io, rig.config, rig.keys, rig.denied, rig.clock, rig.audit);
   ASSERT_TRUE(server.start().ok());
   EXPECT_EQ(rig.keys.current_epoch(), kEpoch + 1);
   server.stop();
@@ -65,7 +66,7 @@ TEST(KeyServerStart, AStartWithinTheLoadedEpochChangesNothing) {
   StartRig rig;
   ASSERT_TRUE(rig.keys.start(rig.clock.now()).ok());
   const auto events = rig.audit.events.size();
-  KeyServer server(rig.io, rig.config, rig.keys, rig.clock, rig.audit);
+  KeyServer server(rig.io, rig.config, rig.keys, rig.denied, rig.clock, rig.audit);
   ASSERT_TRUE(server.start().ok());
   EXPECT_EQ(rig.keys.current_epoch(), kEpoch);
   EXPECT_EQ(rig.audit.events.size(), events) << "no secret made or erased by the start";
