@@ -114,12 +114,16 @@ Result<HeldTicket> held_from_kept(const KeptTicket& kept) {
 }
 
 std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
-                                     const std::vector<VantageTickets>& tickets, Prober& prober,
-                                     const MillisClock& clock) {
+                                     const std::vector<VantageTickets>& tickets,
+                                     CrossProbers probers, const MillisClock& clock) {
   std::vector<CrossOffer> out;
   for (const VantageTickets& from : tickets) {
     for (const KeptTicket& kept : from.tickets) {
       auto held = held_from_kept(kept);
+      const int version = held.ok() ? SSL_SESSION_get_protocol_version(held->session.get()) : 0;
+      Prober& prober = version == TLS1_3_VERSION   ? probers.tls13
+                       : version == TLS1_2_VERSION ? probers.tls12
+                                                   : probers.any;
       for (const VantageReport& to : reports) {
         if (to.vantage == from.vantage) continue;
         for (const Endpoint& ep : report_endpoints(to.report)) {
@@ -149,7 +153,7 @@ std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
                                      r.connection.detail);
             } else {
               o.outcome = r.connection.resumed ? CrossOutcome::resumed : CrossOutcome::refused;
-              o.detail = r.connection.tls_version;
+              if (!r.connection.resumed) o.detail = "full handshake";
             }
           }
           out.push_back(std::move(o));

@@ -49,9 +49,17 @@ struct VantageTickets {
 // Offers every vantage point's tickets to every other's endpoints (from the reports), one
 // bounded connection each, at most kMaxCrossOffers. A ticket older than its lifetime hint
 // is not tried (the server need not accept it: a refusal would prove nothing).
+// A TLS 1.2 session resumes only if the client offers no later version (the server would
+// pick TLS 1.3 and ignore the ticket): one prober per version, chosen by the session's.
+struct CrossProbers {
+  Prober& tls12;
+  Prober& tls13;
+  Prober& any;  // older versions
+};
+
 std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
-                                     const std::vector<VantageTickets>& tickets, Prober& prober,
-                                     const MillisClock& clock);
+                                     const std::vector<VantageTickets>& tickets,
+                                     CrossProbers probers, const MillisClock& clock);
 
 // Pure: adds `cross_resumption` (every offer) to the merged JSON and, per pair of vantage
 // points where a ticket resumed, a `shared_across_vantage_points` finding (method

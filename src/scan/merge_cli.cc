@@ -1,5 +1,6 @@
 // stek-scan merge's command line: read the reports (and, with --cross-resume, the kept
 // tickets), merge, offer the tickets across vantage points, write the table or the JSON.
+#include <memory>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -60,9 +61,18 @@ int run_merge_cli(const MergeArgs& args, Env& env) {
   if (args.cross_resume) {
     auto tickets = read_tickets(args);
     if (!tickets.ok()) return merge_usage(env, tickets.error().message);
-    auto prober = Prober::make(ProbeOptions{}, env.clock, env.random);
-    if (!prober.ok()) return merge_usage(env, prober.error().message);
-    add_cross_resumption(*merged, offer_across(reports, *tickets, **prober, env.clock));
+    std::unique_ptr<Prober> probers[3];
+    for (TlsVersions v : {TlsVersions::tls12, TlsVersions::tls13, TlsVersions::any}) {
+      ProbeOptions options;
+      options.versions = v;
+      auto prober = Prober::make(options, env.clock, env.random);
+      if (!prober.ok()) return merge_usage(env, prober.error().message);
+      probers[static_cast<int>(v)] = std::move(prober).value();
+    }
+    const CrossProbers by_version{*probers[static_cast<int>(TlsVersions::tls12)],
+                                  *probers[static_cast<int>(TlsVersions::tls13)],
+                                  *probers[static_cast<int>(TlsVersions::any)]};
+    add_cross_resumption(*merged, offer_across(reports, *tickets, by_version, env.clock));
   }
   if (args.json_out == "-") {
     env.out << merged->dump(2) << "\n";

@@ -236,9 +236,9 @@ std::string render_svg(const ScanData& data, const Analysis& analysis) {
   // Legend: what the marks mean, then colour, key name prefix, where it was seen.
   int ly = kTop + plot_h + 28;
   add(
-      fmt::format("<text x=\"16\" y=\"{}\" fill=\"#444\">Bars: a key name from its first to its "
-                  "last ticket (times in the tooltip). Black lines: rotations. Ticks: connections "
-                  "(grey: no readable key name). Red crosses: failed connections.</text>\n",
+      fmt::format("<text x=\"16\" y=\"{}\" fill=\"#444\">Bars: a key name, first to last ticket "
+                  "(times in the tooltip). Black lines: rotations. Ticks: connections (grey: no "
+                  "key name). Red crosses: failed.</text>\n",
                   ly - 8));
   add(offer_mark("legend", 22, ly + 8, true, "resumed"));
   add(offer_mark("legend", 92, ly + 8, false, "refused"));

@@ -1,4 +1,4 @@
-# ctest-timeout: 300  ctest-cost: 25
+# ctest-timeout: 600  ctest-cost: 60
 """stek-scan merge on reports taken from several "vantage points": local nginx stand for the
 locations an anycast name reaches from different places. Two locations deliberately share
 one key file; a third has its own. Each report alone sees one endpoint and one key; only
