@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
   m->add_option("--tickets", merge.tickets,
                 "Tickets files (once/watch --keep-tickets), one per report in the same order, "
                 "- for a report without one");
+  m->add_option("--here", merge.here,
+                "With --cross-resume: the report of the vantage point this merge runs at; "
+                "only its endpoints are offered the others' tickets (needed when the vantage "
+                "points scanned the same name, e.g. behind anycast)");
 
   try {
     app.parse(argc, argv);

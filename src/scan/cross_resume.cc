@@ -115,7 +115,8 @@ Result<HeldTicket> held_from_kept(const KeptTicket& kept) {
 
 std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
                                      const std::vector<VantageTickets>& tickets,
-                                     CrossProbers probers, const MillisClock& clock) {
+                                     CrossProbers probers, const MillisClock& clock,
+                                     const std::string& here) {
   std::vector<CrossOffer> out;
   for (const VantageTickets& from : tickets) {
     for (const KeptTicket& kept : from.tickets) {
@@ -125,7 +126,7 @@ std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
                        : version == TLS1_2_VERSION ? probers.tls12
                                                    : probers.any;
       for (const VantageReport& to : reports) {
-        if (to.vantage == from.vantage) continue;
+        if (to.vantage == from.vantage || (!here.empty() && to.vantage != here)) continue;
         for (const Endpoint& ep : report_endpoints(to.report)) {
           CrossOffer o;
           o.from_vantage = from.vantage;
@@ -137,6 +138,10 @@ std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
           const Millis now = clock.now_ms();
           if (!held.ok()) {
             o.detail = held.error().message;
+          } else if (here.empty() && ep.label() == kept.endpoint && ep.sni == kept.sni) {
+            o.detail =
+                "the same endpoint as the ticket's own: from here both reach one location "
+                "(run the merge at a vantage point, with --here)";
           } else if (kept.lifetime_hint_s != 0 &&
                      now - kept.issued_ms > std::int64_t{kept.lifetime_hint_s} * 1000) {
             o.detail = fmt::format("expired: issued {} ago, lifetime hint {}",

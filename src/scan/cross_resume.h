@@ -57,9 +57,15 @@ struct CrossProbers {
   Prober& any;  // older versions
 };
 
+// `here`: the vantage point (report) the merge runs at, or empty. A name behind anycast
+// reaches one location from wherever the merge runs: offering X's ticket to Y's endpoint
+// when both scanned the same endpoint would test the merge's own location, not Y's. So
+// without `here` such offers are not tried; with it, only offers to `here`'s endpoints are
+// made, and they do reach its location.
 std::vector<CrossOffer> offer_across(const std::vector<VantageReport>& reports,
                                      const std::vector<VantageTickets>& tickets,
-                                     CrossProbers probers, const MillisClock& clock);
+                                     CrossProbers probers, const MillisClock& clock,
+                                     const std::string& here = {});
 
 // Pure: adds `cross_resumption` (every offer) to the merged JSON and, per pair of vantage
 // points where a ticket resumed, a `shared_across_vantage_points` finding (method

@@ -1,5 +1,6 @@
 // stek-scan merge's command line: read the reports (and, with --cross-resume, the kept
 // tickets), merge, offer the tickets across vantage points, write the table or the JSON.
+#include <algorithm>
 #include <memory>
 #include <ostream>
 
@@ -47,6 +48,11 @@ int run_merge_cli(const MergeArgs& args, Env& env) {
                                         "- for a report without one)",
                                         args.reports.size(), args.tickets.size()));
   }
+  if (!args.here.empty() &&
+      (!args.cross_resume ||
+       std::find(args.reports.begin(), args.reports.end(), args.here) == args.reports.end())) {
+    return merge_usage(env, "--here names one of the reports, with --cross-resume");
+  }
   std::vector<VantageReport> reports;
   for (const std::string& file : args.reports) {
     auto bytes = read_file(file, kMaxReportSize);
@@ -72,7 +78,8 @@ int run_merge_cli(const MergeArgs& args, Env& env) {
     const CrossProbers by_version{*probers[static_cast<int>(TlsVersions::tls12)],
                                   *probers[static_cast<int>(TlsVersions::tls13)],
                                   *probers[static_cast<int>(TlsVersions::any)]};
-    add_cross_resumption(*merged, offer_across(reports, *tickets, by_version, env.clock));
+    add_cross_resumption(*merged,
+                         offer_across(reports, *tickets, by_version, env.clock, args.here));
   }
   if (args.json_out == "-") {
     env.out << merged->dump(2) << "\n";

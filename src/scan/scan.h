@@ -105,6 +105,7 @@ struct MergeArgs {
   // none) live to every other vantage point's endpoints.
   bool cross_resume = false;
   std::vector<std::string> tickets;
+  std::string here;  // the report of the vantage point the merge runs at, if any
 };
 
 // stek-scan merge REPORT.json...: the table (or JSON with json_out "-") of key names seen

@@ -151,6 +151,26 @@ def test_cross_resumption_does_not_try_expired_tickets(tmp_path):
     assert [f["evidence"]["method"] for f in doc["findings"]] == ["key_name"]
 
 
+def test_one_name_scanned_from_two_places_is_offered_only_at_the_merges_own(tmp_path):
+    """Behind anycast both vantage points scan one name; from wherever the merge runs that
+    name reaches one location. Without --here no such offer is made; with --here B, A's
+    ticket is offered at B's endpoint (which, run at B, is B's location)."""
+    with Nginx(tmp_path / "any", key_files=[keygen(tmp_path / "k")]) as n:
+        a, at = report_keeping_tickets(n, tmp_path / "a.json", tmp_path / "a.tickets", "1.3")
+        b, bt = report_keeping_tickets(n, tmp_path / "b.json", tmp_path / "b.tickets", "1.3")
+        base = [binary("stek-scan"), "merge", str(a), str(b), "--json", "-", "--cross-resume",
+                "--tickets", str(at), str(bt)]
+        blind = run(base, timeout=120, check=False)
+        here = run(base + ["--here", str(b)], timeout=120, check=False)
+    assert blind.returncode == 1  # the key name, seen from both
+    offers = json.loads(blind.stdout)["cross_resumption"]
+    assert len(offers) == 2
+    assert all(o["result"] == "not_tried" and "same endpoint" in o["detail"] for o in offers)
+    assert here.returncode == 1, here.stderr.decode(errors="replace")
+    [o] = json.loads(here.stdout)["cross_resumption"]
+    assert (o["from_vantage"], o["to_vantage"], o["result"]) == (str(a), str(b), "resumed")
+
+
 def test_merge_refuses_tickets_files_that_do_not_fit(tmp_path):
     bad = tmp_path / "bad.tickets"
     bad.write_text("stek-scan-tickets 1 3\n")
