@@ -44,6 +44,13 @@ void add_common(CLI::App* cmd, stek::scan::CliArgs& a) {
                 "Skip the TLS 1.3 psk_ke (resumption without DHE) test");
 }
 
+void add_keep_tickets(CLI::App* cmd, stek::scan::CliArgs& a) {
+  cmd->add_option("--keep-tickets", a.keep_tickets,
+                  "Write the scanner's last ticket per endpoint, with the TLS session needed to "
+                  "offer it, to FILE (mode 0600), for merge --cross-resume. A SECRET: whoever "
+                  "holds it can resume those sessions");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +67,7 @@ int main(int argc, char** argv) {
   once.mode = stek::scan::Mode::once;
   auto* o = app.add_subcommand("once", "Connect once to each endpoint, offer the ticket back");
   add_common(o, once);
+  add_keep_tickets(o, once);
 
   stek::scan::CliArgs watch;
   watch.mode = stek::scan::Mode::watch;
@@ -67,6 +75,7 @@ int main(int argc, char** argv) {
       "watch",
       "Connect every T for D, follow key names over time, then offer retired keys' tickets");
   add_common(w, watch);
+  add_keep_tickets(w, watch);
   w->add_option("--duration", watch.duration, "How long to watch, e.g. 10m, 2h, 1d")->required();
   w->add_option("--every", watch.every, "Time between connections, e.g. 30s, 5m")->required();
   w->add_flag("--no-retired", watch.no_retired,
@@ -92,14 +101,25 @@ int main(int argc, char** argv) {
       ->required()
       ->delimiter(',');
 
-  std::vector<std::string> merge_files;
-  std::string merge_json;
+  stek::scan::MergeArgs merge;
   auto* m = app.add_subcommand(
       "merge",
       "Combine JSON reports taken from several vantage points and find key names seen from "
       "more than one (one STEK shared across locations, e.g. behind anycast)");
-  m->add_option("reports", merge_files, "stek-scan JSON reports (--json), 2 to 64")->required();
-  m->add_option("--json", merge_json, "Write the merged JSON to FILE, or - for standard output");
+  m->add_option("reports", merge.reports, "stek-scan JSON reports (--json), 2 to 64")->required();
+  m->add_option("--json", merge.json_out,
+                "Write the merged JSON to FILE, or - for standard output");
+  m->add_flag("--cross-resume", merge.cross_resume,
+              "Offer each vantage point's kept tickets (--tickets), live, to every other "
+              "vantage point's endpoints: a ticket that resumes there shows a shared STEK "
+              "even when key names are hidden");
+  m->add_option("--tickets", merge.tickets,
+                "Tickets files (once/watch --keep-tickets), one per report in the same order, "
+                "- for a report without one");
+  m->add_option("--here", merge.here,
+                "With --cross-resume: the report of the vantage point this merge runs at; "
+                "only its endpoints are offered the others' tickets (needed when the vantage "
+                "points scanned the same name, e.g. behind anycast)");
 
   try {
     app.parse(argc, argv);
@@ -119,6 +139,6 @@ int main(int argc, char** argv) {
   if (*w) return stek::scan::run_cli(watch, env);
   if (*c) return stek::scan::run_cli(compare, env);
   if (*v) return stek::scan::run_cli(vhosts, env);
-  if (*m) return stek::scan::run_merge_cli(merge_files, merge_json, env);
+  if (*m) return stek::scan::run_merge_cli(merge, env);
   return 2;
 }

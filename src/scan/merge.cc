@@ -90,7 +90,7 @@ Result<Json> merge_reports(const std::vector<VantageReport>& reports) {
              {"summary", fmt::format("key {} was seen from {} vantage points ({}): one STEK shared "
                                      "by the locations they reached",
                                      name.substr(0, 8), list.size(), fmt::join(list, ", "))},
-             {"evidence", Json{{"key_name", name}, {"seen", where}}}});
+             {"evidence", Json{{"method", "key_name"}, {"key_name", name}, {"seen", where}}}});
   }
   return Json{{"schema", kMergeSchema},
               {"vantage_points", vantages},
@@ -113,6 +113,17 @@ void write_merge_table(std::ostream& out, const Json& merged) {
       where.push_back(s["vantage"].get<std::string>() + ":" + s["endpoint"].get<std::string>());
     }
     out << fmt::format("  {}  {}\n", k["key_name"].get<std::string>(), fmt::join(where, ", "));
+  }
+  if (const auto cross = merged.find("cross_resumption"); cross != merged.end()) {
+    out << "\nCross-resumption (tickets kept at one vantage point, offered at another's "
+           "endpoints)\n";
+    if (cross->empty()) out << "  no kept ticket to offer\n";
+    for (const Json& o : *cross) {
+      out << fmt::format("  {}:{} -> {}:{}  {} {:<9} {}\n", o["from_vantage"].get<std::string>(),
+                         o["from_endpoint"].get<std::string>(), o["to_vantage"].get<std::string>(),
+                         o["to_endpoint"].get<std::string>(), o["tls_version"].get<std::string>(),
+                         o["result"].get<std::string>(), o["detail"].get<std::string>());
+    }
   }
   out << "\nFindings\n";
   if (merged["findings"].empty()) out << "  none\n";

@@ -4,7 +4,9 @@
 // scan, and the zero-key check reports only whether a key opened a ticket.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "analysis.h"
@@ -27,7 +29,14 @@ Json to_json(const ScanData& data, const Analysis& analysis);
 // connection instead of 1.3 kB indented (a day at one probe a minute: docs/stek-scan.md).
 std::string report_text(const Json& report);
 
-// One row per endpoint, one colour per key name, a bar from a key's first to last ticket.
+// One row per endpoint, one colour per key name, a bar from a key's first to last ticket
+// (times in its tooltip, and on it when it is wide enough), and the retired and aged
+// tickets offered at the end of a watch as marks at the time they were tried: a circle
+// resumed, a triangle refused (svg.cc).
 std::string render_svg(const ScanData& data, const Analysis& analysis);
+
+// Shared by the renderings: "HH:MM:SS.mmm" UTC, and a lifetime hint range ("-" for none).
+std::string clock_ms(Millis t);
+std::string hint_text(std::optional<std::uint32_t> lo, std::optional<std::uint32_t> hi);
 
 }  // namespace stek::scan

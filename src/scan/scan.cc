@@ -14,7 +14,7 @@
 
 #include "analysis.h"
 #include "args.h"
-#include "merge.h"
+#include "cross_resume.h"
 #include "report.h"
 
 namespace stek::scan {
@@ -138,7 +138,7 @@ void report_progress(std::ostream* progress, const Connection& c) {
 }  // namespace
 
 ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock, Sleeper& sleeper,
-                  std::ostream* progress) {
+                  std::ostream* progress, std::vector<std::optional<HeldTicket>>* last_tickets) {
   ScanData data;
   data.mode = plan.mode;
   data.endpoints = plan.endpoints;
@@ -237,6 +237,10 @@ ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock
       }
     }
   }
+  if (last_tickets != nullptr) {
+    last_tickets->clear();
+    for (const EndpointState& st : state) last_tickets->push_back(st.previous);
+  }
   settle_layouts(data);
   data.finished_ms = clock.now_ms();
   return data;
@@ -282,11 +286,29 @@ Status write_output(const std::string& path, std::string_view text, Env& env) {
   return write_file_atomic(path, as_bytes(text), 0644);
 }
 
+// The scanner's own sessions, created 0600 and renamed into place whole (write_file_atomic):
+// they let their holder resume those sessions. Their bytes go nowhere else.
+Status write_kept_tickets(const std::string& path, const std::vector<Endpoint>& endpoints,
+                          const std::vector<std::optional<HeldTicket>>& last) {
+  std::vector<KeptTicket> kept;
+  for (std::size_t i = 0; i < last.size() && i < endpoints.size(); ++i) {
+    if (!last[i]) continue;
+    auto k = keep_ticket(*last[i], endpoints[i].sni);
+    if (k.ok()) kept.push_back(std::move(k).value());
+  }
+  const SecretString text = format_kept_tickets(kept);
+  return write_file_atomic(path, as_bytes(std::string_view(text.data(), text.size())), 0600);
+}
+
 }  // namespace
 
 int run_cli(const CliArgs& args, Env& env) {
   if (args.endpoints.empty()) return usage(env, "no endpoint given");
   if (args.svg_out == "-") return usage(env, "--svg needs a file name");
+  if (args.keep_tickets == "-") return usage(env, "--keep-tickets needs a file name");
+  if (!args.keep_tickets.empty() && args.mode != Mode::once && args.mode != Mode::watch) {
+    return usage(env, "--keep-tickets belongs to once and watch");
+  }
   if (args.endpoints.size() > kMaxEndpoints) {
     return usage(env, fmt::format("at most {} endpoints per scan", kMaxEndpoints));
   }
@@ -376,11 +398,18 @@ int run_cli(const CliArgs& args, Env& env) {
 
   auto prober = Prober::make(probe, env.clock, env.random);
   if (!prober.ok()) return usage(env, prober.error().message);
+  std::vector<std::optional<HeldTicket>> last;
   const ScanData data =
-      run_scan(plan, **prober, env.clock, env.sleeper, args.quiet ? nullptr : &env.err);
+      run_scan(plan, **prober, env.clock, env.sleeper, args.quiet ? nullptr : &env.err, &last);
   const Analysis analysis = analyze(data);
 
   int rc = 0;
+  if (!args.keep_tickets.empty()) {
+    if (auto st = write_kept_tickets(args.keep_tickets, plan.endpoints, last); !st.ok()) {
+      env.err << "stek-scan: " << st.error().message << "\n";
+      rc = 4;
+    }
+  }
   if (args.json_out == "-") {
     env.out << report_text(to_json(data, analysis)) << "\n";
   } else {
@@ -402,33 +431,6 @@ int run_cli(const CliArgs& args, Env& env) {
   if (rc != 0) return rc;
   if (!analysis.any_connection_ok) return 3;
   return analysis.worst() >= Severity::warning && !analysis.findings.empty() ? 1 : 0;
-}
-
-int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env) {
-  constexpr std::size_t kMaxReportSize = 256 << 20;  // a day's watch is a few MB
-  std::vector<VantageReport> reports;
-  for (const std::string& file : files) {
-    auto bytes = read_file(file, kMaxReportSize);
-    if (!bytes.ok()) return usage(env, bytes.error().message);
-    const auto text = bytes->view();
-    Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return usage(env, file + ": not JSON");
-    reports.push_back({file, std::move(doc)});
-  }
-  auto merged = merge_reports(reports);
-  if (!merged.ok()) return usage(env, merged.error().message);
-  if (json_out == "-") {
-    env.out << merged->dump(2) << "\n";
-  } else {
-    write_merge_table(env.out, *merged);
-    if (!json_out.empty()) {
-      if (auto st = write_output(json_out, merged->dump(2) + "\n", env); !st.ok()) {
-        env.err << "stek-scan: " << st.error().message << "\n";
-        return 4;
-      }
-    }
-  }
-  return (*merged)["findings"].empty() ? 0 : 1;
 }
 
 }  // namespace stek::scan

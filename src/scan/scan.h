@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,11 @@ struct ScanPlan {
 
 // Runs the plan. Every connection is bounded by the prober's timeouts and the number of
 // connections by the plan, so this always returns. Progress lines go to `progress` if set.
+// `last_tickets`, if given, receives each endpoint's newest ticket (in plan order), the
+// scanner's own session for `--keep-tickets`; it never enters ScanData or the reports.
 ScanData run_scan(const ScanPlan& plan, Prober& prober, const MillisClock& clock, Sleeper& sleeper,
-                  std::ostream* progress);
+                  std::ostream* progress,
+                  std::vector<std::optional<HeldTicket>>* last_tickets = nullptr);
 
 // Judges each endpoint's ticket layout from all the tickets it issued and names every
 // ticket (and every offered ticket) under it; fills data.layouts. run_scan calls it.
@@ -73,8 +77,9 @@ struct CliArgs {
   std::string ca_file;
   std::string json_out;  // file, or "-" for standard output (instead of the table)
   std::string svg_out;
-  bool brief = false;  // table without the per-connection lines
-  bool quiet = false;  // no progress lines on stderr
+  std::string keep_tickets;  // once/watch: the file for the scanner's sessions (a secret)
+  bool brief = false;        // table without the per-connection lines
+  bool quiet = false;        // no progress lines on stderr
   bool no_resume = false;
   bool no_psk_ke = false;
   bool no_retired = false;
@@ -93,9 +98,20 @@ struct Env {
 // 2 bad usage; 3 no endpoint completed a TLS handshake; 4 an output could not be written.
 int run_cli(const CliArgs& args, Env& env);
 
+struct MergeArgs {
+  std::vector<std::string> reports;
+  std::string json_out;  // file, or "-" for standard output (instead of the table)
+  // --cross-resume: offer the kept tickets (one file per report, same order; "-" for
+  // none) live to every other vantage point's endpoints.
+  bool cross_resume = false;
+  std::vector<std::string> tickets;
+  std::string here;  // the report of the vantage point the merge runs at, if any
+};
+
 // stek-scan merge REPORT.json...: the table (or JSON with json_out "-") of key names seen
-// from several vantage points. Exit codes: 0 no key shared across vantage points, 1 one is,
-// 2 bad usage or a report that cannot be read, 4 the JSON output could not be written.
-int run_merge_cli(const std::vector<std::string>& files, const std::string& json_out, Env& env);
+// from several vantage points, and with cross_resume which tickets resumed across them.
+// Exit codes: 0 no key shared across vantage points, 1 one is, 2 bad usage or a report or
+// tickets file that cannot be read, 4 the JSON output could not be written.
+int run_merge_cli(const MergeArgs& args, Env& env);
 
 }  // namespace stek::scan

@@ -1,12 +1,15 @@
-// Fuzz target for stek-scan's parsers of untrusted server bytes. Each input goes through
-// every parser; none may crash, hang or read out of bounds, whatever the bytes.
+// Fuzz target for stek-scan's parsers of untrusted server bytes and of the kept-tickets file. Each
+// input goes through every parser; none may crash, hang or read out of bounds, whatever the bytes.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "stek/bytes.h"
+
 #include "layout.h"
 #include "ticket.h"
+#include "tickets_file.h"
 #include "tls13.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -28,6 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto all = stek::scan::guess_endpoint_layout(shapes, guesses);
     for (const auto& s : shapes) (void)stek::scan::key_name_under(all, s);
   }
+  // The kept-tickets file (merge --cross-resume reads it): a file someone handed over.
+  (void)stek::scan::parse_kept_tickets(stek::as_chars(in));
   (void)stek::scan::tls::parse_new_session_ticket(in, true);
   (void)stek::scan::tls::parse_new_session_ticket(in, false);
   (void)stek::scan::tls::parse_server_hello(in);

@@ -1,14 +1,20 @@
-# ctest-timeout: 300  ctest-cost: 25
+# ctest-timeout: 600  ctest-cost: 60
 """stek-scan merge on reports taken from several "vantage points": local nginx stand for the
 locations an anycast name reaches from different places. Two locations deliberately share
 one key file; a third has its own. Each report alone sees one endpoint and one key; only
 the merge shows the shared STEK. Then a stek fleet (a real stekd, two domains of two hosts,
 each a real stek-agent feeding a real nginx), each host scanned as its own vantage point:
-the merge finds each domain's key on both its hosts and no key across domains."""
+the merge finds each domain's key on both its hosts and no key across domains. And
+`merge --cross-resume`: each location's kept tickets, offered live at the others, resume
+exactly between the two that share a key, whatever the key names (TLS 1.2 and 1.3)."""
 
+import base64
 import json
 import os
+import stat
 import subprocess
+
+import pytest
 
 from stektest import BUILD_DIR, LOOPBACK, Nginx, binary, run, stekctl
 from stektest.fleet import Fleet
@@ -60,6 +66,125 @@ def test_a_key_shared_by_two_locations_is_found_only_by_the_merge(tmp_path):
 
     # Distinct keys at every location: nothing to report.
     assert merge(files[0], files[2], expect=0)["findings"] == []
+
+
+def report_keeping_tickets(nginx, out, tickets, tls):
+    proc = run([binary("stek-scan"), "once", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost",
+                "--tls", tls, "--json", out, "--keep-tickets", tickets, "-q", "--brief",
+                "--no-psk-ke"], timeout=60, check=False)
+    assert proc.returncode in (0, 1), proc.stderr.decode(errors="replace")
+    return out, tickets
+
+
+def kept_sessions(tickets):
+    """The DER sessions of a tickets file (stek-scan-tickets 1 COUNT, then ticket lines)."""
+    lines = tickets.read_text().splitlines()
+    head = lines[0].split()
+    assert head[:2] == ["stek-scan-tickets", "1"], lines[0]
+    sessions = [base64.b64decode(line.split()[-1]) for line in lines if line.startswith("ticket ")]
+    assert len(sessions) == int(head[2])
+    return sessions
+
+
+@pytest.mark.parametrize("tls", ["1.2", "1.3"])
+def test_cross_resumption_finds_the_two_locations_that_share_a_key(tmp_path, tls):
+    shared = keygen(tmp_path / "shared.key")
+    own = keygen(tmp_path / "own.key")
+    with Nginx(tmp_path / "fra", key_files=[shared]) as fra, \
+            Nginx(tmp_path / "sfo", key_files=[shared]) as sfo, \
+            Nginx(tmp_path / "nrt", key_files=[own]) as nrt:
+        kept = [report_keeping_tickets(n, tmp_path / f"{tag}.json", tmp_path / f"{tag}.tickets",
+                                       tls)
+                for tag, n in (("fra", fra), ("sfo", sfo), ("nrt", nrt))]
+        reports = [str(r) for r, _ in kept]
+        for r, t in kept:
+            # The sessions are a secret: the file is 0600, and nothing of them is in the report.
+            assert stat.S_IMODE(os.stat(t).st_mode) == 0o600
+            [session] = kept_sessions(t)
+            text = r.read_text()
+            assert base64.b64encode(session).decode() not in text
+            for at in range(len(session) - 24):
+                window = session[at:at + 24]
+                assert window.hex() not in text.lower()
+                assert base64.b64encode(window).decode()[:24] not in text
+        proc = run([binary("stek-scan"), "merge", *reports, "--json", "-", "--cross-resume",
+                    "--tickets", *[str(t) for _, t in kept]], timeout=300, check=False)
+        assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+        doc = json.loads(proc.stdout)
+        table = run([binary("stek-scan"), "merge", *reports, "--cross-resume", "--tickets",
+                     *[str(t) for _, t in kept]], timeout=300, check=False)
+        assert table.returncode == 1
+        assert b"Cross-resumption" in table.stdout
+
+    offers = {(o["from_vantage"], o["to_vantage"]): o for o in doc["cross_resumption"]}
+    assert len(offers) == 6, doc["cross_resumption"]  # one ticket each, to the 2 others
+    for (src, dst), o in offers.items():
+        pair = {src, dst}
+        want = "resumed" if pair == {reports[0], reports[1]} else "refused"
+        assert o["result"] == want, o
+        assert o["tls_version"] == f"TLSv{tls}"
+    by_method = {}
+    for f in doc["findings"]:
+        assert f["id"] == "shared_across_vantage_points"
+        by_method.setdefault(f["evidence"]["method"], []).append(sorted(f["vantage_points"]))
+    assert by_method["cross_resumption"] == [sorted(reports[:2])]
+    assert by_method["key_name"] == [sorted(reports[:2])]
+
+
+def test_cross_resumption_does_not_try_expired_tickets(tmp_path):
+    own = keygen(tmp_path / "own.key")
+    with Nginx(tmp_path / "fra", key_files=[own]) as fra, \
+            Nginx(tmp_path / "sfo", key_files=[own]) as sfo:
+        a, at = report_keeping_tickets(fra, tmp_path / "a.json", tmp_path / "a.tickets", "1.2")
+        b, _ = report_keeping_tickets(sfo, tmp_path / "b.json", tmp_path / "b.tickets", "1.2")
+        # Issued long ago: older than its lifetime hint (nginx's default 5 minutes).
+        lines = at.read_text().splitlines()
+        lines = [" ".join(l.split()[:4] + ["1000"] + l.split()[5:]) if l.startswith("ticket ")
+                 else l for l in lines]
+        at.write_text("\n".join(lines) + "\n")
+        proc = run([binary("stek-scan"), "merge", str(a), str(b), "--json", "-", "--cross-resume",
+                    "--tickets", str(at), "-"], timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")  # the shared key name
+    doc = json.loads(proc.stdout)
+    [o] = doc["cross_resumption"]
+    assert o["result"] == "not_tried" and o["detail"].startswith("expired"), o
+    assert [f["evidence"]["method"] for f in doc["findings"]] == ["key_name"]
+
+
+def test_one_name_scanned_from_two_places_is_offered_only_at_the_merges_own(tmp_path):
+    """Behind anycast both vantage points scan one name; from wherever the merge runs that
+    name reaches one location. Without --here no such offer is made; with --here B, A's
+    ticket is offered at B's endpoint (which, run at B, is B's location)."""
+    with Nginx(tmp_path / "any", key_files=[keygen(tmp_path / "k")]) as n:
+        a, at = report_keeping_tickets(n, tmp_path / "a.json", tmp_path / "a.tickets", "1.3")
+        b, bt = report_keeping_tickets(n, tmp_path / "b.json", tmp_path / "b.tickets", "1.3")
+        base = [binary("stek-scan"), "merge", str(a), str(b), "--json", "-", "--cross-resume",
+                "--tickets", str(at), str(bt)]
+        blind = run(base, timeout=120, check=False)
+        here = run(base + ["--here", str(b)], timeout=120, check=False)
+    assert blind.returncode == 1  # the key name, seen from both
+    offers = json.loads(blind.stdout)["cross_resumption"]
+    assert len(offers) == 2
+    assert all(o["result"] == "not_tried" and "same endpoint" in o["detail"] for o in offers)
+    assert here.returncode == 1, here.stderr.decode(errors="replace")
+    [o] = json.loads(here.stdout)["cross_resumption"]
+    assert (o["from_vantage"], o["to_vantage"], o["result"]) == (str(a), str(b), "resumed")
+
+
+def test_merge_refuses_tickets_files_that_do_not_fit(tmp_path):
+    bad = tmp_path / "bad.tickets"
+    bad.write_text("stek-scan-tickets 1 3\n")
+    reps = []
+    for tag in ("a", "b"):
+        r = tmp_path / f"{tag}.json"
+        r.write_text(json.dumps({"schema": "stek-scan/1", "endpoints": []}))
+        reps.append(str(r))
+    proc = run([binary("stek-scan"), "merge", *reps, "--cross-resume", "--tickets", str(bad), "-"],
+               timeout=60, check=False)
+    assert proc.returncode == 2 and b"truncated: 0 of 3" in proc.stderr, proc.stderr
+    proc = run([binary("stek-scan"), "merge", *reps, "--cross-resume", "--tickets", str(bad)],
+               timeout=60, check=False)
+    assert proc.returncode == 2 and b"one file per report" in proc.stderr, proc.stderr
 
 
 def test_merge_refuses_what_is_not_a_report(tmp_path):

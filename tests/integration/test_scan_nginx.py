@@ -155,6 +155,8 @@ def test_reload_without_key_file_rotates_on_every_reload(tmp_path):
         colours[name] = text.rindex('fill="#', 0, i)
         colours[name] = text[colours[name] + 6:colours[name] + 13]
     assert len(set(colours.values())) == 3
+    # The two retired keys' refused tickets: triangles, at the time they were offered.
+    assert text.count('class="retired refused"') == 2
     if not have("rsvg-convert"):
         pytest.skip("rsvg-convert (librsvg2-bin) not installed: SVG not rendered")
     png = tmp_path / "timeline.png"

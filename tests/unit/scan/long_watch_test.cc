@@ -59,7 +59,28 @@ ScanData day_of_watch() {
     d.connections.push_back(day_connection(t, ep, ConnKind::fresh, key));
     if (step > 0) d.connections.push_back(day_connection(t + 20, ep, ConnKind::resume, key));
   }
-  d.finished_ms = d.started_ms + d.duration_ms;
+  // The end-of-watch checks, at most: 16 retired key names' tickets (the last two hours'
+  // resume, older ones are refused) and 8 aged tickets at halving ages.
+  Millis at = d.started_ms + kDaySteps * kMinute;
+  for (int k = 8; k < 24; ++k) {
+    Connection c = day_connection(at += 300, ep, ConnKind::retired, 24);
+    c.offered_ticket = true;
+    c.offered_key_name = test::name(static_cast<std::uint8_t>(k));
+    c.offered_from = ep.label();
+    c.offered_issued_ms = d.started_ms + (k - 1) * 60 * kMinute;
+    c.resumed = k >= 22;
+    d.connections.push_back(std::move(c));
+  }
+  for (int i = 0; i < 8; ++i) {
+    Connection c = day_connection(at += 300, ep, ConnKind::aged, 24);
+    c.offered_ticket = true;
+    c.offered_key_name = test::name(1);
+    c.offered_from = ep.label();
+    c.offered_issued_ms = at - (std::int64_t{kDaySteps} * kMinute >> i);
+    c.resumed = i >= 4;
+    d.connections.push_back(std::move(c));
+  }
+  d.finished_ms = at + 300;
   return d;
 }
 
@@ -89,6 +110,16 @@ TEST(LongWatch, ADayAtOneProbeAMinuteStaysUnderAFewMegabytes) {
   EXPECT_EQ(timeline[23]["to"], utc_ms(d.started_ms + (kDaySteps - 1) * kMinute));
   EXPECT_LT(json.size(), 3u << 20);
   EXPECT_LT(svg.size(), 1u << 20);
+  // One bar per key and one mark per end-of-watch check, however many connections.
+  auto count = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = svg.find(what); at != std::string::npos; at = svg.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<rect class=\"key\""), 24u);
+  EXPECT_EQ(count("class=\"retired refused\""), 14u);
+  EXPECT_EQ(count("class=\"retired resumed\""), 2u);
+  EXPECT_EQ(count("class=\"aged "), 8u);
 }
 
 }  // namespace
