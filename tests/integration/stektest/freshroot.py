@@ -77,6 +77,7 @@ def make_base(base: Path = BASE, timeout: float = 1200) -> float:
         if (base / ".done").exists():
             return time.monotonic() - started
         new = Path(tempfile.mkdtemp(prefix=f"{base.name}.new-", dir=base.parent))
+        new.chmod(0o755)  # the root directory of every copy
         try:
             mirror = re.search(r"^URIs:\s*(\S+)", SOURCES.read_text(), re.M).group(1)
             log = base.parent / f"{base.name}.debootstrap.log"
@@ -149,6 +150,7 @@ class FreshRoot:
         self.timings["debootstrap"] = make_base(self.base)
         t = time.monotonic()
         self.root = Path(tempfile.mkdtemp(prefix="install-", dir=self.base.parent))
+        self.root.chmod(0o755)  # mkdtemp made it 0700: the stek user could not walk "/"
         try:
             run(["cp", "-a", f"{self.base}/.", self.root], timeout=600)
             self.timings["copy base"] = time.monotonic() - t
