@@ -2,8 +2,8 @@
 and shared: test_package.py and test_fresh_install.py start together and packing the ASan build
 takes minutes, so one packs while the other waits on a lock. The packages are kept in
 BUILD_DIR/test-packages and packed again when any file they are made of (the build's programs
-and libraries, packaging/, docs/, cmake/, include/, examples/, contrib/, the two scripts) is
-newer than they are. zstd compression: it packs the large sanitizer programs several times
+and libraries, packaging/, the man pages' docs, cmake/, include/, examples/, contrib/, the two
+scripts) is newer than they are. zstd compression: it packs the large sanitizer programs several times
 faster than gzip (dpkg >= 1.21.18, Debian 12)."""
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from pathlib import Path
 from .freshroot import locked
 from .proc import BUILD_DIR, SOURCE_DIR, run
 
-SOURCE_INPUTS = ("packaging", "docs", "cmake", "include", "examples", "contrib",
-                 "CMakeLists.txt", "scripts/package.sh", "scripts/man.sh")
+# The man pages' sources (cmake/package.cmake's stek_man_sources) are the only docs packed.
+SOURCE_INPUTS = ("packaging", "docs/stekd.md", "docs/stek-agent.md", "docs/stekctl.md",
+                 "docs/stek-scan.md", "docs/configuration.md", "cmake", "include", "examples",
+                 "contrib", "CMakeLists.txt", "scripts/package.sh", "scripts/man.sh")
 BUILD_INPUTS = ("apps", "src", "CPackConfig.cmake", "stekConfig.cmake", "stek.pc")
 
 

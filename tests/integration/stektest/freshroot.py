@@ -304,3 +304,9 @@ setpriv --reuid=stek --regid=stek --init-groups \\
 
     def purge(self, timeout: float = 300) -> str:
         return self.sh("apt-get purge -y -qq stek libstek-dev >/dev/null", timeout=timeout)
+
+
+if __name__ == "__main__":
+    # `python3 -m stektest.freshroot`: make the cached base only (scripts/test.sh does it while
+    # the ASan build compiles, so that integration.fresh_install finds it).
+    print(f"fresh root: base {BASE} ready in {make_base():.0f} s")
