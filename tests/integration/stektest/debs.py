@@ -3,8 +3,8 @@ and shared: test_package.py and test_fresh_install.py start together and packing
 takes minutes, so one packs while the other waits on a lock. The packages are kept in
 BUILD_DIR/test-packages and packed again when any file they are made of (the build's programs
 and libraries, packaging/, the man pages' docs, cmake/, include/, examples/, contrib/, the two
-scripts) is newer than they are. zstd compression: it packs the large sanitizer programs several times
-faster than gzip (dpkg >= 1.21.18, Debian 12)."""
+scripts) is newer than they are. zstd compression: it packs the large sanitizer programs
+several times faster than gzip (dpkg >= 1.21.18, Debian 12)."""
 
 from __future__ import annotations
 

@@ -175,6 +175,7 @@ class FreshRoot:
         unmounts, and removes the copy; never follows a mount that is still there."""
         for p in self.started:
             p.stop(timeout=30)
+        self.started.clear()
         if self.root is None:
             return
         for pid in processes_in(self.root):
