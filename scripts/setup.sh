@@ -23,11 +23,12 @@ clang=(clang libclang-rt-14-dev clang-format)
 # other TLS stacks whose ticket layouts stek-scan tells apart (test_scan_stacks.py); chromium
 # renders the status pages headless (test_status_page.py); prometheus brings promtool, which
 # checks the alert rules and the /metrics text, logrotate checks the shipped rotation config,
-# python3-yaml reads the rules (test_observability.py)
+# python3-yaml reads the rules (test_observability.py); debootstrap makes the fresh Debian 12
+# root the packages are installed into (test_fresh_install.py)
 peers=(
   python3-pytest openssl curl python3 nginx-light haproxy apache2 trafficserver h2o gnutls-bin
   librsvg2-bin spin faketime libfaketime etcd-server caddy libnss3-tools openjdk-17-jdk-headless
-  chromium prometheus logrotate python3-yaml
+  chromium prometheus logrotate python3-yaml debootstrap
 )
 # the Debian package (scripts/package.sh): go-md2man makes the man pages from docs/ (a 2 MB Go
 # program; pandoc would bring about 200 MB), dpkg-dev's dpkg-shlibdeps computes the

@@ -10,9 +10,17 @@ phase() { echo "test.sh: $1 done at $((SECONDS - start)) s" >&2; }
 bash scripts/setup.sh build
 phase "package setup (compilers, libraries)"
 # The test peers (nginx, HAProxy, ...) and clang's tools install while the ASan build
-# compiles: on a fresh machine that hides most of the download and unpacking.
+# compiles: on a fresh machine that hides most of the download and unpacking. So does
+# debootstrap's Debian 12 root for integration.fresh_install (minutes; cached in /tmp/stek-fresh,
+# made by the test itself if this fails).
 setup_log=$(mktemp)
-bash scripts/setup.sh clang peers package >"$setup_log" 2>&1 &
+{
+  bash scripts/setup.sh clang peers package || exit 1
+  if [[ $(id -u) -eq 0 ]]; then
+    PYTHONPATH=tests/integration PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m stektest.freshroot ||
+      echo "test.sh: the fresh root's base was not made; integration.fresh_install makes it" >&2
+  fi
+} >"$setup_log" 2>&1 &
 setup_pid=$!
 jobs=$(nproc)
 bash scripts/build.sh asan >/dev/null

@@ -4,7 +4,7 @@ contents and control files are checked with dpkg-deb; the systemd units pass
 `systemd-analyze verify` and score low in `systemd-analyze security --offline=yes`; every
 option of every program's --help is in its man page; and stekd and a stek-agent run from the
 unpacked package as an unprivileged user, the agent feeding an nginx sink. The install into a
-fresh Debian 12 root takes minutes (debootstrap, apt): scripts/fresh-install.sh, not here."""
+fresh Debian 12 root, with apt: test_fresh_install.py, on the same packages."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from stektest import BUILD_DIR, SOURCE_DIR, Process, have, make_pki, run, wait_until
+from stektest import SOURCE_DIR, Process, have, make_pki, run, wait_until
 from stektest.agent import ShmDir, write_config
+from stektest.debs import packages
 from stektest.stekd import Stekd
 
 UNITS = ("stekd.service", "stek-agent.service", "stek-nginx-reload.path",
@@ -38,12 +39,8 @@ pytestmark = pytest.mark.skipif(not (have("dpkg-deb") and have("cpack")),
 
 
 @pytest.fixture(scope="module")
-def debs(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("debs")
-    run(["bash", SOURCE_DIR / "scripts" / "package.sh", BUILD_DIR, out], timeout=600)
-    found = {p.name.split("_")[0]: p for p in out.glob("*.deb")}
-    assert set(found) == {"stek", "libstek-dev"}, found
-    return found
+def debs() -> dict[str, Path]:
+    return packages()  # packed once, shared with test_fresh_install.py
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ and stek's own binaries, on 127.0.0.1 only, with bounded waits. Nothing is mocke
     metrics  Prometheus text
     faketime a program whose wall clock is off (libfaketime, sanitizer-aware LD_PRELOAD)
     fleet    stekd + hosts (stek-agent + nginx): the local fleet
+    debs     stek's Debian packages of the build, packed once and shared by the tests
+    freshroot a fresh Debian 12 root (debootstrap) to install the packages into and run them
 
 The names below are the ones tests import as `from stektest import ...`.
 """

@@ -1,0 +1,51 @@
+"""stek's Debian packages of the build the tests run (scripts/package.sh BUILD_DIR), packed once
+and shared: test_package.py and test_fresh_install.py start together and packing the ASan build
+takes minutes, so one packs while the other waits on a lock. The packages are kept in
+BUILD_DIR/test-packages and packed again when any file they are made of (the build's programs
+and libraries, packaging/, the man pages' docs, cmake/, include/, examples/, contrib/, the two
+scripts) is newer than they are. zstd compression: it packs the large sanitizer programs
+several times faster than gzip (dpkg >= 1.21.18, Debian 12)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from .freshroot import locked
+from .proc import BUILD_DIR, SOURCE_DIR, run
+
+# The man pages' sources (cmake/package.cmake's stek_man_sources) are the only docs packed.
+SOURCE_INPUTS = ("packaging", "docs/stekd.md", "docs/stek-agent.md", "docs/stekctl.md",
+                 "docs/stek-scan.md", "docs/configuration.md", "cmake", "include", "examples",
+                 "contrib", "CMakeLists.txt", "scripts/package.sh", "scripts/man.sh")
+BUILD_INPUTS = ("apps", "src", "CPackConfig.cmake", "stekConfig.cmake", "stek.pc")
+
+
+def _newest(paths) -> float:
+    newest = 0.0
+    for p in paths:
+        files = p.rglob("*") if p.is_dir() else [p] if p.exists() else []
+        for f in files:
+            if f.is_file():
+                newest = max(newest, f.stat().st_mtime)
+    return newest
+
+
+def packages(build_dir: Path = BUILD_DIR) -> dict[str, Path]:
+    """Package name ("stek", "libstek-dev") -> its .deb, packed when missing or stale."""
+    out = build_dir / "test-packages"
+    stamp = out / ".packed"
+    with locked(build_dir / ".test-packages.lock"):
+        inputs = [SOURCE_DIR / p for p in SOURCE_INPUTS] + [build_dir / p for p in BUILD_INPUTS]
+        if not stamp.exists() or stamp.stat().st_mtime < _newest(inputs):
+            shutil.rmtree(out, ignore_errors=True)
+            started = time.time()
+            run(["bash", SOURCE_DIR / "scripts" / "package.sh", build_dir, out], timeout=900,
+                env=dict(os.environ, STEK_DEB_COMPRESSION="zstd"))
+            stamp.touch()
+            os.utime(stamp, (started, started))  # an input changed while packing: stale
+    found = {p.name.split("_")[0]: p for p in out.glob("*.deb")}
+    assert set(found) == {"stek", "libstek-dev"}, found
+    return found
