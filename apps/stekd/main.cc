@@ -1,6 +1,7 @@
 // stekd: the stek key server. Reads its TOML configuration, opens the sealed store, and
 // serves agents and admins until SIGINT or SIGTERM; SIGHUP reopens the log and audit files
 // (logrotate) and re-reads the client CA, CRLs and deny-list. See docs/operating.md.
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
   const auto hardening = stek::harden_process(
       {.allow_core_dumps = allow_core_dumps || stek::core_dumps_allowed_by_env()});
   for (const std::string& w : hardening.warnings) spdlog::warn("{}", w);
+  // OpenSSL writes to the agents' sockets itself (src/server/tls_socket.h): a write to a socket
+  // its peer has reset must fail with EPIPE, not end stekd and every agent's long poll.
+  ::signal(SIGPIPE, SIG_IGN);
 
   auto config = stek::server::load_server_config(config_path);
   if (!config.ok()) {

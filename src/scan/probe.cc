@@ -210,7 +210,13 @@ ProbeResult Prober::connect(const Endpoint& ep, ConnKind kind, const HeldTicket*
   } else if (is_ip_address(ep.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), ep.host.c_str());
   }
-  if (offer != nullptr && offer->session) SSL_set_session(ssl.get(), offer->session.get());
+  if (offer != nullptr && offer->session) {
+    SSL_set_session(ssl.get(), offer->session.get());
+    // A TLS 1.2 ticket goes in an extension a TLS 1.3 server ignores: offered with 1.3 allowed,
+    // it is never judged and a shared key looks unshared. Offer each ticket at its own version.
+    const int version = SSL_SESSION_get_protocol_version(offer->session.get());
+    if (version == TLS1_2_VERSION) SSL_set_max_proto_version(ssl.get(), TLS1_2_VERSION);
+  }
 
   // Handshake, bounded.
   const Deadline deadline = SteadyClock::now() + options_.handshake_timeout;

@@ -182,6 +182,20 @@ def test_two_nginx_sharing_a_key_file_share_a_stek(tmp_path):
     assert cross == {(ep(a), ep(b)): True, (ep(b), ep(a)): True}
 
 
+def test_a_tls12_ticket_is_offered_at_tls12_to_a_server_that_also_speaks_tls13(tmp_path):
+    """a speaks TLS 1.2 only, b 1.2 and 1.3, one key file: a's 1.2 ticket must be offered to b
+    at 1.2, or b negotiates 1.3, ignores it, and the shared key looks unshared."""
+    key = keygen(tmp_path / "shared.nginx80")
+    with Nginx(tmp_path / "a", key_files=[key], protocols="TLSv1.2") as a, \
+            Nginx(tmp_path / "b", key_files=[key]) as b:
+        doc = scan("compare", ep(a), ep(b), "--sni", "localhost")
+    cross = {(c["offered"]["from"], c["endpoint"]): c["resumed"]
+             for c in doc["connections"] if c["kind"] == "cross" and c["status"] == "ok"}
+    assert cross[(ep(a), ep(b))] is True
+    # b's TLS 1.3 ticket cannot resume on a server without TLS 1.3: refused, not an error.
+    assert cross[(ep(b), ep(a))] is False
+
+
 def test_two_nginx_with_their_own_keys_share_nothing(tmp_path):
     ka = keygen(tmp_path / "a.nginx80")
     kb = keygen(tmp_path / "b.nginx80")

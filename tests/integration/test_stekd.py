@@ -6,7 +6,10 @@ import base64
 import hashlib
 import json
 import os
+import signal
+import socket
 import ssl
+import struct
 import threading
 import time
 
@@ -274,3 +277,28 @@ def test_metrics_and_health(tmp_path):
         assert agents[0]["domains"] == ["eu-west"]
         status = json.loads(stekd.admin("status", "--json"))
         assert status["healthy"] and len(status["domains"]) == 2
+
+
+def test_clients_that_reset_mid_answer_do_not_end_stekd(tmp_path):
+    """Clients that pipeline requests and reset the connection: stekd's writes then fail with
+    EPIPE, which must be an error on that connection, not SIGPIPE ending stekd (and with it
+    every agent's long poll)."""
+    with Stekd(tmp_path) as stekd:
+        ctx = stekd.context("host-web1")
+        request = b"GET /v1/keyring HTTP/1.1\r\nHost: stekd\r\n\r\n" * 64
+        for _ in range(40):
+            assert stekd.proc.poll() is None, f"stekd ended: {stekd.proc.returncode}"
+            try:
+                raw = socket.create_connection(("127.0.0.1", stekd.port), timeout=10)
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    tls.sendall(request)
+                    tls.recv(1)  # stekd is answering
+                    # RST, not FIN: stekd's next write finds the connection gone.
+                    tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass  # this side may see the reset too; stekd's fate is what is judged
+        # And the signal itself, whichever write would raise it.
+        os.kill(stekd.proc.pid, signal.SIGPIPE)
+        wait_until(lambda: stekd.request("/v1/keyring")[0] == 200, 20,
+                   what="stekd answering after the resets")
+        assert stekd.proc.poll() is None

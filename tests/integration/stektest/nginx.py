@@ -37,7 +37,7 @@ SERVER_BLOCK = """\
         # session to it (session id context).
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_protocols {protocols};
         ssl_session_cache off;          # resumption by ticket only
         ssl_session_tickets on;
         ssl_session_timeout {timeout};
@@ -81,7 +81,8 @@ class Nginx(Process):
     def __init__(self, directory: Path, port: int | None = None, key_files=(),
                  include: Path | None = None, extra: str = "", name: str = "nginx",
                  session_timeout: str = "18h", body: str | None = None,
-                 cert: tuple[Path, Path] | None = None, start: bool = True):
+                 cert: tuple[Path, Path] | None = None, start: bool = True,
+                 protocols: str = "TLSv1.2 TLSv1.3"):
         self.dir = directory.resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -94,7 +95,8 @@ class Nginx(Process):
         self.conf.write_text(http_conf(self.dir, SERVER_BLOCK.format(
             host=LOOPBACK, port=self.port, cert=Path(cert).resolve(),
             key=Path(key).resolve(), ticket_lines="\n".join(lines), extra=extra,
-            body=body if body is not None else f"ok {name}", timeout=session_timeout)))
+            body=body if body is not None else f"ok {name}", timeout=session_timeout,
+            protocols=protocols)))
         self.proc = None
         if start:
             self.start()
