@@ -40,10 +40,21 @@ def packages(build_dir: Path = BUILD_DIR) -> dict[str, Path]:
     with locked(build_dir / ".test-packages.lock"):
         inputs = [SOURCE_DIR / p for p in SOURCE_INPUTS] + [build_dir / p for p in BUILD_INPUTS]
         if not stamp.exists() or stamp.stat().st_mtime < _newest(inputs):
-            shutil.rmtree(out, ignore_errors=True)
+            # Packed beside, then renamed into place: a test still reading the last packing
+            # (a file changed under a running suite) keeps a whole file, never a missing one.
+            staging = build_dir / "test-packages.new"
+            shutil.rmtree(staging, ignore_errors=True)
             started = time.time()
-            run(["bash", SOURCE_DIR / "scripts" / "package.sh", build_dir, out], timeout=900,
+            run(["bash", SOURCE_DIR / "scripts" / "package.sh", build_dir, staging], timeout=900,
                 env=dict(os.environ, STEK_DEB_COMPRESSION="zstd"))
+            out.mkdir(exist_ok=True)
+            packed = {deb.name for deb in staging.glob("*.deb")}
+            for old in out.glob("*.deb"):
+                if old.name not in packed:
+                    old.unlink()
+            for name in packed:
+                os.replace(staging / name, out / name)
+            shutil.rmtree(staging, ignore_errors=True)
             stamp.touch()
             os.utime(stamp, (started, started))  # an input changed while packing: stale
     found = {p.name.split("_")[0]: p for p in out.glob("*.deb")}
