@@ -108,10 +108,13 @@ def test_resumes_across_rotations_and_hosts_but_never_across_domains(fleet, tmp_
                                                 INTERVAL)
                 held.append((d, version, issued, r, time.time()))
         for d, version, issued, ticket, at in held:
-            if issued < epoch() - HISTORY + 1:
-                continue  # near the end of its lifetime: no verdict
             for h in fleet.hosts:
+                # The epoch is read once per connection, before it: a round can outlast an
+                # epoch on a loaded machine, and a ticket judged against a stale epoch was
+                # past its lifetime (older than ssl_session_timeout = H x I) when offered.
                 before = epoch()
+                if issued < before - HISTORY + 1:
+                    continue  # near the end of its lifetime: no verdict
                 result = tls_connect(h.https_port, tmp_path, version, resume=ticket.session_file)
                 if h.domain == d:
                     if epoch() != before and issued < epoch() - HISTORY + 1:

@@ -15,6 +15,7 @@ import pytest
 
 from stektest import (LOOPBACK, Nginx, Process, binary, free_port, run, shared_cert,
                       stekctl, wait_for_port)
+from stektest.proc import count_lines
 
 
 class TcpServer:
@@ -177,13 +178,7 @@ def test_interrupted_watch_still_reports(tmp_path):
         try:
             # Interrupt once two fresh connections were reported on standard error (a fixed
             # sleep is not enough on a loaded machine); stdout is read only at the end.
-            fresh = 0
-            deadline = time.monotonic() + 60
-            while fresh < 2 and time.monotonic() < deadline:
-                line = proc.stderr.readline()
-                if not line:
-                    break
-                fresh += " fresh: " in line
+            fresh = count_lines(proc.stderr, " fresh: ", 2, 60)
             assert fresh >= 2, "stek-scan watch reported fewer than 2 fresh connections"
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=20)

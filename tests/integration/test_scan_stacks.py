@@ -11,6 +11,7 @@ import time
 import pytest
 
 from stektest import LOOPBACK, Nginx, binary, run
+from stektest.proc import count_lines
 from stektest.stacks import Caddy, GnutlsServ, JsseServer, NssSelfserv, java_program, missing
 
 
@@ -129,10 +130,12 @@ def test_acceptance_window_by_resumption_alone(tmp_path):
     with Nginx(tmp_path / "random") as nginx:
         proc = subprocess.Popen(
             [binary("stek-scan"), "watch", f"{LOOPBACK}:{nginx.port}", "--sni", "localhost",
-             "--tls", "1.2", "--duration", "4s", "--every", "1s", "--no-retired", "--json", "-",
-             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "--tls", "1.2", "--duration", "4s", "--every", "1s", "--no-retired", "--json", "-"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(2.5)
+            # Reload once the first ticket is taken (a fixed sleep missed it under load), so
+            # the oldest ticket predates the reload.
+            assert count_lines(proc.stderr, " fresh: ", 1, 60) == 1, "no fresh connection"
             nginx.reload()
             reloaded = time.time()
             out, err = proc.communicate(timeout=120)

@@ -87,6 +87,20 @@ def free_ports_in_a_row(count: int) -> int:
     raise HarnessError(f"no {count} free ports in a row below {low}")
 
 
+def count_lines(stream, marker: str, count: int, timeout: float) -> int:
+    """Reads text lines from `stream` (a program's progress output) until `count` of them
+    contain `marker`, the stream ends, or `timeout` s pass between lines; returns how many
+    did. For "act once the program has done N things", where a fixed sleep fails under load."""
+    seen = 0
+    deadline = time.monotonic() + timeout
+    while seen < count and time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen += marker in line
+    return seen
+
+
 def rss_kib(pid: int) -> int:
     """The resident memory of process `pid` in KiB (VmRSS), 0 when it is gone."""
     try:
