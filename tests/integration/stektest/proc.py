@@ -147,8 +147,30 @@ def wait_for_port(port: int, timeout: float = 15.0, proc=None) -> None:
 _LIVE: "set[Process]" = set()
 
 
+_STARTED: "list[Process]" = []  # every Process of this pytest run, in order: logs on failure
+
+
 def live_processes() -> "set[Process]":
     return set(_LIVE)
+
+
+def started_count() -> int:
+    return len(_STARTED)
+
+
+def processes_to_report(since: int) -> "list[Process]":
+    """The programs a failed test may have met: those started since `since` (started_count()
+    when it began) and those still running (a module fixture's), each once, in start order."""
+    return [p for i, p in enumerate(_STARTED) if i >= since or p in _LIVE]
+
+
+def log_tail(path: Path, lines: int = 30, limit: int = 16384) -> str:
+    """The last `lines` lines of a log (at most its last `limit` bytes), for a failure report."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - limit))
+        text = f.read().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def stop_leftovers(keep: "set[Process] | None" = None) -> list[str]:
@@ -176,6 +198,7 @@ class Process:
                                      stdin=subprocess.DEVNULL, env=env, cwd=cwd,
                                      start_new_session=True)
         _LIVE.add(self)
+        _STARTED.append(self)
 
     @property
     def pid(self) -> int:
