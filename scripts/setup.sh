@@ -32,9 +32,10 @@ peers=(
 )
 # the Debian package (scripts/package.sh): go-md2man makes the man pages from docs/ (a 2 MB Go
 # program; pandoc would bring about 200 MB), dpkg-dev's dpkg-shlibdeps computes the
-# dependencies, systemd-analyze (systemd) checks the units in test_package.py, CPack's DEB
-# generator refuses to compute dependencies without file(1), absent from a minimal Debian 12
-package=(go-md2man dpkg-dev systemd file)
+# dependencies, systemd-analyze (systemd) checks the units in test_package.py (and each unit's
+# Documentation= man page with man(1), from man-db), CPack's DEB generator refuses to compute
+# dependencies without file(1); a minimal Debian 12 has neither file nor man
+package=(go-md2man dpkg-dev systemd man-db file)
 # the stress harness's load (scripts/stress.sh), not needed by the test suite
 stress=(stress-ng)
 
