@@ -17,9 +17,8 @@ import pytest
 
 from stektest import Nginx, binary, run, stops_resuming, tls_connect, wait_until
 from stektest.agent import ShmDir, start_agent, write_config
-from stektest.etcd import EtcdCluster, EtcdStekd, have_etcd
+from stektest.etcd import have_etcd, leader_of, replica_fleet, role, status
 from stektest.nginx import include_keys
-from stektest.pki import make_pki
 
 pytestmark = pytest.mark.skipif(not have_etcd(), reason="etcd-server is not installed "
                                 "(scripts/setup.sh peers)")
@@ -36,43 +35,10 @@ def names(ring):
     return sorted(k["name"] for k in ring["keys"])
 
 
-def role(replica) -> str:
-    try:
-        return replica.health()[1]
-    except OSError:
-        return ""
-
-
-def status(replica) -> int:
-    """/healthz's status; 0 while the metrics port is not listening yet (just started)."""
-    try:
-        return replica.healthz()
-    except OSError:
-        return 0
-
-
-def leader_of(replicas):
-    leaders = [r for r in replicas if r.proc and r.proc.alive() and "(etcd leader)" in role(r)]
-    return leaders[0] if len(leaders) == 1 else None
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    base = tmp_path_factory.mktemp("etcd")
-    pki = make_pki(base / "pki")
-    with EtcdCluster(base / "cluster") as cluster:
-        cluster.start()
-        replicas = [EtcdStekd(base / f"r{i}", cluster, pki, lease_ttl=LEASE_TTL)
-                    for i in range(3)]
-        try:
-            for r in replicas:
-                r.start()
-            wait_until(lambda: leader_of(replicas) and all(status(r) == 200 for r in replicas),
-                       30, what="one leader and every replica healthy")
-            yield cluster, replicas
-        finally:
-            for r in replicas:
-                r.stop()
+    with replica_fleet(tmp_path_factory.mktemp("etcd"), 30, lease_ttl=LEASE_TTL) as f:
+        yield f
 
 
 def same_ring_everywhere(replicas, identity="host-web1"):
@@ -118,8 +84,8 @@ def test_rotation_on_a_follower_reaches_agents_long_polling_every_replica(fleet)
         t.join(25)
     fanout = max(t for _, t in answers.values()) - rotated_at
     rings = []
-    for (status, headers, body), _ in answers.values():
-        assert status == 200
+    for (code, headers, body), _ in answers.values():
+        assert code == 200
         assert int(headers["x-stek-ring-version"]) > version
         rings.append(names(json.loads(body)))
     assert all(r == rings[0] for r in rings), "replicas disagree on the new ring"

@@ -20,8 +20,7 @@ from datetime import datetime
 import pytest
 
 from stektest import wait_until
-from stektest.etcd import EtcdCluster, EtcdStekd, have_etcd
-from stektest.pki import make_pki
+from stektest.etcd import have_etcd, replica_fleet, status
 
 pytestmark = pytest.mark.skipif(not have_etcd(), reason="etcd-server is not installed "
                                 "(scripts/setup.sh peers)")
@@ -72,40 +71,15 @@ def denied_hosts(replica) -> list[str]:
     return replica.admin("deny", "list").split()
 
 
-def leader_of(replicas):
-    def role(r):
-        try:
-            return r.health()[1]
-        except OSError:
-            return ""
-    leaders = [r for r in replicas if "(etcd leader)" in role(r)]
-    return leaders[0] if len(leaders) == 1 else None
-
-
 def healthy(replica) -> bool:
-    try:
-        return replica.healthz() == 200
-    except OSError:
-        return False
+    return status(replica) == 200
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    base = tmp_path_factory.mktemp("etcd-deny")
-    pki = make_pki(base / "pki")
-    with EtcdCluster(base / "cluster") as cluster:
-        cluster.start()
-        replicas = [EtcdStekd(base / f"r{i}", cluster, pki, poll_ms=POLL_MS,
-                              long_poll_timeout=120) for i in range(3)]
-        try:
-            for r in replicas:
-                r.start()
-            wait_until(lambda: leader_of(replicas) and all(healthy(r) for r in replicas), 60,
-                       what="one leader and every replica healthy")
-            yield cluster, replicas
-        finally:
-            for r in replicas:
-                r.stop()
+    with replica_fleet(tmp_path_factory.mktemp("etcd-deny"), 60, poll_ms=POLL_MS,
+                       long_poll_timeout=120) as f:
+        yield f
 
 
 def test_a_host_denied_on_one_replica_gets_no_new_ring_from_any(fleet):

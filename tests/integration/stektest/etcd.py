@@ -5,6 +5,7 @@ directory; and stekd replicas configured for it (store.backend = "etcd")."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import ssl
 import urllib.request
 from pathlib import Path
 
-from .pki import make_cert
+from .pki import make_cert, make_pki
 from .proc import LOOPBACK, HarnessError, Process, free_port, run, wait_until
 from .stekd import Stekd
 
@@ -155,6 +156,47 @@ class EtcdStekd(Stekd):
     def health(self) -> tuple[int, str]:
         from . import metrics
         return metrics.get(self.metrics_port, "/healthz", timeout=5)
+
+
+def role(replica: EtcdStekd) -> str:
+    """The replica's /healthz text (its etcd role); "" while it does not answer."""
+    try:
+        return replica.health()[1]
+    except OSError:
+        return ""
+
+
+def status(replica: EtcdStekd) -> int:
+    """/healthz's status; 0 while the metrics port is not listening yet (just started)."""
+    try:
+        return replica.healthz()
+    except OSError:
+        return 0
+
+
+def leader_of(replicas):
+    """The one running replica that says it leads; None while none or several do."""
+    leaders = [r for r in replicas if r.proc and r.proc.alive() and "(etcd leader)" in role(r)]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+@contextlib.contextmanager
+def replica_fleet(base: Path, bound: float, count: int = 3, **options):
+    """A 3-member etcd cluster and `count` stekd replicas on it (EtcdStekd `options`), started
+    and waited for (one leader, every replica healthy, within `bound` s); stops them all."""
+    pki = make_pki(base / "pki")
+    with EtcdCluster(base / "cluster") as cluster:
+        cluster.start()
+        replicas = [EtcdStekd(base / f"r{i}", cluster, pki, **options) for i in range(count)]
+        try:
+            for r in replicas:
+                r.start()
+            wait_until(lambda: leader_of(replicas) and all(status(r) == 200 for r in replicas),
+                       bound, what="one leader and every replica healthy")
+            yield cluster, replicas
+        finally:
+            for r in replicas:
+                r.stop()
 
 
 def main() -> None:
