@@ -122,12 +122,6 @@ TEST(LongWatch, ADayAtOneProbeAMinuteStaysUnderAFewMegabytes) {
   EXPECT_EQ(count("class=\"aged "), 8u);
 }
 
-}  // namespace
-}  // namespace stek::scan
-
-namespace stek::scan {
-namespace {
-
 TEST(LongWatch, ReportTextPutsOneConnectionPerLineAndReadsBackTheSame) {
   ScanData d = day_of_watch();
   d.connections.resize(5);
@@ -143,12 +137,6 @@ TEST(LongWatch, ReportTextPutsOneConnectionPerLineAndReadsBackTheSame) {
   EXPECT_EQ(text.find("{\n  \"schema\": \"stek-scan/1\",\n"), 0u);
   EXPECT_NE(text.find("\n  \"endpoints\": [\n    {\n      \"endpoint\""), std::string::npos);
 }
-
-}  // namespace
-}  // namespace stek::scan
-
-namespace stek::scan {
-namespace {
 
 TEST(LongWatch, TimelineStartsANewRunWhenTheStatusOrKeyNameChanges) {
   ScanData d = day_of_watch();
