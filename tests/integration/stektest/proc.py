@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import random
 import shutil
@@ -55,36 +56,80 @@ def stekctl(*args, build_dir: Path | None = None, **kw) -> subprocess.CompletedP
     return run([binary("stekctl", build_dir), *args], **kw)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+# Ports the harness hands out come from below the kernel's ephemeral range, where no outgoing
+# connection and no bind(port 0) takes them, and each is reserved across processes (ctest runs
+# test files in parallel, each its own pytest) by a lock on byte `port` of one shared file, held
+# until this process ends or gives the port back: without it, two tests could both be handed a
+# port that was free a moment ago, and one program would meet another's listener (CI, stop 13:
+# stekd "Address already in use", and its agent talked TLS to some other test's server).
+_PORT_LOCKS = Path(os.environ.get("TMPDIR", "/tmp")) / "stektest-ports.lock"
+_port_lock_fd: "int | None" = None
+_HELD_PORTS: "set[int]" = set()
+
+
+def _ephemeral_low() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
+
+
+def _reserve(port: int) -> bool:
+    """Locks byte `port` of the shared file; False when this or another process holds it.
+    (fcntl record locks: one descriptor for all ports, released by the kernel at exit.)"""
+    global _port_lock_fd
+    if port in _HELD_PORTS:
+        return False
+    if _port_lock_fd is None:
+        _port_lock_fd = os.open(_PORT_LOCKS, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o666)
+        with contextlib.suppress(OSError):
+            os.fchmod(_port_lock_fd, 0o666)
+    try:
+        fcntl.lockf(_port_lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port, os.SEEK_SET)
+    except OSError:
+        return False
+    _HELD_PORTS.add(port)
+    return True
+
+
+def _release(port: int) -> None:
+    if port in _HELD_PORTS:
+        _HELD_PORTS.discard(port)
+        fcntl.lockf(_port_lock_fd, fcntl.LOCK_UN, 1, port, os.SEEK_SET)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+        try:
+            s.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_ports_in_a_row(count: int) -> int:
-    """The first of `count` consecutive TCP ports on 127.0.0.1 that were free a moment ago, below
-    the kernel's ephemeral range: there no outgoing connection takes one of them later (connect()
-    picks the even ephemeral ports, so the port after free_port()'s odd one is often taken)."""
-    low = 32768
-    with contextlib.suppress(OSError, ValueError):
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    """The first of `count` consecutive TCP ports on 127.0.0.1, free now and reserved for this
+    process (no other test of the run is handed them), below the kernel's ephemeral range."""
+    low = _ephemeral_low()
     rng = random.Random()
-    for _ in range(200):
+    for _ in range(500):
         first = rng.randrange(10000, low - count)
-        sockets = []
-        try:
-            for port in range(first, first + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(s)
-                s.bind((LOOPBACK, port))
+        taken = []
+        for port in range(first, first + count):
+            if not _reserve(port):
+                break
+            taken.append(port)
+            if not _bindable(port):
+                break
+        else:
             return first
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
+        for port in taken:
+            _release(port)
     raise HarnessError(f"no {count} free ports in a row below {low}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1, free now and reserved for this process (see free_ports_in_a_row)."""
+    return free_ports_in_a_row(1)
 
 
 def count_lines(stream, marker: str, count: int, timeout: float) -> int:
