@@ -37,6 +37,13 @@ int stek_install(SSL_CTX* ctx, stek_keys* keys, int early_data, char* err, size_
  * live timeout_seconds. */
 int stek_enable_stateful_tickets(SSL_CTX* ctx, size_t cache_size, long timeout_seconds, char* err,
                                  size_t err_len);
+/* The same, with this server's prefix: every session id (the TLS 1.2 id, each TLS 1.3 ticket)
+ * begins with the 16 bytes at server_prefix, then 16 random ones, so a load balancer that routes
+ * by a ticket's first 16 bytes sends a resuming client back to this server (docs/routing.md).
+ * Unique per server, not secret. NULL: OpenSSL's 32 random bytes, as above. */
+int stek_enable_stateful_tickets_with_prefix(SSL_CTX* ctx, size_t cache_size, long timeout_seconds,
+                                             const unsigned char* server_prefix, char* err,
+                                             size_t err_len);
 
 /* Key status, without key bytes: one consistent reading, taken by stek_key_status_get and
  * read with the accessors below (NULL-safe: a NULL status reads as empty). Counters are read

@@ -90,9 +90,21 @@ int stek_install(SSL_CTX* ctx, stek_keys* keys, int early_data, char* err, size_
 
 int stek_enable_stateful_tickets(SSL_CTX* ctx, size_t cache_size, long timeout_seconds, char* err,
                                  size_t err_len) {
+  return stek_enable_stateful_tickets_with_prefix(ctx, cache_size, timeout_seconds, nullptr, err,
+                                                  err_len);
+}
+
+int stek_enable_stateful_tickets_with_prefix(SSL_CTX* ctx, size_t cache_size, long timeout_seconds,
+                                             const unsigned char* server_prefix, char* err,
+                                             size_t err_len) {
   stek::openssl::StatefulOptions options;
   options.cache_size = cache_size;
   options.timeout = std::chrono::seconds(timeout_seconds);
+  if (server_prefix != nullptr) {
+    stek::KeyName prefix{};
+    std::memcpy(prefix.data(), server_prefix, prefix.size());
+    options.server_prefix = prefix;
+  }
   auto s = stek::openssl::enable_stateful_tickets(ctx, options);
   return s.ok() ? 1 : fail(s.error(), err, err_len);
 }

@@ -20,6 +20,11 @@ int stek_c_api_smoke(const char* ring_path, char* err, size_t err_len) {
     goto done;
   }
   if (!stek_enable_stateful_tickets(stateless, 1000, 3600, err, err_len)) goto done;
+  {
+    static const unsigned char prefix[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    if (!stek_enable_stateful_tickets_with_prefix(stateless, 1000, 3600, prefix, err, err_len))
+      goto done;
+  }
   status = stek_key_status_get(keys);
   if (status == NULL) goto done;
   if (!stek_key_status_has_keys(status) || strlen(stek_key_status_current_key(status)) != 32 ||

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #include "stek/openssl.h"
+#include "stek/stek.h"
 
 #include "client_hello.h"
 #include "tls_pair.h"
@@ -106,6 +107,37 @@ TEST_P(PrefixedStatefulTickets, SessionIdsBeginWithTheServerPrefix) {
   }
   ASSERT_EQ(id.size(), 32u);
   EXPECT_EQ(key_name_hex(prefix_from(0x40)), to_hex(ByteView(id).first(16)));
+}
+
+TEST_P(PrefixedStatefulTickets, TheCApiSetsThePrefixToo) {
+  const KeyName prefix = prefix_from(0x60);
+  for (const bool with_prefix : {true, false}) {
+    auto server = make_server_ctx(version());
+    char err[256] = "";
+    ASSERT_EQ(stek_enable_stateful_tickets_with_prefix(
+                  server.get(), 100, 3600, with_prefix ? prefix.data() : nullptr, err, sizeof err),
+              1)
+        << err;
+    auto client = make_client_ctx(version());
+    auto first = handshake(server.get(), client.get());
+    ASSERT_TRUE(first.ok) << first.error;
+    Bytes id;
+    if (version() == TLS1_3_VERSION) {
+      id = first.ticket();
+    } else {
+      unsigned int n = 0;
+      const unsigned char* raw = SSL_SESSION_get_id(first.session.get(), &n);
+      id.assign(raw, raw + n);
+    }
+    ASSERT_EQ(id.size(), 32u);
+    if (with_prefix) {
+      EXPECT_EQ(key_name_hex(prefix), to_hex(ByteView(id).first(16)));
+    } else {
+      EXPECT_NE(key_name_hex(prefix), to_hex(ByteView(id).first(16)));
+    }
+    auto again = handshake(server.get(), client.get(), {.resume = first.session.get()});
+    EXPECT_TRUE(again.resumed) << (with_prefix ? "with" : "without") << " a prefix";
+  }
 }
 
 TEST_P(PrefixedStatefulTickets, TheResumingHelloRoutesByThePrefix) {
