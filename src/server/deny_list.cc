@@ -31,7 +31,13 @@ Result<bool> DenyList::change(const std::string& host, bool deny) {
     return make_error(Errc::invalid_argument, "not a host id: " + ok.error().message);
   }
   STEK_ASSIGN_OR_RETURN(DenyUpdate stored, store_->update(host, deny));
-  hosts_ = std::move(stored.hosts);
+  // Only this host changes here. What other writers changed meanwhile reaches this copy through
+  // refresh(), the one path that names the hosts it newly denies so that their long polls end.
+  if (deny) {
+    hosts_.insert(host);
+  } else {
+    hosts_.erase(host);
+  }
   return stored.changed;
 }
 

@@ -35,8 +35,8 @@ class DenyList {
 
   // Adds or removes a host; the store is written first, so a failed write changes nothing.
   // Returns whether the stored list changed. Errc::invalid_argument for an id no certificate
-  // can carry (api/identity.h). The copy in memory becomes the list as stored, with what
-  // other replicas changed meanwhile.
+  // can carry (api/identity.h). Only this host changes in the copy in memory: what other
+  // replicas changed meanwhile comes with the next refresh(), which names what it denies.
   Result<bool> add(const std::string& host);
   Result<bool> remove(const std::string& host);
   // Reads the store (at start, on SIGHUP, when another replica changed it); on error the list

@@ -80,6 +80,21 @@ TEST_F(DenyListTest, MalformedFileIsAnErrorAndReloadKeepsTheListInMemory) {
   EXPECT_TRUE(list->contains("web1"));
 }
 
+TEST_F(DenyListTest, AHostAnotherWriterDeniedMeanwhileIsReportedByTheNextRefresh) {
+  // Replicas share one store: another one denies web2 while this one denies web1. web2 must
+  // reach this copy through refresh(), which names it so that its long polls get ended; an
+  // add that took it in silently would leave them waiting for the next ring.
+  auto list = DenyList::load(file());
+  FileDenyStore other(file());
+  ASSERT_TRUE(other.update("web2", true).ok());
+  ASSERT_TRUE(*list->add("web1"));
+  auto added = list->refresh();
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(*added, std::vector<std::string>{"web2"});
+  EXPECT_TRUE(list->contains("web1"));
+  EXPECT_TRUE(list->contains("web2"));
+}
+
 TEST_F(DenyListTest, ReloadReadsWhatTheFileNowHolds) {
   auto list = DenyList::load(file());
   std::ofstream(file()) << "{\"denied_hosts\": [\"web7\"]}";
