@@ -214,11 +214,17 @@ int main(int argc, char** argv) {
         state.ok() ? stek::server::check_interval(*state, schedule->params(), checked.describe())
                    : stek::Status{};
     if (!interval.ok()) spdlog::critical("schedule: {}", interval.error().message);
-    auto denied = opened->deny().load();
-    if (!denied.ok()) spdlog::critical("deny-list: {}", denied.error().message);
+    // The deny-list file is one of the files checked below; on etcd, the record is read here.
+    bool denied_ok = true;
+    if (opened->etcd.deny) {
+      if (auto denied = opened->etcd.deny->load(); !denied.ok()) {
+        spdlog::critical("deny-list: {}", denied.error().message);
+        denied_ok = false;
+      }
+    }
     const auto problems = stek::server::check_server_files(*config, log_file);
     for (const auto& p : problems) spdlog::critical("{}", p.message);
-    if (!state.ok() || !interval.ok() || !denied.ok() || !problems.empty()) return 1;
+    if (!state.ok() || !interval.ok() || !denied_ok || !problems.empty()) return 1;
     spdlog::info(
         "configuration, KEK, state ({}: generation {}, {} epoch secrets), TLS files ({} CRL "
         "files) and directories are valid",
