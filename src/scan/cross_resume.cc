@@ -15,11 +15,6 @@ namespace stek::scan {
 
 namespace {
 
-std::string string_field(const Json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // The endpoints a report scanned, as the scan addressed them.
 std::vector<Endpoint> report_endpoints(const Json& report) {
   std::vector<Endpoint> out;

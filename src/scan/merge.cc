@@ -22,12 +22,12 @@ struct Sighting {
   std::string last_seen;
 };
 
+}  // namespace
+
 std::string string_field(const Json& j, const char* key) {
   const auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
-
-}  // namespace
 
 Result<Json> merge_reports(const std::vector<VantageReport>& reports) {
   if (reports.size() < 2 || reports.size() > kMaxMergeReports) {

@@ -30,4 +30,7 @@ Result<Json> merge_reports(const std::vector<VantageReport>& reports);
 
 void write_merge_table(std::ostream& out, const Json& merged);
 
+// A report's string field, or "" when it is missing or not a string (reports are input).
+std::string string_field(const Json& j, const char* key);
+
 }  // namespace stek::scan
