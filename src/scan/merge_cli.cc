@@ -17,11 +17,6 @@ namespace stek::scan {
 
 namespace {
 
-int merge_usage(Env& env, const std::string& message) {
-  env.err << "stek-scan: " << message << "\n";
-  return 2;
-}
-
 Result<std::vector<VantageTickets>> read_tickets(const MergeArgs& args) {
   constexpr std::size_t kMaxTicketsFile = 64 << 20;
   std::vector<VantageTickets> out;
@@ -41,38 +36,38 @@ Result<std::vector<VantageTickets>> read_tickets(const MergeArgs& args) {
 int run_merge_cli(const MergeArgs& args, Env& env) {
   constexpr std::size_t kMaxReportSize = 256 << 20;  // a day's watch is a few MB
   if (args.cross_resume != !args.tickets.empty()) {
-    return merge_usage(env, "--cross-resume and --tickets go together");
+    return usage(env, "--cross-resume and --tickets go together");
   }
   if (args.cross_resume && args.tickets.size() != args.reports.size()) {
-    return merge_usage(env, fmt::format("--tickets: one file per report ({} reports, {} files; "
-                                        "- for a report without one)",
-                                        args.reports.size(), args.tickets.size()));
+    return usage(env, fmt::format("--tickets: one file per report ({} reports, {} files; "
+                                  "- for a report without one)",
+                                  args.reports.size(), args.tickets.size()));
   }
   if (!args.here.empty() &&
       (!args.cross_resume ||
        std::find(args.reports.begin(), args.reports.end(), args.here) == args.reports.end())) {
-    return merge_usage(env, "--here names one of the reports, with --cross-resume");
+    return usage(env, "--here names one of the reports, with --cross-resume");
   }
   std::vector<VantageReport> reports;
   for (const std::string& file : args.reports) {
     auto bytes = read_file(file, kMaxReportSize);
-    if (!bytes.ok()) return merge_usage(env, bytes.error().message);
+    if (!bytes.ok()) return usage(env, bytes.error().message);
     const auto text = bytes->view();
     Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return merge_usage(env, file + ": not JSON");
+    if (doc.is_discarded()) return usage(env, file + ": not JSON");
     reports.push_back({file, std::move(doc)});
   }
   auto merged = merge_reports(reports);
-  if (!merged.ok()) return merge_usage(env, merged.error().message);
+  if (!merged.ok()) return usage(env, merged.error().message);
   if (args.cross_resume) {
     auto tickets = read_tickets(args);
-    if (!tickets.ok()) return merge_usage(env, tickets.error().message);
+    if (!tickets.ok()) return usage(env, tickets.error().message);
     std::unique_ptr<Prober> probers[3];
     for (TlsVersions v : {TlsVersions::tls12, TlsVersions::tls13, TlsVersions::any}) {
       ProbeOptions options;
       options.versions = v;
       auto prober = Prober::make(options, env.clock, env.random);
-      if (!prober.ok()) return merge_usage(env, prober.error().message);
+      if (!prober.ok()) return usage(env, prober.error().message);
       probers[static_cast<int>(v)] = std::move(prober).value();
     }
     const CrossProbers by_version{*probers[static_cast<int>(TlsVersions::tls12)],
@@ -86,8 +81,7 @@ int run_merge_cli(const MergeArgs& args, Env& env) {
   } else {
     write_merge_table(env.out, *merged);
     if (!args.json_out.empty()) {
-      const std::string text = merged->dump(2) + "\n";
-      if (auto st = write_file_atomic(args.json_out, as_bytes(text), 0644); !st.ok()) {
+      if (auto st = write_output(args.json_out, merged->dump(2) + "\n", env); !st.ok()) {
         env.err << "stek-scan: " << st.error().message << "\n";
         return 4;
       }

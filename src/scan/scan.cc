@@ -270,8 +270,6 @@ void settle_layouts(ScanData& data) {
   }
 }
 
-namespace {
-
 int usage(Env& env, const std::string& message) {
   env.err << "stek-scan: " << message << "\n";
   return 2;
@@ -285,6 +283,8 @@ Status write_output(const std::string& path, std::string_view text, Env& env) {
   }
   return write_file_atomic(path, as_bytes(text), 0644);
 }
+
+namespace {
 
 // The scanner's own sessions, created 0600 and renamed into place whole (write_file_atomic):
 // they let their holder resume those sessions. Their bytes go nowhere else.

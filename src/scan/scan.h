@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stek/random.h"
@@ -97,6 +98,11 @@ struct Env {
 // Exit codes: 0 scanned, nothing at warning or above; 1 a warning or critical finding;
 // 2 bad usage; 3 no endpoint completed a TLS handshake; 4 an output could not be written.
 int run_cli(const CliArgs& args, Env& env);
+
+// Shared by the subcommands: a usage error on stderr ("stek-scan: ..."), returning exit code
+// 2; and an output written to `path` (0644, atomically), or to standard output for "-".
+int usage(Env& env, const std::string& message);
+Status write_output(const std::string& path, std::string_view text, Env& env);
 
 struct MergeArgs {
   std::vector<std::string> reports;
