@@ -134,8 +134,10 @@ def free_port() -> int:
 
 def count_lines(stream, marker: str, count: int, timeout: float) -> int:
     """Reads text lines from `stream` (a program's progress output) until `count` of them
-    contain `marker`, the stream ends, or `timeout` s pass between lines; returns how many
-    did. For "act once the program has done N things", where a fixed sleep fails under load."""
+    contain `marker`, the stream ends, or `timeout` s have passed since the call (checked after
+    each line: a program that stays silent ends the wait only when its output closes); returns
+    how many did. For "act once the program has done N things", where a fixed sleep fails
+    under load."""
     seen = 0
     deadline = time.monotonic() + timeout
     while seen < count and time.monotonic() < deadline:
