@@ -8,7 +8,9 @@ several times faster than gzip (dpkg >= 1.21.18, Debian 12)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -16,10 +18,20 @@ from pathlib import Path
 from .freshroot import locked
 from .proc import BUILD_DIR, SOURCE_DIR, run
 
-# The man pages' sources (cmake/package.cmake's stek_man_sources) are the only docs packed.
-SOURCE_INPUTS = ("packaging", "docs/stekd.md", "docs/stek-agent.md", "docs/stekctl.md",
-                 "docs/stek-scan.md", "docs/configuration.md", "cmake", "include", "examples",
-                 "contrib", "CMakeLists.txt", "scripts/package.sh", "scripts/man.sh")
+
+def _man_sources() -> tuple[str, ...]:
+    """The docs the man pages are made from, the only docs packed: read from the list
+    cmake/package.cmake keeps (stek_man_sources); all of docs/ if it cannot be read."""
+    with contextlib.suppress(OSError):
+        text = (SOURCE_DIR / "cmake" / "package.cmake").read_text()
+        m = re.search(r"set\(stek_man_sources\s+([^)]*)\)", text)
+        if m and m.group(1).split():
+            return tuple(m.group(1).split())
+    return ("docs",)
+
+
+SOURCE_INPUTS = ("packaging", *_man_sources(), "cmake", "include", "examples", "contrib",
+                 "CMakeLists.txt", "scripts/package.sh", "scripts/man.sh")
 BUILD_INPUTS = ("apps", "src", "CPackConfig.cmake", "stekConfig.cmake", "stek.pc")
 
 
