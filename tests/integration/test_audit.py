@@ -130,7 +130,10 @@ def test_refused_admin_calls_are_audited_with_peer_and_serial(tmp_path):
 
 def test_sighup_reopens_an_audit_file_that_was_moved_away(tmp_path):
     with Stekd(tmp_path) as stekd:
-        assert any(e["event"] == "stekd_started" for e in lines(stekd.audit))
+        # stekd's port opens a moment before it records its start (it accepts nothing before
+        # that: both happen before its event loop runs), so the harness may be here first.
+        wait_until(lambda: any(e["event"] == "stekd_started" for e in lines(stekd.audit)), 15,
+                   what="stekd_started in the audit file")
         moved = tmp_path / "audit.jsonl.1"
         os.rename(stekd.audit, moved)
         stekd.proc.send_signal(signal.SIGHUP)
