@@ -103,7 +103,10 @@ class Stekd:
             args.append("--init")
         self.proc = Process(args, self.log, name="stekd", append=True)
         if wait:
+            # stekd opens its TLS port, then its metrics port: a test that reads metrics as soon
+            # as the first accepts was refused under load. Both, in the order stekd opens them.
             wait_for_port(self.port, 20, proc=self.proc)
+            wait_for_port(self.metrics_port, 20, proc=self.proc)
         return self.proc
 
     def stop(self) -> None:
