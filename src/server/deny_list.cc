@@ -30,15 +30,11 @@ Result<bool> DenyList::change(const std::string& host, bool deny) {
   if (auto ok = validate_domain_id(host); !ok.ok()) {
     return make_error(Errc::invalid_argument, "not a host id: " + ok.error().message);
   }
-  STEK_ASSIGN_OR_RETURN(DenyUpdate stored, store_->update(host, deny));
+  STEK_ASSIGN_OR_RETURN(const bool changed, store_->update(host, deny));
   // Only this host changes here. What other writers changed meanwhile reaches this copy through
   // refresh(), the one path that names the hosts it newly denies so that their long polls end.
-  if (deny) {
-    hosts_.insert(host);
-  } else {
-    hosts_.erase(host);
-  }
-  return stored.changed;
+  set_denied(hosts_, host, deny);
+  return changed;
 }
 
 Result<bool> DenyList::add(const std::string& host) {

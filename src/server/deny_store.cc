@@ -16,6 +16,14 @@ constexpr std::size_t kMaxDenyFile = 1 << 20;
 
 }  // namespace
 
+void set_denied(std::set<std::string>& hosts, const std::string& host, bool deny) {
+  if (deny) {
+    hosts.insert(host);
+  } else {
+    hosts.erase(host);
+  }
+}
+
 Result<std::set<std::string>> FileDenyStore::load() {
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec) && !ec) return std::set<std::string>{};
@@ -38,18 +46,14 @@ Result<std::set<std::string>> FileDenyStore::load() {
   return hosts;
 }
 
-Result<DenyUpdate> FileDenyStore::update(const std::string& host, bool deny) {
+Result<bool> FileDenyStore::update(const std::string& host, bool deny) {
   STEK_ASSIGN_OR_RETURN(std::set<std::string> hosts, load());
-  if (hosts.contains(host) == deny) return DenyUpdate{std::move(hosts), false};
-  if (deny) {
-    hosts.insert(host);
-  } else {
-    hosts.erase(host);
-  }
+  if (hosts.contains(host) == deny) return false;
+  set_denied(hosts, host, deny);
   const std::string text = nlohmann::json{{"denied_hosts", hosts}}.dump(2) + "\n";
   STEK_TRY(write_file_atomic(
       path_, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600));
-  return DenyUpdate{std::move(hosts), true};
+  return true;
 }
 
 }  // namespace stek::server

@@ -12,11 +12,8 @@
 
 namespace stek::server {
 
-// The list as stored after an update, and whether the update changed it.
-struct DenyUpdate {
-  std::set<std::string> hosts;
-  bool changed = false;
-};
+// Adds (`deny`) or removes `host` in `hosts`.
+void set_denied(std::set<std::string>& hosts, const std::string& host, bool deny);
 
 class DenyStore {
  public:
@@ -26,7 +23,8 @@ class DenyStore {
   virtual Result<std::set<std::string>> load() = 0;
   // Adds (`deny`) or removes `host`, reading the list as stored now, so a change another
   // writer made meanwhile is kept; nothing is written when the host is already as asked.
-  virtual Result<DenyUpdate> update(const std::string& host, bool deny) = 0;
+  // Returns whether the stored list changed.
+  virtual Result<bool> update(const std::string& host, bool deny) = 0;
   // Where the list lives, for logs ("file /var/lib/stek/state.json.denied.json").
   virtual std::string describe() const = 0;
 };
@@ -38,7 +36,7 @@ class FileDenyStore final : public DenyStore {
   explicit FileDenyStore(std::filesystem::path path) : path_(std::move(path)) {}
 
   Result<std::set<std::string>> load() override;
-  Result<DenyUpdate> update(const std::string& host, bool deny) override;
+  Result<bool> update(const std::string& host, bool deny) override;
   std::string describe() const override { return "file " + path_.string(); }
 
   const std::filesystem::path& path() const { return path_; }

@@ -119,16 +119,12 @@ Result<std::set<std::string>> EtcdDenyStore::load() {
   return std::move(held.hosts);
 }
 
-Result<DenyUpdate> EtcdDenyStore::update(const std::string& host, bool deny) {
+Result<bool> EtcdDenyStore::update(const std::string& host, bool deny) {
   std::lock_guard lock(mu_);
   for (int attempt = 0; attempt < max_attempts_; ++attempt) {
     STEK_ASSIGN_OR_RETURN(Read held, read());
-    if (held.hosts.contains(host) == deny) return DenyUpdate{std::move(held.hosts), false};
-    if (deny) {
-      held.hosts.insert(host);
-    } else {
-      held.hosts.erase(host);
-    }
+    if (held.hosts.contains(host) == deny) return false;
+    set_denied(held.hosts, host, deny);
     STEK_ASSIGN_OR_RETURN(std::string value,
                           encode_deny_record(kek_, key_, held.version + 1, held.hosts, random_));
     // Written only over the record just read: a change another replica made since is never
@@ -145,7 +141,7 @@ Result<DenyUpdate> EtcdDenyStore::update(const std::string& host, bool deny) {
     if (txn.succeeded) {
       seen_create_ = held.mod_revision == 0 ? txn.revision : seen_create_;
       seen_version_ = held.version + 1;
-      return DenyUpdate{std::move(held.hosts), true};
+      return true;
     }
   }
   return make_error(Errc::conflict, describe() + ": lost " + std::to_string(max_attempts_) +

@@ -44,7 +44,7 @@ class EtcdDenyStore final : public DenyStore {
                 int max_attempts = 16);
 
   Result<std::set<std::string>> load() override;
-  Result<DenyUpdate> update(const std::string& host, bool deny) override;
+  Result<bool> update(const std::string& host, bool deny) override;
   std::string describe() const override;
 
  private:
