@@ -92,21 +92,34 @@ class Stopped(Exception):
 PREVIOUS_KEYS = {"haproxy": 1}
 
 
+def past_session_lifetime(product: str, lifetime: float, issued_before: float,
+                          now: float) -> bool:
+    """Whether a ticket whose handshake started at issued_before may be past the product's
+    session lifetime at `now`. Only HAProxy's is shorter than stek's history (tune.ssl.lifetime).
+    The server's session time is no earlier than issued_before, and OpenSSL refuses a session
+    only once more than `lifetime` seconds have passed, so this never says no to a ticket the
+    server would refuse."""
+    return product == "haproxy" and now - issued_before > lifetime
+
+
 def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, tuple[TlsResult, int, float]],
-               say, stopping) -> dict[str, tuple[TlsResult, int, float]]:
+               say, stopping, clock=time.time) -> dict[str, tuple[TlsResult, int, float]]:
     """For each domain: a fresh ticket from its first host, resumed on every host of the fleet
     (yes within the domain, no elsewhere), and the ticket from the previous round resumed on
-    the domain's last host (yes: it was issued under an older key; not tried on HAProxy when a
-    slow round made it older than HAProxy's one previous key). Raises Stopped as soon as
-    stopping() is true: a check cut short by the stop is not a failure."""
+    the domain's last host (yes: it was issued under an older key). On HAProxy that ticket is
+    not tried once it may be past tune.ssl.lifetime or older than HAProxy's one previous key,
+    and a refusal is not counted when it became so during the check. Raises Stopped as soon
+    as stopping() is true: a check cut short by the stop is not a failure. `clock` is the
+    wall clock (injected by the tests of this logic)."""
     fresh: dict[str, tuple[TlsResult, int, float]] = {}
     round_tally = Tally()
     for domain in fleet.domains:
         mine = [h for h in fleet.hosts if h.domain == domain]
         first = mine[0]
         issued = fleet.epoch()
+        issued_before = clock()
         ticket = fleet.connect(first)
-        fresh[domain] = (ticket, issued, time.time())
+        fresh[domain] = (ticket, issued, issued_before)
         say(f"  {domain}: new ticket from {first.name}, key {short(ticket.key_name)}")
         for h in fleet.hosts:
             if h is first:
@@ -119,9 +132,9 @@ def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, tuple[TlsResult, 
                 + round_tally.check(f"{domain} ticket on {h.name}", result.reused, expect))
         if domain in previous:
             old, old_epoch, old_at = previous[domain]
-            if first.product == "haproxy" and time.time() - old_at > fleet.interval:
-                say(f"    previous round's ticket (key {short(old.key_name)}) is "
-                    f"{time.time() - old_at:.1f} s old, past HAProxy's tune.ssl.lifetime of "
+            if past_session_lifetime(first.product, fleet.interval, old_at, clock()):
+                say(f"    previous round's ticket (key {short(old.key_name)}) is up to "
+                    f"{clock() - old_at:.1f} s old, past HAProxy's tune.ssl.lifetime of "
                     f"{fleet.interval} s: not tried")
                 continue
             # The epoch of the key that encrypted it (a loaded host may rotate late), by name.
@@ -137,11 +150,18 @@ def demo_round(fleet: Fleet, tally: Tally, previous: dict[str, tuple[TlsResult, 
             result = fleet.connect(mine[-1], resume=old)
             if stopping():
                 raise Stopped
-            age = fleet.epoch() - old_epoch
-            if age > holds and not result.reused:
-                say(f"    previous round's ticket (key {short(old.key_name)}) became {age} epochs "
-                    f"old during the check: {first.product} no longer holds its key, not counted")
-                continue
+            if not result.reused:
+                age = fleet.epoch() - old_epoch
+                if age > holds:
+                    say(f"    previous round's ticket (key {short(old.key_name)}) became {age} "
+                        f"epochs old during the check: {first.product} no longer holds its "
+                        f"key, not counted")
+                    continue
+                if past_session_lifetime(first.product, fleet.interval, old_at, clock()):
+                    say(f"    previous round's ticket (key {short(old.key_name)}) became up to "
+                        f"{clock() - old_at:.1f} s old during the check, past HAProxy's "
+                        f"tune.ssl.lifetime of {fleet.interval} s: not counted")
+                    continue
             say(f"    last rotation's ticket (key {short(old.key_name)}) on {mine[-1].name:<12} -> "
                 + round_tally.check(f"previous {domain} ticket on {mine[-1].name}",
                                     result.reused, True))

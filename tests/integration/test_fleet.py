@@ -8,6 +8,7 @@ endpoint the fleet produced for the bytes of every key stekd handed out. The las
 scripts/fleet.py itself, as the README's main command does, and stops it with SIGTERM.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -69,6 +71,82 @@ def fetch_ring(fleet: Fleet, host) -> tuple[int, dict]:
 
 def hosts_of(fleet: Fleet, domain: str):
     return [h for h in fleet.hosts if h.domain == domain]
+
+
+def load_fleet_command():
+    """scripts/fleet.py as a module, for the test of its checking logic below."""
+    spec = importlib.util.spec_from_file_location("fleet_command",
+                                                  SOURCE_DIR / "scripts" / "fleet.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+class SimulatedHaproxyDomain:
+    """One HAProxy domain of two hosts, simulated on an injected clock, for the logic of
+    fleet.py's rounds: a handshake reaches the server 0.1 s after it starts and returns 0.25 s
+    later. The server refuses a ticket as OpenSSL 3.0 does once tune.ssl.lifetime (I) has
+    passed, in whole seconds (more than I whole seconds between issue and use), or when its
+    key is more than one epoch old (HAProxy's one previous key)."""
+
+    interval, history = 3, 3
+    domains = ("us-east",)
+
+    def __init__(self, now: float):
+        self.now = now
+        self.hosts = [SimpleNamespace(name=f"us-east-{i}", domain="us-east", product="haproxy")
+                      for i in (1, 2)]
+
+    def clock(self) -> float:
+        return self.now
+
+    def epoch(self, at: float | None = None) -> int:
+        return int(self.now if at is None else at) // self.interval
+
+    def connect(self, host, resume=None):
+        self.now += 0.1
+        reused = (resume is not None
+                  and int(self.now) - int(resume.issued) <= self.interval
+                  and self.epoch() - self.epoch(resume.issued) <= 1)
+        issued = resume.issued if reused else self.now
+        ticket = SimpleNamespace(key_name=f"{self.epoch(issued):032x}", reused=reused,
+                                 issued=issued, session_file=None)
+        self.now += 0.25
+        return ticket
+
+    def fetch_ring(self, host):
+        self.now += 0.1
+        e = self.epoch()
+        return 1, {"keys": [{"epoch": k, "name": f"{k:032x}"} for k in range(e - 3, e + 3)]}
+
+    def sweep_client_sessions(self, files):
+        pass
+
+
+@pytest.mark.parametrize("second_round_at, outcome, resumed", [
+    (4.35, "past HAProxy's tune.ssl.lifetime of 3 s: not tried", 2),
+    (4.12, "during the check, past HAProxy's tune.ssl.lifetime of 3 s: not counted", 2),
+    (3.5, "last rotation's ticket (key 00000000) on us-east-2    -> resumed", 3)])
+def test_fleet_command_does_not_count_a_ticket_haproxy_may_have_expired(second_round_at, outcome,
+                                                                        resumed):
+    """The round logic of scripts/fleet.py: last round's ticket on HAProxy is tried only while
+    younger than tune.ssl.lifetime, and a refusal is not counted when the ticket may have passed
+    that lifetime during the check. Its age runs from before the handshake that issued it (the
+    server's session time is no earlier) to after the handshake that presented it. The first two
+    second rounds here once counted a refusal HAProxy was right to make (CI, stop 15): at 4.35
+    the round tried a ticket already past its lifetime, at 4.12 it passed it during the check.
+    At 3.5 the ticket is well within it, tried and counted."""
+    command = load_fleet_command()
+    domain = SimulatedHaproxyDomain(now=1.85)
+    tally, said = command.Tally(), []
+    previous = command.demo_round(domain, tally, {}, said.append, lambda: False,
+                                  clock=domain.clock)
+    domain.now = second_round_at
+    command.demo_round(domain, tally, previous, said.append, lambda: False, clock=domain.clock)
+    assert tally.ok, "\n".join(said)
+    assert tally.expected_yes == resumed, "\n".join(said)
+    assert any(line.endswith(outcome) for line in said), "\n".join(said)
 
 
 def test_fleet_json_describes_the_fleet(fleet):
