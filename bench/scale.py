@@ -7,6 +7,7 @@ agent connection (RSS with every agent waiting, minus RSS before any connected).
 
     python3 bench/scale.py --agents 10000                  # one stekd, file store
     python3 bench/scale.py --agents 10000 --replicas 3     # three replicas on etcd
+    python3 bench/scale.py --agents 10000 --perf-record fanout.perf   # profile the fan-out
 
 Run it after `bash scripts/build.sh release stekd stekctl fanout_client` (build/). The
 agents come from bench/fanout_client (one asio event loop per process, up to --per-client
@@ -61,6 +62,9 @@ def main():
     ap.add_argument("--poll-ms", type=int, default=500,
                     help="replicas: store.poll_interval_ms (stekd's default is 500)")
     ap.add_argument("--build", default=str(ROOT / "build"))
+    ap.add_argument("--perf-record", metavar="FILE",
+                    help="profile the first replica with `perf record -g` from just before "
+                         "the rotation until every agent has the new ring (perf report -i FILE)")
     args = ap.parse_args()
     os.environ["STEK_BUILD_DIR"] = args.build
     from stektest import stekctl  # noqa: E402
@@ -127,6 +131,11 @@ def main():
             outputs.append(lines)
         rss_ready = [rss_kib(r.proc.pid) for r in replicas]
 
+        perf = None
+        if args.perf_record:
+            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.perf_record,
+                                     "-p", str(replicas[0].proc.pid)])
+            time.sleep(1)  # perf attaches asynchronously; a fixed wait is fine in a benchmark
         t_rotate = time.monotonic()
         stekctl("rotate-domain-secret", "bench", "--yes", "--server", replicas[0].url,
                       "--ca", pki / "ca.crt", "--cert", pki / "admin-admin.crt",
@@ -137,6 +146,9 @@ def main():
                 lines.append(line.rstrip())
                 print(line.rstrip())
             c.wait(timeout=900)
+        if perf:
+            perf.send_signal(2)
+            perf.wait(timeout=60)
         values = [dict(re.findall(r"^(\w+) ([\d.]+)$", "\n".join(o), re.M)) for o in outputs]
         n = sum(int(v["agents"]) for v in values)
         ok = sum(int(v["fanout_ok"]) for v in values)

@@ -13,11 +13,13 @@
 // connection by then.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -25,10 +27,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "stek/secret.h"
+
 namespace stek::server {
 
 class TlsSocket {
  public:
+  static constexpr std::size_t kMaxRecordPlaintext = 16384;  // TLS's record limit
   using socket_type = boost::asio::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
 
@@ -44,8 +49,8 @@ class TlsSocket {
     }
     if (ssl_ == nullptr) return;
     SSL_set_accept_state(ssl_);
-    // Writes as asio's stream makes them: a record may be sent in parts, and a write retried
-    // after WANT_WRITE may come from another address (Beast's buffers move).
+    // A record may be sent in parts (partial writes); a write retried after WANT_WRITE offers
+    // the same bytes, and moving them is allowed as well.
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                            SSL_MODE_RELEASE_BUFFERS);
   }
@@ -78,23 +83,23 @@ class TlsSocket {
         std::forward<Handler>(handler));
   }
 
-  // Writes as many of the buffers as the socket takes now, one TLS record (or more) each:
-  // an HTTP header and its body leave in one call.
+  // Writes the start of the buffers, up to one full TLS record (16 KiB), as one record: Beast
+  // hands over an HTTP header as one small buffer per field, and a record (and a send) for
+  // each made a ring answer ten records instead of one. They are copied into a buffer that
+  // lives while the write does and is wiped after it: a ring answer holds key bytes. The
+  // copy is made once, so a write retried after WANT_WRITE offers OpenSSL the same bytes.
   template <class ConstBuffers, class Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     return start<true>(
-        [buffers](SSL* ssl, std::size_t& n) {
-          for (auto it = boost::asio::buffer_sequence_begin(buffers);
-               it != boost::asio::buffer_sequence_end(buffers); ++it) {
-            const boost::asio::const_buffer b = *it;
-            if (b.size() == 0) continue;
-            std::size_t written = 0;
-            const int r = SSL_write_ex(ssl, b.data(), b.size(), &written);
-            if (r != 1) return n > 0 ? 1 : r;  // report what went; the rest is written again
-            n += written;
-            if (written < b.size()) break;
+        [buffers, record = SecretBytes()](SSL* ssl, std::size_t& n) mutable {
+          if (record.empty()) {
+            const std::size_t size =
+                std::min(boost::asio::buffer_size(buffers), kMaxRecordPlaintext);
+            if (size == 0) return 1;
+            record = SecretBytes(size);
+            boost::asio::buffer_copy(boost::asio::buffer(record.data(), size), buffers);
           }
-          return 1;
+          return SSL_write_ex(ssl, record.data(), record.size(), &n);
         },
         std::forward<Handler>(handler));
   }
