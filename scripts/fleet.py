@@ -97,8 +97,8 @@ def past_session_lifetime(product: str, lifetime: float, issued_before: float,
     """Whether a ticket whose handshake started at issued_before may be past the product's
     session lifetime at `now`. Only HAProxy's is shorter than stek's history (tune.ssl.lifetime).
     The server's session time is no earlier than issued_before, and OpenSSL refuses a session
-    only once more than `lifetime` seconds have passed, so this never says no to a ticket the
-    server would refuse."""
+    for its age only once more than `lifetime` seconds have passed, so whenever HAProxy refuses
+    a ticket for its age, this is true."""
     return product == "haproxy" and now - issued_before > lifetime
 
 
