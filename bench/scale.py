@@ -20,6 +20,7 @@ import json
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,7 @@ def main():
                 print(line.rstrip())
             c.wait(timeout=900)
         if perf:
-            perf.send_signal(2)
+            perf.send_signal(signal.SIGINT)  # perf writes its file and exits
             perf.wait(timeout=60)
         values = [dict(re.findall(r"^(\w+) ([\d.]+)$", "\n".join(o), re.M)) for o in outputs]
         n = sum(int(v["agents"]) for v in values)

@@ -33,7 +33,6 @@ namespace stek::server {
 
 class TlsSocket {
  public:
-  static constexpr std::size_t kMaxRecordPlaintext = 16384;  // TLS's record limit
   using socket_type = boost::asio::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
 
@@ -94,7 +93,7 @@ class TlsSocket {
         [buffers, record = SecretBytes()](SSL* ssl, std::size_t& n) mutable {
           if (record.empty()) {
             const std::size_t size =
-                std::min(boost::asio::buffer_size(buffers), kMaxRecordPlaintext);
+                std::min<std::size_t>(boost::asio::buffer_size(buffers), SSL3_RT_MAX_PLAIN_LENGTH);
             if (size == 0) return 1;
             record = SecretBytes(size);
             boost::asio::buffer_copy(boost::asio::buffer(record.data(), size), buffers);

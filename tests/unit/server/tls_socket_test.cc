@@ -1,5 +1,6 @@
-// TlsSocket with real sockets on 127.0.0.1: Beast writes an HTTP response through it to an
-// OpenSSL client on a thread of its own, which counts the TLS records it receives.
+// TlsSocket with real sockets on 127.0.0.1 and stekd's own TLS context (load_server_tls, a
+// development PKI): Beast writes an HTTP response through it to an OpenSSL client with an
+// admin certificate, on a thread of its own, which counts the TLS records it receives.
 #include "tls_socket.h"
 
 #include <chrono>
@@ -10,12 +11,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
 
 #include "pki.h"
+#include "tls_context.h"
 
 namespace stek::server {
 namespace {
@@ -44,11 +47,13 @@ void count_app_records(int write_p, int /*version*/, int content_type, const voi
 
 // Connects, waits `delay_reading` (so a large answer fills the socket and the server's writes
 // meet WANT_WRITE), then reads until `want` bytes came or the server closed.
-Received read_as_client(unsigned short port, std::size_t want,
+Received read_as_client(const fs::path& pki, unsigned short port, std::size_t want,
                         std::chrono::milliseconds delay_reading = {}) {
   Received out;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_use_certificate_chain_file(ctx, (pki / "admin-admin.crt").c_str());
+  SSL_CTX_use_PrivateKey_file(ctx, (pki / "admin-admin.key").c_str(), SSL_FILETYPE_PEM);
   SSL* ssl = SSL_new(ctx);
   SSL_set_msg_callback(ssl, count_app_records);
   SSL_set_msg_callback_arg(ssl, &out);
@@ -78,19 +83,14 @@ struct SocketRig {
     ctl::PkiInitArgs pki;
     pki.dir = dir;
     EXPECT_TRUE(ctl::pki_init(pki).ok());
-    ctx = SSL_CTX_new(TLS_server_method());
-    EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx, (dir / "stekd.crt").c_str()), 1);
-    EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx, (dir / "stekd.key").c_str(), SSL_FILETYPE_PEM), 1);
-    SSL_CTX_set_num_tickets(ctx, 0);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    auto trust = load_server_tls(
+        ctx, {.cert = dir / "stekd.crt", .key = dir / "stekd.key", .client_ca = dir / "ca.crt"});
+    EXPECT_TRUE(trust.ok()) << trust.error().message;
     acceptor.open(tcp::v4());
     acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
     acceptor.listen();
   }
-  ~SocketRig() {
-    SSL_CTX_free(ctx);
-    fs::remove_all(dir);
-  }
+  ~SocketRig() { fs::remove_all(dir); }
 
   // Serves one response with `fields` header fields and `body` through a TlsSocket, to a
   // client that reads as read_as_client does; returns what the client received.
@@ -105,9 +105,10 @@ struct SocketRig {
       return s.str();
     }();
     Received got;
-    std::thread client(
-        [&] { got = read_as_client(acceptor.local_endpoint().port(), expected.size(), delay); });
-    TlsSocket stream(acceptor.accept(), ctx);
+    std::thread client([&] {
+      got = read_as_client(dir, acceptor.local_endpoint().port(), expected.size(), delay);
+    });
+    TlsSocket stream(acceptor.accept(), ctx.native_handle());
     boost::system::error_code result = asio::error::would_block;
     stream.async_handshake([&](boost::system::error_code ec) {
       if (ec) {
@@ -127,7 +128,7 @@ struct SocketRig {
   }
 
   fs::path dir;
-  SSL_CTX* ctx = nullptr;
+  asio::ssl::context ctx{asio::ssl::context::tls_server};
   asio::io_context io;
   tcp::acceptor acceptor{io};
 };
